@@ -1,0 +1,46 @@
+# pdop: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BUF_VERSION := 1.75.0
+BUF := .pdop/tools/node_modules/.bin/buf
+INFRA := eval "$$(scripts/infra.sh up)" && export DATABASE_URL NATS_URL
+
+.PHONY: help run stop test lint fmt bench buf clean-test-dbs
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+run: ## Install/start PostgreSQL and NATS if needed, build, start all five services, wait until SERVING
+	@scripts/services.sh start
+
+stop: ## Stop the services and whatever `make run` started
+	@scripts/services.sh stop
+
+test: buf ## Set up PostgreSQL and NATS, then fmt check, clippy -D warnings, buf lint and every test (nextest)
+	@$(INFRA) && scripts/drop-test-dbs.sh
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	cargo build --workspace --bins --quiet
+	@$(INFRA) && cargo nextest run --workspace --no-fail-fast
+
+lint: buf ## fmt check, clippy, buf lint, buf format, buf breaking against main
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	@if git rev-parse --verify --quiet main >/dev/null; then $(BUF) breaking --against '.git#branch=main'; fi
+
+fmt: buf ## Format Rust and protobuf sources in place
+	cargo fmt --all
+	$(BUF) format -w
+
+bench: ## Benchmarks (see benches/README.md once they exist)
+	@echo "benchmarks are not written yet (see the Benchmarks issue)"; exit 1
+
+buf: $(BUF)
+$(BUF):
+	@mkdir -p .pdop/tools
+	npm install --silent --no-audit --no-fund --prefix .pdop/tools @bufbuild/buf@$(BUF_VERSION) >&2

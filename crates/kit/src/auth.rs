@@ -1,0 +1,387 @@
+//! Bearer-token authentication and per-RPC role checks.
+//!
+//! A tower layer validates the JWT (issuer, audience, expiry; EdDSA keys from config, HS256 only in
+//! dev mode), puts the [`Caller`] into the request extensions, and checks the RPC's allowed roles
+//! from the service's [`Policy`]. Missing or invalid token: `UNAUTHENTICATED`; role not allowed:
+//! `PERMISSION_DENIED`. Ownership checks (an operator sees only its own data) stay in handlers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tonic::Status;
+
+use crate::config::AuthSettings;
+use crate::error::ErrorDomain;
+
+/// The platform roles (ARCHITECTURE "Security").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    DataAuthority,
+    ImplementingAgency,
+    DataProvider,
+    Operator,
+    Developer,
+    PricingAuthority,
+    Evaluator,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::DataAuthority,
+        Role::ImplementingAgency,
+        Role::DataProvider,
+        Role::Operator,
+        Role::Developer,
+        Role::PricingAuthority,
+        Role::Evaluator,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::DataAuthority => "data_authority",
+            Role::ImplementingAgency => "implementing_agency",
+            Role::DataProvider => "data_provider",
+            Role::Operator => "operator",
+            Role::Developer => "developer",
+            Role::PricingAuthority => "pricing_authority",
+            Role::Evaluator => "evaluator",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// Token claims. `org` and `jurisdiction` are resource names (`organizations/…`, `jurisdictions/…`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub exp: u64,
+    #[serde(default)]
+    pub iat: u64,
+    #[serde(default)]
+    pub org: String,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub jurisdiction: String,
+}
+
+/// The authenticated caller, available to handlers through `request.extensions()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub subject: String,
+    pub organization: String,
+    pub roles: Vec<Role>,
+    pub jurisdiction: String,
+}
+
+impl Caller {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Returns the caller of a request, or `UNAUTHENTICATED` for a public method called without one.
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<&Caller, Status> {
+        request
+            .extensions()
+            .get::<Caller>()
+            .ok_or_else(|| Status::unauthenticated("this method needs a bearer token"))
+    }
+}
+
+/// Who may call an RPC.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// No token needed (disclosure reads, health, reflection).
+    Public,
+    /// A valid token carrying at least one of these roles.
+    Roles(Vec<Role>),
+    /// Any valid token.
+    Authenticated,
+}
+
+/// The per-service table of allowed roles, keyed by full method path
+/// (`/pdop.registry.v1.RegistryService/GetResource`). Methods not listed are refused.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    methods: HashMap<String, Access>,
+    /// Fallback per service for methods not listed (used while a service's handlers are still
+    /// `UNIMPLEMENTED`, so callers learn that rather than a refusal).
+    services: HashMap<String, Access>,
+}
+
+impl Policy {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `method` of `service` (e.g. `pdop.registry.v1.RegistryService`, `GetResource`).
+    pub fn allow(mut self, service: &str, method: &str, access: Access) -> Self {
+        self.methods.insert(format!("/{service}/{method}"), access);
+        self
+    }
+
+    /// Access for every method of `service` that has no entry of its own.
+    pub fn allow_service(mut self, service: &str, access: Access) -> Self {
+        self.services.insert(service.to_owned(), access);
+        self
+    }
+
+    /// Adds several methods of one service with the same access.
+    pub fn allow_all(mut self, service: &str, methods: &[&str], access: Access) -> Self {
+        for m in methods {
+            self = self.allow(service, m, access.clone());
+        }
+        self
+    }
+
+    fn access(&self, path: &str) -> Option<&Access> {
+        if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
+            return Some(&Access::Public);
+        }
+        self.methods.get(path).or_else(|| {
+            let service = path.strip_prefix('/')?.split_once('/')?.0;
+            self.services.get(service)
+        })
+    }
+}
+
+/// Validates tokens with the configured keys.
+#[derive(Clone)]
+pub struct Authenticator {
+    keys: Arc<Vec<(DecodingKey, Algorithm)>>,
+    issuer: String,
+    audience: String,
+}
+
+impl Authenticator {
+    pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
+        let mut keys = Vec::new();
+        for (i, pem) in settings.ed25519_public_keys.iter().enumerate() {
+            let key = DecodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| {
+                anyhow::anyhow!("auth.ed25519_public_keys[{i}] is not an Ed25519 PEM key: {e}")
+            })?;
+            keys.push((key, Algorithm::EdDSA));
+        }
+        if settings.dev_mode {
+            let secret = settings.dev_secret.expose_secret();
+            if secret.len() < 16 {
+                anyhow::bail!("auth.dev_secret must be at least 16 characters when auth.dev_mode is on");
+            }
+            tracing::warn!("auth.dev_mode is on: HS256 development tokens are accepted");
+            keys.push((DecodingKey::from_secret(secret.as_bytes()), Algorithm::HS256));
+        }
+        Ok(Self {
+            keys: Arc::new(keys),
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        })
+    }
+
+    /// Returns the caller named by a valid token, or why the token was refused.
+    pub fn authenticate(&self, token: &str) -> Result<Caller, String> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
+        let mut last_error = "no key accepts this token's algorithm".to_owned();
+        for (key, alg) in self.keys.iter().filter(|(_, alg)| *alg == header.alg) {
+            let mut validation = Validation::new(*alg);
+            validation.set_issuer(&[&self.issuer]);
+            validation.set_audience(&[&self.audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.leeway = 30;
+            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+                Ok(data) => {
+                    let c = data.claims;
+                    return Ok(Caller {
+                        subject: c.sub,
+                        organization: c.org,
+                        roles: c.roles,
+                        jurisdiction: c.jurisdiction,
+                    });
+                }
+                Err(e) => last_error = describe(e.kind()),
+            }
+        }
+        Err(last_error)
+    }
+}
+
+fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> String {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match kind {
+        K::ExpiredSignature => "token has expired".into(),
+        K::InvalidIssuer => "token issuer is not accepted".into(),
+        K::InvalidAudience => "token audience is not accepted".into(),
+        K::InvalidSignature => "token signature is invalid".into(),
+        K::MissingRequiredClaim(c) => format!("token lacks the `{c}` claim"),
+        other => format!("token rejected: {other:?}"),
+    }
+}
+
+/// Decides one request: returns the caller (if any) or the refusal.
+pub fn authorize(
+    policy: &Policy,
+    authenticator: &Authenticator,
+    domain: &ErrorDomain,
+    path: &str,
+    authorization: Option<&str>,
+) -> Result<Option<Caller>, Status> {
+    let Some(access) = policy.access(path) else {
+        return Err(domain.permission_denied("METHOD_NOT_ALLOWED", format!("no role may call {path}")));
+    };
+    let token = authorization.and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    let caller = match token {
+        Some(token) => match authenticator.authenticate(token.trim()) {
+            Ok(caller) => Some(caller),
+            Err(reason) => return Err(domain.unauthenticated("INVALID_TOKEN", reason)),
+        },
+        None => None,
+    };
+    match (access, caller) {
+        (Access::Public, caller) => Ok(caller),
+        (_, None) => Err(domain.unauthenticated("MISSING_TOKEN", "this method needs a bearer token")),
+        (Access::Authenticated, Some(caller)) => Ok(Some(caller)),
+        (Access::Roles(allowed), Some(caller)) => {
+            if caller.roles.iter().any(|r| allowed.contains(r)) {
+                Ok(Some(caller))
+            } else {
+                let names: Vec<_> = allowed.iter().map(|r| r.as_str()).collect();
+                Err(domain.permission_denied(
+                    "ROLE_NOT_ALLOWED",
+                    format!("{path} needs one of the roles: {}", names.join(", ")),
+                ))
+            }
+        }
+    }
+}
+
+/// Tower layer applying [`authorize`] to every gRPC request.
+#[derive(Clone)]
+pub struct AuthLayer {
+    policy: Arc<Policy>,
+    authenticator: Authenticator,
+    domain: ErrorDomain,
+}
+
+impl AuthLayer {
+    pub fn new(policy: Policy, authenticator: Authenticator, domain: ErrorDomain) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            authenticator,
+            domain,
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    layer: AuthLayer,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<S::Future, std::future::Ready<Result<S::Response, S::Error>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let authorization = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let decision = authorize(
+            &self.layer.policy,
+            &self.layer.authenticator,
+            &self.layer.domain,
+            req.uri().path(),
+            authorization,
+        );
+        match decision {
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    req.extensions_mut().insert(caller);
+                }
+                futures_util::future::Either::Left(self.inner.call(req))
+            }
+            Err(status) => futures_util::future::Either::Right(std::future::ready(Ok(status.into_http()))),
+        }
+    }
+}
+
+/// Mints a token (the `pdop-token` tool and tests). HS256 with a secret, or EdDSA with a PEM key.
+pub fn mint(claims: &Claims, key: &SigningKey) -> anyhow::Result<String> {
+    let (header, key) = match key {
+        SigningKey::Hs256(secret) => (
+            jsonwebtoken::Header::new(Algorithm::HS256),
+            jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        ),
+        SigningKey::Ed25519Pem(pem) => (
+            jsonwebtoken::Header::new(Algorithm::EdDSA),
+            jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes())
+                .map_err(|e| anyhow::anyhow!("not an Ed25519 private key (PKCS#8 PEM): {e}"))?,
+        ),
+    };
+    Ok(jsonwebtoken::encode(&header, claims, &key)?)
+}
+
+/// Key material for [`mint`].
+pub enum SigningKey {
+    Hs256(String),
+    Ed25519Pem(String),
+}
+
+/// Returns claims for `subject` valid for `ttl_secs` from now.
+pub fn claims_for(
+    settings: &AuthSettings,
+    subject: &str,
+    org: &str,
+    roles: Vec<Role>,
+    jurisdiction: &str,
+    ttl_secs: u64,
+) -> Claims {
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+    Claims {
+        sub: subject.to_owned(),
+        iss: settings.issuer.clone(),
+        aud: settings.audience.clone(),
+        exp: now + ttl_secs,
+        iat: now,
+        org: org.to_owned(),
+        roles,
+        jurisdiction: jurisdiction.to_owned(),
+    }
+}

@@ -1,0 +1,317 @@
+//! Durable pull consumers. Each message is applied in one transaction together with an inbox row
+//! keyed by its event id, so a redelivery is a no-op; the ack is sent only after the commit.
+//! Transient failures are retried with exponential backoff, and after `max_deliver` attempts (or
+//! at once for an undecodable message) the message moves to `pdop.dlq.<consumer>`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::headers;
+use crate::config::ConsumerSettings;
+use crate::metrics::Metrics;
+use crate::propagation;
+
+/// One received event, as the handler sees it.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    /// `ce-id` (also `Nats-Msg-Id`): the idempotency key.
+    pub id: String,
+    pub subject: String,
+    pub ce_type: String,
+    pub ce_subject: String,
+    pub payload: Bytes,
+    pub traceparent: Option<String>,
+    /// Delivery attempt, from 1.
+    pub attempt: i64,
+}
+
+/// Why a handler could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Worth retrying (database busy, a dependency not ready yet).
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// Retrying cannot help (undecodable payload, unknown type): dead-letter it.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
+}
+
+impl From<sqlx::Error> for HandleError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Transient(err.into())
+    }
+}
+
+impl From<prost::DecodeError> for HandleError {
+    fn from(err: prost::DecodeError) -> Self {
+        Self::Permanent(err.into())
+    }
+}
+
+/// Applies events inside the transaction it is given; must not commit it.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        event: &IncomingEvent,
+    ) -> impl Future<Output = Result<(), HandleError>> + Send;
+}
+
+/// Which stream a consumer reads and under which durable name.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    /// Durable name `<consumer>-<purpose>`, e.g. `disclosure-registry`.
+    pub durable: String,
+    /// The producing service whose stream is read, e.g. `registry`.
+    pub producer: String,
+    /// Subject filter inside that stream; empty reads everything.
+    pub filter_subject: String,
+}
+
+struct Runner<H> {
+    spec: ConsumerSpec,
+    pool: PgPool,
+    js: jetstream::Context,
+    settings: ConsumerSettings,
+    metrics: Metrics,
+    handler: H,
+}
+
+/// Stops a consumer and waits for it.
+pub struct ConsumerHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl ConsumerHandle {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Creates the durable consumer if needed and processes messages in the background.
+pub async fn spawn_consumer<H: Handler>(
+    spec: ConsumerSpec,
+    pool: PgPool,
+    js: jetstream::Context,
+    settings: ConsumerSettings,
+    metrics: Metrics,
+    handler: H,
+    duplicate_window: Duration,
+) -> anyhow::Result<ConsumerHandle> {
+    // The producer may not have started yet; its stream config is identical, so creating it is safe.
+    let stream = super::ensure_stream(&js, &spec.producer, duplicate_window).await?;
+    super::ensure_dead_letter_stream(&js).await?;
+    let consumer: jetstream::consumer::PullConsumer = stream
+        .get_or_create_consumer(
+            &spec.durable,
+            pull::Config {
+                durable_name: Some(spec.durable.clone()),
+                filter_subject: spec.filter_subject.clone(),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                // Retries are counted here so poison messages reach the dead-letter subject.
+                max_deliver: -1,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("creating durable consumer {}: {e}", spec.durable))?;
+    let (stop, stopped) = watch::channel(false);
+    let runner = Runner {
+        spec,
+        pool,
+        js,
+        settings,
+        metrics,
+        handler,
+    };
+    let task = tokio::spawn(runner.run(consumer, stopped));
+    Ok(ConsumerHandle { stop, task })
+}
+
+impl<H: Handler> Runner<H> {
+    async fn run(self, mut consumer: jetstream::consumer::PullConsumer, mut stopped: watch::Receiver<bool>) {
+        let mut lag_tick = tokio::time::interval(Duration::from_secs(5));
+        'outer: while !*stopped.borrow() {
+            let mut messages = match consumer
+                .stream()
+                .max_messages_per_batch(self.settings.batch_size)
+                .messages()
+                .await
+            {
+                Ok(m) => m,
+                Err(err) => {
+                    tracing::warn!(%err, consumer = %self.spec.durable, "pull subscription failed, retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break 'outer,
+                    _ = lag_tick.tick() => self.update_lag(&mut consumer).await,
+                    next = messages.next() => match next {
+                        Some(Ok(msg)) => self.process(msg).await,
+                        Some(Err(err)) => {
+                            tracing::warn!(%err, consumer = %self.spec.durable, "pull error");
+                        }
+                        None => continue 'outer,
+                    }
+                }
+            }
+        }
+        tracing::info!(consumer = %self.spec.durable, "consumer stopped");
+    }
+
+    async fn update_lag(&self, consumer: &mut jetstream::consumer::PullConsumer) {
+        if let Ok(info) = consumer.info().await {
+            let labels = crate::metrics::ConsumerLabels {
+                consumer: self.spec.durable.clone(),
+            };
+            self.metrics
+                .consumer_lag
+                .get_or_create(&labels)
+                .set(info.num_pending as i64);
+        }
+    }
+
+    async fn process(&self, msg: jetstream::Message) {
+        let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+        let event = match decode_envelope(&msg, attempt) {
+            Ok(event) => event,
+            Err(reason) => {
+                self.dead_letter(&msg, &reason).await;
+                return;
+            }
+        };
+        let span = tracing::info_span!("consume", consumer = %self.spec.durable, subject = %event.subject, event_id = %event.id, attempt);
+        if let Some(h) = &msg.headers {
+            propagation::set_parent_from_nats(&span, h);
+        }
+        async {
+            match self.apply(&event).await {
+                Ok(fresh) => {
+                    if let Err(err) = msg.ack().await {
+                        // The commit happened; a redelivery will hit the inbox and be skipped.
+                        tracing::warn!(%err, "ack failed after commit");
+                    }
+                    self.metrics
+                        .observe_consumed(&self.spec.durable, if fresh { "applied" } else { "duplicate" });
+                }
+                Err(HandleError::Permanent(err)) => {
+                    self.dead_letter(&msg, &format!("{err:#}")).await;
+                }
+                Err(HandleError::Transient(err)) if attempt >= self.settings.max_deliver => {
+                    self.dead_letter(&msg, &format!("gave up after {attempt} attempts: {err:#}"))
+                        .await;
+                }
+                Err(HandleError::Transient(err)) => {
+                    let delay = backoff(self.settings.initial_backoff, attempt);
+                    tracing::warn!(error = %format!("{err:#}"), ?delay, "event not applied, will retry");
+                    let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
+                    self.metrics.observe_consumed(&self.spec.durable, "retried");
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Returns whether the event was new (false: already applied earlier, nothing done).
+    async fn apply(&self, event: &IncomingEvent) -> Result<bool, HandleError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO inbox (consumer, message_id, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.spec.durable)
+        .bind(&event.id)
+        .bind(&event.subject)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if fresh {
+            self.handler.handle(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    async fn dead_letter(&self, msg: &jetstream::Message, reason: &str) {
+        tracing::error!(consumer = %self.spec.durable, subject = %msg.subject, %reason, "moving message to dead-letter subject");
+        let mut h = msg.headers.clone().unwrap_or_default();
+        h.insert(
+            headers::DEAD_LETTER_REASON,
+            reason.replace(['\r', '\n'], " ").as_str(),
+        );
+        h.insert("pdop-original-subject", msg.subject.as_str());
+        let subject = format!("pdop.dlq.{}", self.spec.durable);
+        let published = match self
+            .js
+            .publish_with_headers(subject, h, msg.payload.clone())
+            .await
+        {
+            Ok(ack) => ack.await.map(|_| ()).map_err(anyhow::Error::from),
+            Err(err) => Err(err.into()),
+        };
+        match published {
+            Ok(()) => {
+                let _ = msg.ack_with(AckKind::Term).await;
+                self.metrics.observe_consumed(&self.spec.durable, "dead_lettered");
+            }
+            Err(err) => {
+                // Keep the message: it is retried rather than lost.
+                tracing::warn!(error = %format!("{err:#}"), "dead-letter publish failed");
+                let _ = msg
+                    .ack_with(AckKind::Nak(Some(self.settings.initial_backoff)))
+                    .await;
+            }
+        }
+    }
+}
+
+fn decode_envelope(msg: &jetstream::Message, attempt: i64) -> Result<IncomingEvent, String> {
+    let h = msg.headers.as_ref().ok_or("message has no headers")?;
+    let get = |name: &str| h.get(name).map(|v| v.as_str().to_owned());
+    let id = get(headers::ID)
+        .or_else(|| get("Nats-Msg-Id"))
+        .ok_or("message has no ce-id")?;
+    Ok(IncomingEvent {
+        id,
+        subject: msg.subject.to_string(),
+        ce_type: get(headers::TYPE).unwrap_or_default(),
+        ce_subject: get(headers::SUBJECT).unwrap_or_default(),
+        payload: msg.payload.clone(),
+        traceparent: get(propagation::TRACEPARENT),
+        attempt,
+    })
+}
+
+/// Doubles the delay per attempt, capped at five minutes.
+fn backoff(initial: Duration, attempt: i64) -> Duration {
+    let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(16);
+    (initial * 2u32.pow(exponent)).min(Duration::from_secs(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let one = Duration::from_secs(1);
+        assert_eq!(backoff(one, 1), one);
+        assert_eq!(backoff(one, 3), Duration::from_secs(4));
+        assert_eq!(backoff(one, 40), Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,50 @@
+//! Writing events into the outbox, inside the caller's transaction.
+
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::propagation;
+
+/// An event to publish once the surrounding transaction commits.
+#[derive(Debug, Clone)]
+pub struct OutgoingEvent {
+    /// `pdop.<service>.<aggregate>.<verb>`.
+    pub subject: String,
+    /// `<subject>.v1`: the CloudEvents type, naming the payload's version.
+    pub ce_type: String,
+    /// The resource the event is about (ordering key), e.g. `resources/123`.
+    pub ce_subject: String,
+    /// Protobuf-encoded payload from `pdop.<service>.events.v1`.
+    pub payload: Vec<u8>,
+}
+
+impl OutgoingEvent {
+    /// Builds an event whose type is version 1 of its subject.
+    pub fn new(subject: &str, ce_subject: impl Into<String>, payload: &impl prost::Message) -> Self {
+        Self {
+            subject: subject.to_owned(),
+            ce_type: format!("{subject}.v1"),
+            ce_subject: ce_subject.into(),
+            payload: payload.encode_to_vec(),
+        }
+    }
+}
+
+/// Adds the event to the outbox in `tx`; it is published only if `tx` commits. Returns the event id
+/// (a UUIDv7, also the `Nats-Msg-Id` that lets JetStream drop a re-publish).
+pub async fn enqueue(tx: &mut Transaction<'_, Postgres>, event: OutgoingEvent) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO outbox (id, subject, ce_type, ce_subject, payload, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(&event.subject)
+    .bind(&event.ce_type)
+    .bind(&event.ce_subject)
+    .bind(&event.payload)
+    .bind(propagation::current_traceparent())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}

@@ -1,0 +1,143 @@
+//! Tower layers every gRPC server stacks: observation (trace span with the caller's trace context,
+//! request metrics by method and code) and a readiness gate (UNAVAILABLE until start-up completes).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tonic::Code;
+use tracing::Instrument;
+
+use crate::metrics::Metrics;
+use crate::propagation;
+
+type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// Opens a span per request (child of the caller's `traceparent`) and records metrics.
+#[derive(Clone)]
+pub struct ObserveLayer {
+    metrics: Metrics,
+}
+
+impl ObserveLayer {
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for Observe<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let method = req.uri().path().to_owned();
+        let span = tracing::info_span!("grpc", rpc.method = %method, rpc.code = tracing::field::Empty);
+        propagation::set_parent_from_http(&span, req.headers());
+        let metrics = self.metrics.clone();
+        let future = self.inner.call(req);
+        let started = Instant::now();
+        Box::pin(
+            async move {
+                let result = future.await;
+                // Unary errors are "trailers-only" responses: the code is in the headers. A missing
+                // grpc-status header means the code comes in trailers, which is OK for unary calls.
+                let code = match &result {
+                    Ok(resp) => resp
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .map(Code::from_i32)
+                        .unwrap_or(Code::Ok),
+                    Err(_) => Code::Internal,
+                };
+                tracing::Span::current().record("rpc.code", tracing::field::debug(code));
+                metrics.observe_grpc(&method, code, started.elapsed().as_secs_f64());
+                result
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Refuses service RPCs with `UNAVAILABLE` until the service is ready; health and reflection pass.
+#[derive(Clone)]
+pub struct ReadinessGate {
+    ready: Arc<AtomicBool>,
+}
+
+impl ReadinessGate {
+    pub fn new(ready: Arc<AtomicBool>) -> Self {
+        Self { ready }
+    }
+}
+
+impl<S> tower::Layer<S> for ReadinessGate {
+    type Service = Gated<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Gated {
+            inner,
+            ready: self.ready.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Gated<S> {
+    inner: S,
+    ready: Arc<AtomicBool>,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Gated<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<S::Future, std::future::Ready<Result<S::Response, S::Error>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let path = req.uri().path();
+        let always_open = path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.");
+        if always_open || self.ready.load(Ordering::Acquire) {
+            futures_util::future::Either::Left(self.inner.call(req))
+        } else {
+            let status = tonic::Status::unavailable("the service is starting; retry shortly");
+            futures_util::future::Either::Right(std::future::ready(Ok(status.into_http())))
+        }
+    }
+}

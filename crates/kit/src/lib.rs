@@ -1,0 +1,20 @@
+//! The runtime every pdop service shares: configuration, telemetry, PostgreSQL, events (outbox,
+//! relay, consumers), the audit chain, authentication, error mapping and gRPC server assembly.
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod idempotency;
+pub mod layers;
+pub mod metrics;
+pub mod pagination;
+pub mod propagation;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{ErrorDomain, Violations};
+pub use server::{Platform, Running, Service};

@@ -1,0 +1,106 @@
+//! The audit chain against real PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use common::migrated_db;
+use pdop_kit::audit::{self, AuditRecord, ChainError};
+use pdop_testkit::TestEnv;
+use sqlx::PgPool;
+
+async fn append(pool: &PgPool, resource: &str) {
+    let mut tx = pool.begin().await.unwrap();
+    let record = AuditRecord {
+        actor: "u1",
+        actor_org: "organizations/o1",
+        action: "registry.CreateResource",
+        resource,
+        detail: serde_json::json!({ "title": resource, "grade": "general" }),
+    };
+    audit::append(&mut tx, record).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn intact_chain_verifies() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    for i in 0..3 {
+        append(&db.pool, &format!("resources/{i}")).await;
+    }
+    assert_eq!(audit::verify_chain(&db.pool).await, Ok(3));
+}
+
+#[tokio::test]
+async fn database_refuses_to_edit_audit_rows() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    append(&db.pool, "resources/1").await;
+    let edit = sqlx::query("UPDATE audit_log SET actor = 'someone else'")
+        .execute(&db.pool)
+        .await;
+    assert!(edit.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit_log").execute(&db.pool).await;
+    assert!(delete.is_err());
+}
+
+#[tokio::test]
+async fn verifier_detects_an_edited_row() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    for i in 0..3 {
+        append(&db.pool, &format!("resources/{i}")).await;
+    }
+    // Someone with superuser rights bypasses the append-only trigger and rewrites history.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET detail = '{\"grade\":\"core\"}' WHERE seq = 2")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(
+        audit::verify_chain(&db.pool).await,
+        Err(ChainError::Altered { seq: 2 })
+    );
+}
+
+#[tokio::test]
+async fn verifier_detects_a_removed_row() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    for i in 0..3 {
+        append(&db.pool, &format!("resources/{i}")).await;
+    }
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(
+        audit::verify_chain(&db.pool).await,
+        Err(ChainError::Gap {
+            expected: 2,
+            found: 3
+        })
+    );
+}

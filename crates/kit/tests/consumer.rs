@@ -1,0 +1,266 @@
+//! Durable consumers: idempotent application, retries, dead-lettering and trace context.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::sync::Mutex;
+
+use async_nats::HeaderMap;
+use common::*;
+use futures_util::StreamExt;
+use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent, spawn_consumer};
+use pdop_kit::metrics::Metrics;
+use pdop_testkit::{TestEnv, wait_until};
+use sqlx::{PgPool, Postgres, Transaction};
+use tracing::Instrument;
+
+/// Counts applications per event id in the handler's transaction; fails the first `fail_first`
+/// attempts transiently, and records the trace id it ran under.
+struct Recorder {
+    fail_first: i64,
+    permanent: bool,
+    trace_ids: Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    fn new(fail_first: i64, permanent: bool) -> Self {
+        Self {
+            fail_first,
+            permanent,
+            trace_ids: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Shares one recorder between the consumer task and the test's assertions.
+#[derive(Clone)]
+struct Shared(std::sync::Arc<Recorder>);
+
+impl Handler for Shared {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        event: &IncomingEvent,
+    ) -> Result<(), HandleError> {
+        let this = &self.0;
+        if this.permanent {
+            return Err(HandleError::Permanent(anyhow::anyhow!("cannot be applied")));
+        }
+        if event.attempt <= this.fail_first {
+            return Err(HandleError::Transient(anyhow::anyhow!("dependency not ready")));
+        }
+        if let Some(trace_id) = pdop_kit::propagation::current_trace_id() {
+            this.trace_ids.lock().unwrap().push(trace_id);
+        }
+        sqlx::query(
+            "INSERT INTO applied (event_id, times) VALUES ($1, 1)
+             ON CONFLICT (event_id) DO UPDATE SET times = applied.times + 1",
+        )
+        .bind(&event.id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn applied_table(pool: &PgPool) {
+    sqlx::query("CREATE TABLE applied (event_id text PRIMARY KEY, times int NOT NULL)")
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+async fn times_applied(pool: &PgPool, id: &str) -> i32 {
+    sqlx::query_scalar("SELECT times FROM applied WHERE event_id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .unwrap_or(0)
+}
+
+fn envelope(id: &str, traceparent: Option<&str>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("ce-id", id);
+    h.insert("ce-type", "pdop.test.thing.created.v1");
+    h.insert("ce-subject", "things/1");
+    if let Some(tp) = traceparent {
+        h.insert("traceparent", tp);
+    }
+    h
+}
+
+fn spec(service: &str, durable: &str) -> ConsumerSpec {
+    ConsumerSpec {
+        durable: durable.to_owned(),
+        producer: service.to_owned(),
+        filter_subject: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn redelivered_event_is_applied_once() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    applied_table(&db.pool).await;
+    let service = unique_service();
+    let js = jetstream_for(&env.nats_url, service).await;
+    let subject = format!("pdop.{service}.thing.created");
+
+    // The same event arrives twice (e.g. a producer re-sent it after the duplicate window), plus a
+    // second event that proves the consumer got past both copies.
+    for id in ["event-a", "event-a", "event-b"] {
+        js.publish_with_headers(subject.clone(), envelope(id, None), "x".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let recorder = Shared(std::sync::Arc::new(Recorder::new(1, false)));
+    let handle = spawn_consumer(
+        spec(service, "test-idem"),
+        db.pool.clone(),
+        js.clone(),
+        consumer_settings(),
+        Metrics::new(service),
+        recorder.clone(),
+        std::time::Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    wait_until(
+        "event-b is applied (after one transient failure)",
+        WAIT,
+        || async { times_applied(&db.pool, "event-b").await == 1 },
+    )
+    .await
+    .unwrap();
+    handle.stop().await;
+
+    assert_eq!(
+        times_applied(&db.pool, "event-a").await,
+        1,
+        "a redelivered event must be applied once"
+    );
+    let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE consumer = 'test-idem'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(inbox, 2);
+    drop_stream(&js, service).await;
+}
+
+#[tokio::test]
+async fn poison_message_goes_to_the_dead_letter_subject() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    let service = unique_service();
+    let js = jetstream_for(&env.nats_url, service).await;
+    let durable = format!("{service}-dlq");
+    let dlq = js.get_stream(pdop_kit::events::DEAD_LETTER_STREAM).await.unwrap();
+    let watcher = dlq
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            filter_subject: format!("pdop.dlq.{durable}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    js.publish_with_headers(
+        format!("pdop.{service}.thing.created"),
+        envelope("bad", None),
+        "x".into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let handle = spawn_consumer(
+        spec(service, &durable),
+        db.pool.clone(),
+        js.clone(),
+        consumer_settings(),
+        Metrics::new(service),
+        Shared(std::sync::Arc::new(Recorder::new(0, true))),
+        std::time::Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+
+    let mut messages = watcher.messages().await.unwrap();
+    let dead = tokio::time::timeout(WAIT, messages.next())
+        .await
+        .expect("a dead letter")
+        .unwrap()
+        .unwrap();
+    handle.stop().await;
+    let headers = dead.headers.clone().unwrap();
+    assert_eq!(headers.get("ce-id").unwrap().as_str(), "bad");
+    assert!(
+        headers
+            .get("pdop-dead-letter-reason")
+            .unwrap()
+            .as_str()
+            .contains("cannot be applied")
+    );
+    assert_eq!(
+        headers.get("pdop-original-subject").unwrap().as_str(),
+        format!("pdop.{service}.thing.created")
+    );
+    drop_stream(&js, service).await;
+}
+
+#[tokio::test]
+async fn trace_context_crosses_publish_and_consume() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    applied_table(&db.pool).await;
+    let service = unique_service();
+    let js = jetstream_for(&env.nats_url, service).await;
+
+    // A request span whose parent came from the caller's `traceparent` commits an event...
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let span = tracing::info_span!("request");
+    pdop_kit::propagation::set_parent_from_traceparent(&span, &format!("00-{trace_id}-00f067aa0ba902b7-01"));
+    let ids = async { commit_events(&db.pool, service, 1).await }
+        .instrument(span)
+        .await;
+    let relay_handle = relay(&db.pool, &js, service);
+
+    // ...and the consumer handles it inside the same trace.
+    let recorder = Shared(std::sync::Arc::new(Recorder::new(0, false)));
+    let handle = spawn_consumer(
+        spec(service, "test-trace"),
+        db.pool.clone(),
+        js.clone(),
+        consumer_settings(),
+        Metrics::new(service),
+        recorder.clone(),
+        std::time::Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    let id = ids[0].to_string();
+    wait_until("the event is consumed", WAIT, || async {
+        times_applied(&db.pool, &id).await == 1
+    })
+    .await
+    .unwrap();
+    handle.stop().await;
+    relay_handle.stop().await;
+
+    let stored: Option<String> = sqlx::query_scalar("SELECT traceparent FROM outbox")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        stored.unwrap().contains(trace_id),
+        "the outbox row keeps the request's trace"
+    );
+    assert_eq!(
+        recorder.0.trace_ids.lock().unwrap().as_slice(),
+        [trace_id.to_owned()]
+    );
+    drop_stream(&js, service).await;
+}

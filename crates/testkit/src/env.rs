@@ -1,0 +1,148 @@
+use std::path::Path;
+
+use anyhow::Context;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgPool};
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+
+/// Where a test finds PostgreSQL and NATS. Containers (if any) live as long as this value.
+pub struct TestEnv {
+    /// URL of a database the test may use to create others (the server's maintenance database).
+    pub database_url: String,
+    pub nats_url: String,
+    _containers: Vec<ContainerAsync<GenericImage>>,
+}
+
+impl TestEnv {
+    /// `DATABASE_URL` and `NATS_URL` when set; otherwise containers when a Docker engine answers;
+    /// otherwise the local defaults (`make test` starts them).
+    pub async fn new() -> anyhow::Result<Self> {
+        let db = std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty());
+        let nats = std::env::var("NATS_URL").ok().filter(|v| !v.is_empty());
+        let mut containers = Vec::new();
+        let database_url = match db {
+            Some(url) => url,
+            None if docker_available() => {
+                let (container, url) = postgres_container().await?;
+                containers.push(container);
+                url
+            }
+            None => DEFAULT_DATABASE_URL.to_owned(),
+        };
+        let nats_url = match nats {
+            Some(url) => url,
+            None if docker_available() => {
+                let (container, url) = nats_container().await?;
+                containers.push(container);
+                url
+            }
+            None => DEFAULT_NATS_URL.to_owned(),
+        };
+        Ok(Self {
+            database_url,
+            nats_url,
+            _containers: containers,
+        })
+    }
+
+    /// Creates an empty database named `test_<uuid>`. `make test` drops leftovers before each run.
+    pub async fn fresh_database(&self) -> anyhow::Result<TestDb> {
+        let name = format!("test_{}", uuid::Uuid::now_v7().simple());
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.database_url)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {}", redact(&self.database_url)))?;
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await?;
+        admin.close().await;
+        let url = database_url_with_name(&self.database_url, &name);
+        let pool = PgPoolOptions::new().max_connections(5).connect(&url).await?;
+        Ok(TestDb { name, url, pool })
+    }
+}
+
+/// A database of one test's own.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping credentials, host and query.
+pub fn database_url_with_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn docker_available() -> bool {
+    std::env::var("DOCKER_HOST").is_ok() || Path::new("/var/run/docker.sock").exists()
+}
+
+async fn postgres_container() -> anyhow::Result<(ContainerAsync<GenericImage>, String)> {
+    let container = GenericImage::new("postgres", "16-alpine")
+        .with_exposed_port(5432.tcp())
+        .with_wait_for(WaitFor::message_on_stderr(
+            "database system is ready to accept connections",
+        ))
+        .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
+        .start()
+        .await
+        .context("starting a PostgreSQL container")?;
+    let port = container.get_host_port_ipv4(5432.tcp()).await?;
+    Ok((
+        container,
+        format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+    ))
+}
+
+async fn nats_container() -> anyhow::Result<(ContainerAsync<GenericImage>, String)> {
+    let container = GenericImage::new("nats", "2.10-alpine")
+        .with_exposed_port(4222.tcp())
+        .with_wait_for(WaitFor::message_on_stderr("Server is ready"))
+        .with_cmd(["-js"])
+        .start()
+        .await
+        .context("starting a NATS container")?;
+    let port = container.get_host_port_ipv4(4222.tcp()).await?;
+    Ok((container, format!("nats://127.0.0.1:{port}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_and_the_rest_kept() {
+        assert_eq!(
+            database_url_with_name("postgres://u:p@h:5432/postgres?sslmode=disable", "t1"),
+            "postgres://u:p@h:5432/t1?sslmode=disable"
+        );
+        assert_eq!(database_url_with_name("postgres://h", "t1"), "postgres://h/t1");
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
+    }
+}

@@ -1,0 +1,18 @@
+//! What pdop's tests need from the outside world, and nothing fake:
+//!
+//! - [`TestEnv`]: PostgreSQL and NATS from `DATABASE_URL` / `NATS_URL`, or, where a Docker engine is
+//!   available, from testcontainers; otherwise the machine's defaults on 127.0.0.1.
+//! - [`TestEnv::fresh_database`]: a new, empty database per test.
+//! - [`PrivateNats`]: a `nats-server` of the test's own on a free port, for stopping and restarting.
+//! - [`spawn_service`]: a whole service on free ports against the test's database.
+//! - [`wait_until`]: polling a condition instead of sleeping.
+
+mod env;
+mod nats_server;
+mod service;
+mod wait;
+
+pub use env::{TestDb, TestEnv, database_url_with_name};
+pub use nats_server::PrivateNats;
+pub use service::{DEV_SECRET, dev_token, spawn_service};
+pub use wait::{free_port, wait_until};

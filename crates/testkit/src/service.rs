@@ -1,0 +1,56 @@
+use pdop_kit::Service;
+use pdop_kit::auth::{Role, SigningKey, claims_for, mint};
+use pdop_kit::config::{AuthSettings, load_with_overrides};
+use pdop_kit::server::{Running, start};
+
+use crate::env::TestDb;
+
+/// The HS256 secret services started by [`spawn_service`] accept.
+pub const DEV_SECRET: &str = "pdop-test-secret-0123456789";
+
+/// Starts service `S` on free ports against `db` and `nats_url` and waits until it is SERVING.
+/// `overrides` are extra dotted configuration keys (e.g. `("outbox.poll_interval", "100ms")`).
+pub async fn spawn_service<S: Service>(
+    db: &TestDb,
+    nats_url: &str,
+    overrides: &[(&str, String)],
+) -> anyhow::Result<Running> {
+    pdop_kit::telemetry::init_for_tests();
+    let mut all: Vec<(&str, String)> = vec![
+        ("grpc.addr", "127.0.0.1:0".to_owned()),
+        ("admin.addr", "127.0.0.1:0".to_owned()),
+        ("database.url", db.url.clone()),
+        ("nats.url", nats_url.to_owned()),
+        ("auth.dev_mode", "true".to_owned()),
+        ("auth.dev_secret", DEV_SECRET.to_owned()),
+        ("grpc.shutdown_grace", "2s".to_owned()),
+    ];
+    all.extend(overrides.iter().cloned());
+    let (settings, own) = load_with_overrides::<S::Config>(S::DEFAULTS, S::CONFIG_DEFAULTS, &all)?;
+    let mut running = start::<S>(settings, own).await?;
+    running.wait_ready().await?;
+    Ok(running)
+}
+
+/// A bearer token (`Bearer …` value) signed with [`DEV_SECRET`], valid for an hour.
+pub fn dev_token(organization: &str, roles: &[Role]) -> String {
+    let settings = AuthSettings {
+        issuer: "pdop".to_owned(),
+        audience: "pdop".to_owned(),
+        ed25519_public_keys: Vec::new(),
+        dev_mode: true,
+        dev_secret: DEV_SECRET.to_owned().into(),
+    };
+    let claims = claims_for(
+        &settings,
+        "test-user",
+        organization,
+        roles.to_vec(),
+        "jurisdictions/national",
+        3600,
+    );
+    match mint(&claims, &SigningKey::Hs256(DEV_SECRET.to_owned())) {
+        Ok(token) => format!("Bearer {token}"),
+        Err(err) => panic!("minting a test token: {err}"),
+    }
+}

@@ -1,0 +1,169 @@
+//! Starts each built service binary as its own process, as an operator would, and checks that it
+//! reports SERVING through `grpc.health.v1`, lists its service through reflection, and exits
+//! cleanly on SIGTERM. `make test` builds the binaries first (`cargo build --bins`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use pdop_testkit::{TestEnv, free_port, wait_until};
+use tokio::process::{Child, Command};
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+const SERVICES: [(&str, &str); 5] = [
+    ("registry", "pdop.registry.v1.RegistryService"),
+    ("review", "pdop.review.v1.ReviewService"),
+    ("pricing", "pdop.pricing.v1.PricingService"),
+    ("evaluation", "pdop.evaluation.v1.EvaluationService"),
+    ("disclosure", "pdop.disclosure.v1.DisclosureService"),
+];
+
+fn binary(name: &str) -> PathBuf {
+    let dir = match std::env::var("PDOP_BIN_DIR") {
+        Ok(dir) => PathBuf::from(dir),
+        Err(_) => {
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+            target.join("debug")
+        }
+    };
+    let path = dir.join(format!("pdop-{name}"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --bins` first",
+        path.display()
+    );
+    path
+}
+
+struct Process {
+    name: &'static str,
+    child: Child,
+    grpc: u16,
+}
+
+async fn spawn(name: &'static str, env: &TestEnv) -> anyhow::Result<Process> {
+    let db = env.fresh_database().await?;
+    let grpc = free_port()?;
+    let admin = free_port()?;
+    let child = Command::new(binary(name))
+        .env("PDOP_DATABASE__URL", &db.url)
+        .env("PDOP_NATS__URL", &env.nats_url)
+        .env("PDOP_GRPC__ADDR", format!("127.0.0.1:{grpc}"))
+        .env("PDOP_ADMIN__ADDR", format!("127.0.0.1:{admin}"))
+        .env("PDOP_TELEMETRY__LOG_FILTER", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    db.pool.close().await;
+    Ok(Process { name, child, grpc })
+}
+
+async fn health(channel: Channel, service: &str) -> Option<ServingStatus> {
+    let mut client = HealthClient::new(channel);
+    let request = HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    let response = client.check(request).await.ok()?;
+    ServingStatus::try_from(response.into_inner().status).ok()
+}
+
+async fn listed_services(channel: Channel) -> anyhow::Result<Vec<String>> {
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await?
+        .into_inner();
+    let Some(response) = responses.next().await else {
+        anyhow::bail!("no reflection response")
+    };
+    match response?.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            Ok(list.service.into_iter().map(|s| s.name).collect())
+        }
+        other => anyhow::bail!("unexpected reflection response {other:?}"),
+    }
+}
+
+/// Sends SIGTERM to the process this test started (by its PID) and waits for its exit status.
+async fn terminate(process: &mut Process) -> anyhow::Result<std::process::ExitStatus> {
+    let pid = process
+        .child
+        .id()
+        .ok_or_else(|| anyhow::anyhow!("{} already exited", process.name))?;
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .await?;
+    Ok(tokio::time::timeout(Duration::from_secs(30), process.child.wait()).await??)
+}
+
+#[tokio::test]
+async fn every_service_binary_serves_health_and_reflection_then_stops_cleanly() {
+    let env = TestEnv::new().await.unwrap();
+    let mut processes = Vec::new();
+    for (name, _) in SERVICES {
+        processes.push(spawn(name, &env).await.unwrap());
+    }
+    for (process, (name, grpc_service)) in processes.iter_mut().zip(SERVICES) {
+        let endpoint = format!("http://127.0.0.1:{}", process.grpc);
+        let channel = Channel::from_shared(endpoint).unwrap();
+        wait_until(
+            &format!("{name} reports SERVING"),
+            Duration::from_secs(60),
+            || {
+                let channel = channel.clone();
+                async move {
+                    match channel.connect().await {
+                        Ok(ch) => health(ch, grpc_service).await == Some(ServingStatus::Serving),
+                        Err(_) => false,
+                    }
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{err}; is {} still running? {:?}", name, process.child.try_wait()));
+        let connected = channel.connect().await.unwrap();
+        let listed = listed_services(connected).await.unwrap();
+        assert!(
+            listed.iter().any(|s| s == grpc_service),
+            "{name} reflection lists {listed:?}"
+        );
+    }
+    for process in &mut processes {
+        let status = terminate(process).await.unwrap();
+        assert!(
+            status.success(),
+            "{} exited with {status} after SIGTERM",
+            process.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_configuration_value_stops_start_up_naming_the_key() {
+    let output = Command::new(binary("registry"))
+        .env("PDOP_GRPC__REQUEST_TIMEOUT", "soon")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("grpc.request_timeout"), "stderr: {stderr}");
+}
