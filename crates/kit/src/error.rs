@@ -87,6 +87,17 @@ impl ErrorDomain {
         )
     }
 
+    /// Maps a database error: lost connections and pool timeouts are `UNAVAILABLE` (retryable),
+    /// anything else `INTERNAL`. Constraint violations a caller can cause must be mapped before this.
+    pub fn database(&self, err: sqlx::Error) -> Status {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                self.unavailable(&err.into())
+            }
+            other => self.internal(&other.into()),
+        }
+    }
+
     /// A dependency (database, NATS) is unavailable; the client may retry.
     pub fn unavailable(&self, err: &anyhow::Error) -> Status {
         tracing::warn!(error = %format!("{err:#}"), "dependency unavailable");

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod change;
 pub mod config;
 pub mod db;
 pub mod error;

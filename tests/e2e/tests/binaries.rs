@@ -51,6 +51,7 @@ struct Process {
     name: &'static str,
     child: Child,
     grpc: u16,
+    admin: u16,
 }
 
 async fn spawn(name: &'static str, env: &TestEnv) -> anyhow::Result<Process> {
@@ -67,7 +68,12 @@ async fn spawn(name: &'static str, env: &TestEnv) -> anyhow::Result<Process> {
         .kill_on_drop(true)
         .spawn()?;
     db.pool.close().await;
-    Ok(Process { name, child, grpc })
+    Ok(Process {
+        name,
+        child,
+        grpc,
+        admin,
+    })
 }
 
 async fn health(channel: Channel, service: &str) -> Option<ServingStatus> {
@@ -144,6 +150,25 @@ async fn every_service_binary_serves_health_and_reflection_then_stops_cleanly() 
         assert!(
             listed.iter().any(|s| s == grpc_service),
             "{name} reflection lists {listed:?}"
+        );
+
+        let admin = format!("http://127.0.0.1:{}", process.admin);
+        let healthz = reqwest::get(format!("{admin}/healthz")).await.unwrap();
+        assert_eq!(healthz.status(), reqwest::StatusCode::OK, "{name} /healthz");
+        let metrics = reqwest::get(format!("{admin}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // The reflection call above went through the observed server, so it is counted.
+        assert!(
+            metrics.contains("pdop_grpc_requests_total{"),
+            "{name} /metrics: {metrics}"
+        );
+        assert!(
+            metrics.contains("pdop_outbox_backlog"),
+            "{name} /metrics: {metrics}"
         );
     }
     for process in &mut processes {
