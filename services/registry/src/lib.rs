@@ -1,17 +1,31 @@
-//! The registry service: the source of truth: jurisdictions, organizations, the data-resource catalog and registration (登记), implementation plans, agreements, products and deadlines.
+//! The registry service: the source of truth for jurisdictions and their rule profiles,
+//! organizations, the data-resource catalog and registration (登记), implementation plans,
+//! agreements, products and deadlines. Other services read it through its events.
 //!
-//! Its RPCs answer `UNIMPLEMENTED` until the service's own issue lands; the service already starts,
-//! migrates its database, provisions its NATS stream, reports health and serves reflection.
+//! Implemented so far: jurisdictions and organizations. The other RPCs answer `UNIMPLEMENTED`.
+
+mod context;
+mod convert;
+mod jurisdictions;
+mod mask;
+mod names;
+mod organizations;
 
 use std::sync::Arc;
 
-use pdop_kit::auth::{Access, Policy};
+use anyhow::Context as _;
+use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
+use pdop_proto::registry::v1 as pb;
 use pdop_proto::registry::v1::registry_service_server::{RegistryService, RegistryServiceServer};
+use pdop_rules::Profiles;
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::context::{Ctx, caller};
 
 /// The registry service, as assembled by `pdop_kit::server`.
 pub struct Registry;
@@ -40,15 +54,143 @@ impl Service for Registry {
     }
 
     fn policy() -> Policy {
-        Policy::new().allow_service(Self::GRPC_SERVICE, Access::Authenticated)
+        policy()
     }
 
-    fn routes(_platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        Ok(Routes::new(RegistryServiceServer::new(Handlers)))
+    fn routes(platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
+        let profiles = match &platform.settings.rules.profiles_dir {
+            Some(dir) => Profiles::load_dir(dir)
+                .with_context(|| format!("loading rules.profiles_dir {}", dir.display()))?,
+            None => Profiles::builtin(),
+        };
+        let ctx = Arc::new(Ctx { platform, profiles });
+        Ok(Routes::new(RegistryServiceServer::new(Handlers { ctx })))
     }
 }
 
-/// RPC handlers; every method not written here answers `UNIMPLEMENTED`.
-struct Handlers;
+/// Who may call what. RPCs not listed yet are open to any authenticated caller and answer
+/// `UNIMPLEMENTED` until they are built.
+fn policy() -> Policy {
+    use Role::*;
+    let svc = Registry::GRPC_SERVICE;
+    Policy::new()
+        .allow_service(svc, Access::Authenticated)
+        .allow_all(
+            svc,
+            &[
+                "GetJurisdiction",
+                "ListJurisdictions",
+                "GetOrganization",
+                "ListOrganizations",
+            ],
+            Access::Authenticated,
+        )
+        .allow_all(
+            svc,
+            &[
+                "CreateJurisdiction",
+                "UpdateJurisdiction",
+                "CreateOrganization",
+                "UpdateOrganization",
+            ],
+            Access::Roles(vec![DataAuthority]),
+        )
+        .allow(
+            svc,
+            "RecordSecurityIncident",
+            Access::Roles(vec![DataAuthority, ImplementingAgency]),
+        )
+}
 
-impl RegistryService for Handlers {}
+struct Handlers {
+    ctx: Arc<Ctx>,
+}
+
+#[tonic::async_trait]
+impl RegistryService for Handlers {
+    async fn create_jurisdiction(
+        &self,
+        request: Request<pb::CreateJurisdictionRequest>,
+    ) -> Result<Response<pb::CreateJurisdictionResponse>, Status> {
+        let caller = caller(&request)?;
+        jurisdictions::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_jurisdiction(
+        &self,
+        request: Request<pb::GetJurisdictionRequest>,
+    ) -> Result<Response<pb::GetJurisdictionResponse>, Status> {
+        jurisdictions::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_jurisdictions(
+        &self,
+        request: Request<pb::ListJurisdictionsRequest>,
+    ) -> Result<Response<pb::ListJurisdictionsResponse>, Status> {
+        jurisdictions::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_jurisdiction(
+        &self,
+        request: Request<pb::UpdateJurisdictionRequest>,
+    ) -> Result<Response<pb::UpdateJurisdictionResponse>, Status> {
+        let caller = caller(&request)?;
+        jurisdictions::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_organization(
+        &self,
+        request: Request<pb::CreateOrganizationRequest>,
+    ) -> Result<Response<pb::CreateOrganizationResponse>, Status> {
+        let caller = caller(&request)?;
+        organizations::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_organization(
+        &self,
+        request: Request<pb::GetOrganizationRequest>,
+    ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
+        organizations::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_organizations(
+        &self,
+        request: Request<pb::ListOrganizationsRequest>,
+    ) -> Result<Response<pb::ListOrganizationsResponse>, Status> {
+        organizations::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_organization(
+        &self,
+        request: Request<pb::UpdateOrganizationRequest>,
+    ) -> Result<Response<pb::UpdateOrganizationResponse>, Status> {
+        let caller = caller(&request)?;
+        organizations::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn record_security_incident(
+        &self,
+        request: Request<pb::RecordSecurityIncidentRequest>,
+    ) -> Result<Response<pb::RecordSecurityIncidentResponse>, Status> {
+        let caller = caller(&request)?;
+        organizations::record_security_incident(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+}

@@ -1,0 +1,138 @@
+//! What every handler needs: the platform (pool, errors, metrics), the rule profiles and calendar.
+
+use std::sync::Arc;
+
+use pdop_kit::Platform;
+use pdop_kit::auth::Caller;
+use pdop_kit::change::{self, Change};
+use pdop_kit::error::ErrorDomain;
+use pdop_kit::events::OutgoingEvent;
+use pdop_kit::{Violations, idempotency, pagination};
+use pdop_rules::Profiles;
+use sqlx::{PgPool, Postgres, Transaction};
+use tonic::{Request, Status};
+
+pub struct Ctx {
+    pub platform: Arc<Platform>,
+    pub profiles: Profiles,
+}
+
+impl Ctx {
+    pub fn pool(&self) -> &PgPool {
+        &self.platform.pool
+    }
+
+    pub fn errors(&self) -> &ErrorDomain {
+        &self.platform.errors
+    }
+
+    pub fn db(&self, err: sqlx::Error) -> Status {
+        self.errors().database(err)
+    }
+
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, Status> {
+        self.pool().begin().await.map_err(|e| self.db(e))
+    }
+
+    /// The stored response of an earlier call with the same `request_id` (AIP-155), if any.
+    pub async fn replay<M: prost::Message + Default>(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        method: &str,
+        request_id: &str,
+        caller: &Caller,
+    ) -> Result<Option<M>, Status> {
+        if request_id.is_empty() {
+            return Ok(None);
+        }
+        idempotency::lookup(tx, method, request_id, &caller.subject)
+            .await
+            .map_err(|e| self.db(e))
+    }
+
+    /// Stores the response for retries of the same `request_id`, in the transaction of the change.
+    pub async fn remember<M: prost::Message>(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        method: &str,
+        request_id: &str,
+        caller: &Caller,
+        response: &M,
+    ) -> Result<(), Status> {
+        if request_id.is_empty() {
+            return Ok(());
+        }
+        idempotency::remember(tx, method, request_id, &caller.subject, response)
+            .await
+            .map_err(|e| self.db(e))
+    }
+
+    /// Appends the audit row and enqueues the `(subject, payload)` event for the change to `resource`.
+    pub async fn record<E: prost::Message>(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        detail: serde_json::Value,
+        (subject, event): (&str, &E),
+    ) -> Result<(), Status> {
+        let change = Change {
+            action,
+            resource,
+            detail,
+            event: Some(OutgoingEvent::new(subject, resource, event)),
+        };
+        change::record(tx, caller, change).await.map_err(|e| self.db(e))
+    }
+
+    pub async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), Status> {
+        tx.commit().await.map_err(|e| self.db(e))
+    }
+}
+
+/// The authenticated caller; the auth layer guarantees one on every non-public RPC.
+pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    Caller::of(request).cloned()
+}
+
+/// True when a database error is a unique-constraint violation (SQLSTATE 23505).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "23505")
+}
+
+/// The effective page size and the decoded keyset cursor, adding violations for bad values.
+pub fn paging<C: serde::de::DeserializeOwned>(
+    page_size: i32,
+    page_token: &str,
+    v: &mut Violations,
+) -> (i64, Option<C>) {
+    let size = pagination::page_size(page_size).unwrap_or_else(|e| {
+        v.add("page_size", e);
+        0
+    });
+    let after = pagination::decode_token(page_token).unwrap_or_else(|e| {
+        v.add("page_token", e);
+        None
+    });
+    (size, after)
+}
+
+/// An optional `<collection>/{id}` filter: `None` when empty, a violation on `field` when malformed.
+pub fn optional_name<'a>(
+    name: &'a str,
+    collection: &str,
+    field: &str,
+    v: &mut Violations,
+) -> Option<&'a str> {
+    if name.is_empty() {
+        return None;
+    }
+    let parsed = crate::names::parse(name, collection);
+    if parsed.is_none() {
+        v.add(field, crate::names::expected(collection));
+    }
+    parsed
+}
