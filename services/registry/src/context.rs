@@ -86,6 +86,17 @@ impl Ctx {
         change::record(tx, caller, change).await.map_err(|e| self.db(e))
     }
 
+    /// AIP-154: an `expected` etag (when given) must match the stored `version`, else `ABORTED`.
+    pub fn check_etag(&self, expected: &str, version: i64, name: &str) -> Result<(), Status> {
+        if expected.is_empty() || expected == crate::convert::etag(version) {
+            return Ok(());
+        }
+        Err(self.errors().aborted(
+            "ETAG_MISMATCH",
+            format!("{name} changed since it was read; read it again"),
+        ))
+    }
+
     pub async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), Status> {
         tx.commit().await.map_err(|e| self.db(e))
     }

@@ -322,17 +322,8 @@ pub async fn update(
     else {
         return Err(ctx.errors().not_found("JURISDICTION_NOT_FOUND", &j.name));
     };
-    let expected = if req.etag.is_empty() {
-        j.etag.as_str()
-    } else {
-        req.etag.as_str()
-    };
-    if !expected.is_empty() && expected != etag(before.version) {
-        return Err(ctx.errors().aborted(
-            "ETAG_MISMATCH",
-            format!("{} changed since it was read; read it again", j.name),
-        ));
-    }
+    let expected = if req.etag.is_empty() { &j.etag } else { &req.etag };
+    ctx.check_etag(expected, before.version, &j.name)?;
     let pick = |path: &str, new: &str, old: &str| {
         if paths.has(path) {
             new.trim().to_owned()

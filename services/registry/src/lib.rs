@@ -2,7 +2,7 @@
 //! organizations, the data-resource catalog and registration (登记), implementation plans,
 //! agreements, products and deadlines. Other services read it through its events.
 //!
-//! Implemented so far: jurisdictions and organizations. The other RPCs answer `UNIMPLEMENTED`.
+//! Implemented so far: jurisdictions, organizations and data resources (the catalog). The other RPCs answer `UNIMPLEMENTED`.
 
 mod context;
 mod convert;
@@ -10,6 +10,7 @@ mod jurisdictions;
 mod mask;
 mod names;
 mod organizations;
+mod resources;
 
 use std::sync::Arc;
 
@@ -190,6 +191,82 @@ impl RegistryService for Handlers {
     ) -> Result<Response<pb::RecordSecurityIncidentResponse>, Status> {
         let caller = caller(&request)?;
         organizations::record_security_incident(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_resource(
+        &self,
+        request: Request<pb::CreateResourceRequest>,
+    ) -> Result<Response<pb::CreateResourceResponse>, Status> {
+        let caller = caller(&request)?;
+        resources::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_resource(
+        &self,
+        request: Request<pb::GetResourceRequest>,
+    ) -> Result<Response<pb::GetResourceResponse>, Status> {
+        resources::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_resources(
+        &self,
+        request: Request<pb::ListResourcesRequest>,
+    ) -> Result<Response<pb::ListResourcesResponse>, Status> {
+        resources::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_resource(
+        &self,
+        request: Request<pb::UpdateResourceRequest>,
+    ) -> Result<Response<pb::UpdateResourceResponse>, Status> {
+        let caller = caller(&request)?;
+        resources::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn catalog_resource(
+        &self,
+        request: Request<pb::CatalogResourceRequest>,
+    ) -> Result<Response<pb::CatalogResourceResponse>, Status> {
+        let caller = caller(&request)?;
+        resources::catalog(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn retire_resource(
+        &self,
+        request: Request<pb::RetireResourceRequest>,
+    ) -> Result<Response<pb::RetireResourceResponse>, Status> {
+        let caller = caller(&request)?;
+        resources::retire(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_resource_revisions(
+        &self,
+        request: Request<pb::ListResourceRevisionsRequest>,
+    ) -> Result<Response<pb::ListResourceRevisionsResponse>, Status> {
+        resources::list_revisions(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_resource_revision(
+        &self,
+        request: Request<pb::GetResourceRevisionRequest>,
+    ) -> Result<Response<pb::GetResourceRevisionResponse>, Status> {
+        resources::get_revision(&self.ctx, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -28,6 +28,14 @@ pub fn organization(id: &str) -> String {
     format!("organizations/{id}")
 }
 
+pub fn resource(id: &str) -> String {
+    format!("resources/{id}")
+}
+
+pub fn registration(id: &str) -> String {
+    format!("registrations/{id}")
+}
+
 /// What a malformed name should look like, for error messages.
 pub fn expected(collection: &str) -> String {
     format!(

@@ -91,6 +91,20 @@ async fn fetch<'e>(db: impl PgExecutor<'e>, id: &str, lock: bool) -> Result<Opti
     .await
 }
 
+/// The reference other resources and events carry; `NOT_FOUND` if absent, a violation on `field` if malformed.
+pub async fn reference(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+) -> Result<OrganizationRef, Status> {
+    let id = parse_name(ctx, name, field)?;
+    match fetch(&mut **tx, id, false).await.map_err(|e| ctx.db(e))? {
+        Some(row) => Ok(row.to_ref()),
+        None => Err(ctx.errors().not_found("ORGANIZATION_NOT_FOUND", name)),
+    }
+}
+
 async fn incidents<'e>(db: impl PgExecutor<'e>, id: &str) -> Result<Vec<SecurityIncident>, sqlx::Error> {
     let stored: Vec<Vec<u8>> = sqlx::query_scalar(
         "SELECT incident FROM security_incidents WHERE organization_id = $1 ORDER BY occur_date, seq",
@@ -364,17 +378,8 @@ pub async fn update(
     let Some(before) = fetch(&mut *tx, id, true).await.map_err(|e| ctx.db(e))? else {
         return Err(ctx.errors().not_found("ORGANIZATION_NOT_FOUND", &o.name));
     };
-    let expected = if req.etag.is_empty() {
-        o.etag.as_str()
-    } else {
-        req.etag.as_str()
-    };
-    if !expected.is_empty() && expected != etag(before.version) {
-        return Err(ctx.errors().aborted(
-            "ETAG_MISMATCH",
-            format!("{} changed since it was read; read it again", o.name),
-        ));
-    }
+    let expected = if req.etag.is_empty() { &o.etag } else { &req.etag };
+    ctx.check_etag(expected, before.version, &o.name)?;
     let jurisdiction_id = if paths.has("jurisdiction") {
         let r = jurisdictions::reference(ctx, &mut tx, &o.jurisdiction, "organization.jurisdiction").await?;
         r.name.trim_start_matches("jurisdictions/").to_owned()
