@@ -8,13 +8,14 @@ use pdop_kit::change::{self, Change};
 use pdop_kit::error::ErrorDomain;
 use pdop_kit::events::OutgoingEvent;
 use pdop_kit::{Violations, idempotency, pagination};
-use pdop_rules::Profiles;
+use pdop_rules::{Calendar, Profiles};
 use sqlx::{PgPool, Postgres, Transaction};
 use tonic::{Request, Status};
 
 pub struct Ctx {
     pub platform: Arc<Platform>,
     pub profiles: Profiles,
+    pub calendar: Calendar,
 }
 
 impl Ctx {
@@ -86,6 +87,15 @@ impl Ctx {
         change::record(tx, caller, change).await.map_err(|e| self.db(e))
     }
 
+    /// The id in `<collection>/{id}`, or `INVALID_ARGUMENT` naming `field`.
+    pub fn parse_name<'a>(&self, name: &'a str, collection: &str, field: &str) -> Result<&'a str, Status> {
+        crate::names::parse(name, collection).ok_or_else(|| {
+            let mut v = Violations::new();
+            v.add(field, crate::names::expected(collection));
+            self.errors().invalid(&v)
+        })
+    }
+
     /// AIP-154: an `expected` etag (when given) must match the stored `version`, else `ABORTED`.
     pub fn check_etag(&self, expected: &str, version: i64, name: &str) -> Result<(), Status> {
         if expected.is_empty() || expected == crate::convert::etag(version) {
@@ -146,4 +156,22 @@ pub fn optional_name<'a>(
         v.add(field, crate::names::expected(collection));
     }
     parsed
+}
+
+/// Reads one row of `table` by id (optionally locked for the change), selecting `columns`.
+pub async fn fetch_row<'e, R>(
+    db: impl sqlx::PgExecutor<'e>,
+    table: &str,
+    columns: &str,
+    id: &str,
+    lock: bool,
+) -> Result<Option<R>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    sqlx::query_as::<_, R>(&format!("SELECT {columns} FROM {table} WHERE id = $1{lock}"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
 }

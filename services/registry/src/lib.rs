@@ -9,6 +9,7 @@ mod convert;
 mod jurisdictions;
 mod mask;
 mod names;
+mod negative_list;
 mod organizations;
 mod resources;
 
@@ -20,7 +21,7 @@ use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
 use pdop_proto::registry::v1 as pb;
 use pdop_proto::registry::v1::registry_service_server::{RegistryService, RegistryServiceServer};
-use pdop_rules::Profiles;
+use pdop_rules::{Calendar, Profiles};
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tonic::service::Routes;
@@ -64,43 +65,59 @@ impl Service for Registry {
                 .with_context(|| format!("loading rules.profiles_dir {}", dir.display()))?,
             None => Profiles::builtin(),
         };
-        let ctx = Arc::new(Ctx { platform, profiles });
+        let calendar = match &platform.settings.rules.holidays_file {
+            Some(file) => Calendar::from_path(file)
+                .with_context(|| format!("loading rules.holidays_file {}", file.display()))?,
+            None => Calendar::builtin(),
+        };
+        let ctx = Arc::new(Ctx {
+            platform,
+            profiles,
+            calendar,
+        });
         Ok(Routes::new(RegistryServiceServer::new(Handlers { ctx })))
     }
 }
 
-/// Who may call what. RPCs not listed yet are open to any authenticated caller and answer
-/// `UNIMPLEMENTED` until they are built.
+/// Who may call what: one line per implemented RPC. RPCs not listed yet are open to any authenticated
+/// caller and answer `UNIMPLEMENTED` until they are built; each listed RPC has a test of its refusal.
 fn policy() -> Policy {
     use Role::*;
-    let svc = Registry::GRPC_SERVICE;
-    Policy::new()
-        .allow_service(svc, Access::Authenticated)
-        .allow_all(
-            svc,
-            &[
-                "GetJurisdiction",
-                "ListJurisdictions",
-                "GetOrganization",
-                "ListOrganizations",
-            ],
-            Access::Authenticated,
-        )
-        .allow_all(
-            svc,
-            &[
-                "CreateJurisdiction",
-                "UpdateJurisdiction",
-                "CreateOrganization",
-                "UpdateOrganization",
-            ],
-            Access::Roles(vec![DataAuthority]),
-        )
-        .allow(
-            svc,
+    let anyone = || Access::Authenticated;
+    let only = |roles: &[Role]| Access::Roles(roles.to_vec());
+    let table: Vec<(&str, Access)> = vec![
+        ("GetJurisdiction", anyone()),
+        ("ListJurisdictions", anyone()),
+        ("CreateJurisdiction", only(&[DataAuthority])),
+        ("UpdateJurisdiction", only(&[DataAuthority])),
+        ("GetOrganization", anyone()),
+        ("ListOrganizations", anyone()),
+        ("CreateOrganization", only(&[DataAuthority])),
+        ("UpdateOrganization", only(&[DataAuthority])),
+        (
             "RecordSecurityIncident",
-            Access::Roles(vec![DataAuthority, ImplementingAgency]),
-        )
+            only(&[DataAuthority, ImplementingAgency]),
+        ),
+        ("GetResource", anyone()),
+        ("ListResources", anyone()),
+        ("ListResourceRevisions", anyone()),
+        ("GetResourceRevision", anyone()),
+        // Providers act on their own resources only; the handlers check ownership.
+        ("CreateResource", only(&[DataProvider, DataAuthority])),
+        ("UpdateResource", only(&[DataProvider, DataAuthority])),
+        ("CatalogResource", only(&[DataProvider, DataAuthority])),
+        ("RetireResource", only(&[DataProvider, DataAuthority])),
+        ("GetNegativeListEntry", anyone()),
+        ("ListNegativeListEntries", anyone()),
+        ("CreateNegativeListEntry", only(&[DataAuthority])),
+        ("ReviewNegativeListEntry", only(&[DataAuthority])),
+        ("LiftNegativeListEntry", only(&[DataAuthority])),
+    ];
+    let svc = Registry::GRPC_SERVICE;
+    table.into_iter().fold(
+        Policy::new().allow_service(svc, Access::Authenticated),
+        |policy, (method, access)| policy.allow(svc, method, access),
+    )
 }
 
 struct Handlers {
@@ -267,6 +284,54 @@ impl RegistryService for Handlers {
         request: Request<pb::GetResourceRevisionRequest>,
     ) -> Result<Response<pb::GetResourceRevisionResponse>, Status> {
         resources::get_revision(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_negative_list_entry(
+        &self,
+        request: Request<pb::CreateNegativeListEntryRequest>,
+    ) -> Result<Response<pb::CreateNegativeListEntryResponse>, Status> {
+        let caller = caller(&request)?;
+        negative_list::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_negative_list_entry(
+        &self,
+        request: Request<pb::GetNegativeListEntryRequest>,
+    ) -> Result<Response<pb::GetNegativeListEntryResponse>, Status> {
+        negative_list::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_negative_list_entries(
+        &self,
+        request: Request<pb::ListNegativeListEntriesRequest>,
+    ) -> Result<Response<pb::ListNegativeListEntriesResponse>, Status> {
+        negative_list::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn review_negative_list_entry(
+        &self,
+        request: Request<pb::ReviewNegativeListEntryRequest>,
+    ) -> Result<Response<pb::ReviewNegativeListEntryResponse>, Status> {
+        let caller = caller(&request)?;
+        negative_list::review(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn lift_negative_list_entry(
+        &self,
+        request: Request<pb::LiftNegativeListEntryRequest>,
+    ) -> Result<Response<pb::LiftNegativeListEntryResponse>, Status> {
+        let caller = caller(&request)?;
+        negative_list::lift(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -18,7 +18,7 @@ use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
-use crate::context::{Ctx, is_unique_violation, optional_name, paging};
+use crate::context::{Ctx, fetch_row, is_unique_violation, optional_name, paging};
 use crate::convert::{actor, date, etag, optional_date, timestamp};
 use crate::jurisdictions::{self, page_after};
 use crate::mask::{self, Mask};
@@ -82,13 +82,7 @@ impl Row {
 }
 
 async fn fetch<'e>(db: impl PgExecutor<'e>, id: &str, lock: bool) -> Result<Option<Row>, sqlx::Error> {
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as::<_, Row>(&format!(
-        "SELECT {COLUMNS} FROM organizations WHERE id = $1{lock}"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    fetch_row(db, "organizations", COLUMNS, id, lock).await
 }
 
 /// The reference other resources and events carry; `NOT_FOUND` if absent, a violation on `field` if malformed.
@@ -124,11 +118,7 @@ async fn full(ctx: &Ctx, tx: &mut Transaction<'static, Postgres>, row: &Row) -> 
 }
 
 fn parse_name<'a>(ctx: &Ctx, name: &'a str, field: &str) -> Result<&'a str, Status> {
-    names::parse(name, COLLECTION).ok_or_else(|| {
-        let mut v = Violations::new();
-        v.add(field, names::expected(COLLECTION));
-        ctx.errors().invalid(&v)
-    })
+    ctx.parse_name(name, COLLECTION, field)
 }
 
 /// Checks the writable fields named in `paths`; returns the normalized credit code when checked.

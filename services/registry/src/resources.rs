@@ -23,7 +23,7 @@ use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
-use crate::context::{Ctx, is_unique_violation, optional_name, paging};
+use crate::context::{Ctx, fetch_row, is_unique_violation, optional_name, paging};
 use crate::convert::{actor, etag, timestamp};
 use crate::jurisdictions::{self, page_after};
 use crate::mask::{self, Mask};
@@ -218,19 +218,11 @@ fn validate_fields(r: &Resource, v: &mut Violations) {
 }
 
 fn parse_name<'a>(ctx: &Ctx, name: &'a str, field: &str) -> Result<&'a str, Status> {
-    names::parse(name, COLLECTION).ok_or_else(|| {
-        let mut v = Violations::new();
-        v.add(field, names::expected(COLLECTION));
-        ctx.errors().invalid(&v)
-    })
+    ctx.parse_name(name, COLLECTION, field)
 }
 
 async fn fetch<'e>(db: impl PgExecutor<'e>, id: &str, lock: bool) -> Result<Option<Row>, sqlx::Error> {
-    let lock = if lock { " FOR UPDATE" } else { "" };
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM resources WHERE id = $1{lock}"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    fetch_row(db, "resources", COLUMNS, id, lock).await
 }
 
 async fn fetch_for_change(
@@ -863,6 +855,47 @@ pub async fn get_revision(
         }),
         None => Err(ctx.errors().not_found("REVISION_NOT_FOUND", &req.name)),
     }
+}
+
+/// What the negative list needs of a resource: its id, jurisdiction and field keys (locked for the change).
+pub struct Listed {
+    pub id: String,
+    pub jurisdiction_id: String,
+    pub field_keys: Vec<String>,
+}
+
+pub async fn for_listing(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+) -> Result<Listed, Status> {
+    let row = fetch_for_change(ctx, tx, name, field).await?;
+    let r = row.to_proto();
+    Ok(Listed {
+        id: row.id,
+        jurisdiction_id: row.jurisdiction_id,
+        field_keys: r.fields.into_iter().map(|f| f.field_key).collect(),
+    })
+}
+
+/// Marks whether an active negative-list entry covers the resource (it then is not authorizable).
+pub async fn set_negative_listed(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    id: &str,
+    listed: bool,
+) -> Result<(), Status> {
+    sqlx::query(
+        "UPDATE resources SET negative_listed = $2, version = version + 1, update_time = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(listed)
+    .bind(Utc::now())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
-use pdop_proto::common::JurisdictionLevel;
+use pdop_proto::common::{JurisdictionLevel, OrganizationRole};
 use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use pdop_proto::registry::v1::*;
 use pdop_registry::Registry;
@@ -180,4 +180,67 @@ pub fn reason(status: &Status) -> String {
         .error_info()
         .map(|i| i.reason.clone())
         .unwrap_or_default()
+}
+
+pub const STATS: &str = "organizations/yn-stats";
+pub const TRANSPORT: &str = "organizations/yn-transport";
+
+/// A province (profile yunnan) with two data providers.
+pub async fn setup() -> Harness {
+    let mut h = Harness::start().await;
+    h.province("yunnan", "yunnan").await;
+    for (id, code) in [("yn-stats", CODES[0]), ("yn-transport", CODES[1])] {
+        let org = Organization {
+            display_name: id.into(),
+            unified_social_credit_code: code.into(),
+            roles: vec![OrganizationRole::DataProvider as i32],
+            jurisdiction: "jurisdictions/yunnan".into(),
+            ..Default::default()
+        };
+        h.create_organization(org, id).await.unwrap();
+    }
+    h
+}
+
+pub fn provider<T>(org: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    let token = pdop_testkit::dev_token(org, &[Role::DataProvider]);
+    request
+        .metadata_mut()
+        .insert("authorization", token.parse().unwrap());
+    request
+}
+
+pub fn field(key: &str, code: &str, authoritative: bool) -> ResourceField {
+    ResourceField {
+        field_key: key.into(),
+        display_name: key.into(),
+        data_item_code: code.into(),
+        authoritative_source: authoritative,
+        ..Default::default()
+    }
+}
+
+pub fn resource(owner: &str, name: &str, fields: Vec<ResourceField>) -> Resource {
+    Resource {
+        display_name: name.into(),
+        provider: owner.into(),
+        jurisdiction: "jurisdictions/yunnan".into(),
+        fields,
+        ..Default::default()
+    }
+}
+
+pub async fn create(h: &mut Harness, owner: &str, id: &str, r: Resource) -> Result<Resource, tonic::Status> {
+    let request = CreateResourceRequest {
+        resource: Some(r),
+        resource_id: id.into(),
+        request_id: String::new(),
+    };
+    Ok(h.client
+        .create_resource(provider(owner, request))
+        .await?
+        .into_inner()
+        .resource
+        .unwrap())
 }
