@@ -68,6 +68,46 @@ impl Ctx {
             .map_err(|e| self.db(e))
     }
 
+    /// The rule profile of a jurisdiction (DOMAIN §6).
+    pub async fn profile_of(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        jurisdiction_id: &str,
+    ) -> Result<pdop_rules::Profile, Status> {
+        let profile_id: String = sqlx::query_scalar("SELECT profile_id FROM jurisdictions WHERE id = $1")
+            .bind(jurisdiction_id)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        self.profiles.get(&profile_id).cloned().ok_or_else(|| {
+            self.internal(anyhow::anyhow!(
+                "jurisdiction {jurisdiction_id} is bound to unknown profile {profile_id}"
+            ))
+        })
+    }
+
+    pub fn internal(&self, err: anyhow::Error) -> Status {
+        self.errors().internal(&err)
+    }
+
+    /// Appends an audit row for a change that announces nothing (e.g. a private draft).
+    pub async fn audit(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), Status> {
+        let change = Change {
+            action,
+            resource,
+            detail,
+            event: None,
+        };
+        change::record(tx, caller, change).await.map_err(|e| self.db(e))
+    }
+
     /// Appends the audit row and enqueues the `(subject, payload)` event for the change to `resource`.
     pub async fn record<E: prost::Message>(
         &self,

@@ -33,6 +33,11 @@ pub fn optional_date(d: Option<&Date>) -> Result<Option<NaiveDate>, &'static str
     }
 }
 
+/// Today's date in China (Asia/Shanghai, UTC+8, no daylight saving): legal deadlines count in it.
+pub fn today() -> NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }

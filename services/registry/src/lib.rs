@@ -11,6 +11,7 @@ mod mask;
 mod names;
 mod negative_list;
 mod organizations;
+mod registrations;
 mod resources;
 
 use std::sync::Arc;
@@ -32,10 +33,14 @@ use crate::context::{Ctx, caller};
 /// The registry service, as assembled by `pdop_kit::server`.
 pub struct Registry;
 
-/// The `registry:` configuration section (none yet).
-#[derive(Debug, Default, Deserialize)]
+/// The `registry:` configuration section.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegistryConfig {}
+pub struct RegistryConfig {
+    /// Pattern of registration-result query codes (登记结果查询码, N3 Art.13); the national coding rules
+    /// are not published. Placeholders: `{division}`, `{year}`, `{seq}` (six digits).
+    pub registration_code_format: String,
+}
 
 impl Service for Registry {
     type Config = RegistryConfig;
@@ -45,7 +50,8 @@ impl Service for Registry {
         admin_port: 9091,
     };
     const GRPC_SERVICE: &'static str = "pdop.registry.v1.RegistryService";
-    const CONFIG_DEFAULTS: &'static str = "registry: {}";
+    const CONFIG_DEFAULTS: &'static str =
+        "registry: {registration_code_format: 'DJ-{division}-{year}-{seq}'}";
 
     fn descriptor_set() -> &'static [u8] {
         pdop_proto::FILE_DESCRIPTOR_SET
@@ -59,7 +65,7 @@ impl Service for Registry {
         policy()
     }
 
-    fn routes(platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
+    fn routes(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<Routes> {
         let profiles = match &platform.settings.rules.profiles_dir {
             Some(dir) => Profiles::load_dir(dir)
                 .with_context(|| format!("loading rules.profiles_dir {}", dir.display()))?,
@@ -75,7 +81,7 @@ impl Service for Registry {
             profiles,
             calendar,
         });
-        Ok(Routes::new(RegistryServiceServer::new(Handlers { ctx })))
+        Ok(Routes::new(RegistryServiceServer::new(Handlers { ctx, config })))
     }
 }
 
@@ -112,6 +118,21 @@ fn policy() -> Policy {
         ("CreateNegativeListEntry", only(&[DataAuthority])),
         ("ReviewNegativeListEntry", only(&[DataAuthority])),
         ("LiftNegativeListEntry", only(&[DataAuthority])),
+        // Applicants: providers and implementing agencies (N2 Art.16) for resources; handlers check ownership.
+        (
+            "CreateRegistration",
+            only(&[DataProvider, ImplementingAgency, DataAuthority]),
+        ),
+        ("SubmitRegistration", only(&[DataProvider, ImplementingAgency])),
+        ("GetRegistration", anyone()),
+        ("ListRegistrations", anyone()),
+        // The registry's staff decide; never on their own organization's application.
+        ("AcceptRegistration", only(&[DataAuthority])),
+        ("ReturnRegistrationForSupplement", only(&[DataAuthority])),
+        ("RefuseRegistration", only(&[DataAuthority])),
+        ("CompleteRegistrationReview", only(&[DataAuthority])),
+        ("StartRegistrationNotice", only(&[DataAuthority])),
+        ("IssueRegistrationCode", only(&[DataAuthority])),
     ];
     let svc = Registry::GRPC_SERVICE;
     table.into_iter().fold(
@@ -122,6 +143,7 @@ fn policy() -> Policy {
 
 struct Handlers {
     ctx: Arc<Ctx>,
+    config: Arc<RegistryConfig>,
 }
 
 #[tonic::async_trait]
@@ -332,6 +354,107 @@ impl RegistryService for Handlers {
     ) -> Result<Response<pb::LiftNegativeListEntryResponse>, Status> {
         let caller = caller(&request)?;
         negative_list::lift(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_registration(
+        &self,
+        request: Request<pb::CreateRegistrationRequest>,
+    ) -> Result<Response<pb::CreateRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_registration(
+        &self,
+        request: Request<pb::GetRegistrationRequest>,
+    ) -> Result<Response<pb::GetRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_registrations(
+        &self,
+        request: Request<pb::ListRegistrationsRequest>,
+    ) -> Result<Response<pb::ListRegistrationsResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn submit_registration(
+        &self,
+        request: Request<pb::SubmitRegistrationRequest>,
+    ) -> Result<Response<pb::SubmitRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::submit(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn accept_registration(
+        &self,
+        request: Request<pb::AcceptRegistrationRequest>,
+    ) -> Result<Response<pb::AcceptRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::accept(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn return_registration_for_supplement(
+        &self,
+        request: Request<pb::ReturnRegistrationForSupplementRequest>,
+    ) -> Result<Response<pb::ReturnRegistrationForSupplementResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::return_for_supplement(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn refuse_registration(
+        &self,
+        request: Request<pb::RefuseRegistrationRequest>,
+    ) -> Result<Response<pb::RefuseRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::refuse(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn complete_registration_review(
+        &self,
+        request: Request<pb::CompleteRegistrationReviewRequest>,
+    ) -> Result<Response<pb::CompleteRegistrationReviewResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::complete_review(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn start_registration_notice(
+        &self,
+        request: Request<pb::StartRegistrationNoticeRequest>,
+    ) -> Result<Response<pb::StartRegistrationNoticeResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::start_notice(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn issue_registration_code(
+        &self,
+        request: Request<pb::IssueRegistrationCodeRequest>,
+    ) -> Result<Response<pb::IssueRegistrationCodeResponse>, Status> {
+        let caller = caller(&request)?;
+        let format = &self.config.registration_code_format;
+        registrations::issue_code(&self.ctx, &caller, format, request.into_inner())
             .await
             .map(Response::new)
     }

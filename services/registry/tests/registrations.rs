@@ -1,0 +1,580 @@
+//! Registration (登记, N3) of a resource over gRPC: materials, acceptance with the one-time supplement
+//! notice, formal review, public notice, coding and validity, with deadlines on the holiday calendar.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::{Months, NaiveDate};
+use common::*;
+use pdop_kit::auth::Role;
+use pdop_proto::common::{DataGrade, Date, DocumentRef, JurisdictionLevel, OrganizationRole};
+use pdop_proto::registry::events::v1::RegistrationSubmitted;
+use pdop_proto::registry::v1::registration::Subject;
+use pdop_proto::registry::v1::*;
+use pdop_rules::Calendar;
+use prost::Message;
+use tonic::{Code, Request};
+
+fn doc(title: &str) -> Option<DocumentRef> {
+    Some(DocumentRef {
+        uri: format!("https://docs.example/{title}.pdf"),
+        title: title.into(),
+        ..Default::default()
+    })
+}
+
+fn all_materials() -> Vec<RegistrationMaterial> {
+    use RegistrationMaterialKind::*;
+    [
+        RegistrantInfo,
+        LawfulSource,
+        ResourceDescription,
+        EvidenceDeposit,
+        ProductInfo,
+        ScenarioInfo,
+        SecurityRiskAssessment,
+    ]
+    .into_iter()
+    .map(|kind| RegistrationMaterial {
+        kind: kind as i32,
+        document: doc(&format!("{kind:?}")),
+        ..Default::default()
+    })
+    .collect()
+}
+
+fn application(resource: &str, materials: Vec<RegistrationMaterial>) -> Registration {
+    Registration {
+        kind: RegistrationKind::First as i32,
+        subject: Some(Subject::Resource(resource.into())),
+        title: "人口基础信息".into(),
+        content_summary: "全省常住人口基础信息".into(),
+        materials,
+        internal_review: doc("internal-review"),
+        operation_start_date: Some(Date {
+            year: 2026,
+            month: 9,
+            day: 28,
+        }),
+        ..Default::default()
+    }
+}
+
+/// A token of `org` with `roles`.
+fn acting<T>(org: &str, roles: &[Role], message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        pdop_testkit::dev_token(org, roles).parse().unwrap(),
+    );
+    request
+}
+
+async fn catalogued_resource(h: &mut Harness, owner: &str, id: &str) {
+    let r = Resource {
+        grade: DataGrade::General as i32,
+        ..resource(owner, id, vec![field("a", "", false)])
+    };
+    create(h, owner, id, r).await.unwrap();
+    let catalog = CatalogResourceRequest {
+        name: format!("resources/{id}"),
+        etag: String::new(),
+    };
+    h.client.catalog_resource(provider(owner, catalog)).await.unwrap();
+}
+
+async fn apply(h: &mut Harness, owner: &str, r: Registration) -> Registration {
+    let request = CreateRegistrationRequest {
+        registration: Some(r),
+        request_id: String::new(),
+    };
+    h.client
+        .create_registration(provider(owner, request))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap()
+}
+
+async fn submit(h: &mut Harness, owner: &str, name: &str) -> Result<Registration, tonic::Status> {
+    let request = SubmitRegistrationRequest {
+        name: name.into(),
+        etag: String::new(),
+    };
+    Ok(h.client
+        .submit_registration(provider(owner, request))
+        .await?
+        .into_inner()
+        .registration
+        .unwrap())
+}
+
+fn due(r: &Registration) -> NaiveDate {
+    let d = r.current_deadline.as_ref().unwrap().due_date.unwrap();
+    NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
+}
+
+fn today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Rewrites the stored application as if time had passed (the notice ended, a deadline lapsed).
+async fn age(h: &Harness, name: &str, change: impl FnOnce(&mut Registration)) {
+    let id = name.trim_start_matches("registrations/");
+    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM registrations WHERE id = $1")
+        .bind(id)
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let mut reg = Registration::decode(body.as_slice()).unwrap();
+    change(&mut reg);
+    sqlx::query("UPDATE registrations SET body = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reg.encode_to_vec())
+        .execute(&h.db.pool)
+        .await
+        .unwrap();
+}
+
+fn yesterday() -> Date {
+    chrono_date(today().pred_opt().unwrap())
+}
+
+#[tokio::test]
+async fn first_registration_deadline_counts_working_days_across_national_day() {
+    // N3 Art.9 (D1): apply within 20 WD of starting operation. From Mon 2026-09-28 the count skips
+    // National Day (10-01..10-07) and includes the make-up Saturday 10-10.
+    let mut h = setup().await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let draft = apply(
+        &mut h,
+        STATS,
+        application("resources/population", all_materials()),
+    )
+    .await;
+    assert_eq!(draft.state, RegistrationState::Draft as i32);
+    assert_eq!(due(&draft), NaiveDate::from_ymd_opt(2026, 10, 30).unwrap());
+    assert_eq!(
+        draft
+            .current_deadline
+            .as_ref()
+            .unwrap()
+            .source
+            .as_ref()
+            .unwrap()
+            .rule_id,
+        "D1"
+    );
+    assert!(
+        h.events("pdop.registry.registration.submitted").await.is_empty(),
+        "drafts are private"
+    );
+
+    // N3 Art.9 (D2): operations running before N3 register within 30 WD of 2025-03-01, i.e. by 2025-04-14.
+    let legacy = Registration {
+        legacy_operation: true,
+        operation_start_date: None,
+        ..application("resources/population", vec![])
+    };
+    let legacy = apply(&mut h, STATS, legacy).await;
+    assert_eq!(due(&legacy), NaiveDate::from_ymd_opt(2025, 4, 14).unwrap());
+}
+
+#[tokio::test]
+async fn a_registration_goes_from_application_to_code_and_makes_the_resource_authorizable() {
+    let mut h = setup().await;
+    let calendar = Calendar::builtin();
+    catalogued_resource(&mut h, STATS, "population").await;
+    let draft = apply(
+        &mut h,
+        STATS,
+        application("resources/population", all_materials()),
+    )
+    .await;
+
+    // N3 Art.10 (D3): the registry accepts within 3 WD of receipt.
+    let submitted = submit(&mut h, STATS, &draft.name).await.unwrap();
+    assert_eq!(submitted.state, RegistrationState::Submitted as i32);
+    assert_eq!(due(&submitted), calendar.add_working_days(today(), 3).due);
+
+    // Nobody decides their own organization's application, whatever their role.
+    let own = AcceptRegistrationRequest {
+        name: draft.name.clone(),
+        etag: String::new(),
+    };
+    let err = h
+        .client
+        .accept_registration(acting(STATS, &[Role::DataAuthority], own.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::PermissionDenied, "OWN_APPLICATION")
+    );
+    let err = h
+        .client
+        .accept_registration(provider(STATS, own.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // N3 Art.11 (D4): formal review within 20 WD of acceptance.
+    let accepted = h
+        .client
+        .accept_registration(authority(own))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap();
+    assert_eq!(due(&accepted), calendar.add_working_days(today(), 20).due);
+    let review = CompleteRegistrationReviewRequest {
+        name: draft.name.clone(),
+        outcome: RegistrationReviewOutcome::Passed as i32,
+        ..Default::default()
+    };
+    let passed = h
+        .client
+        .complete_registration_review(authority(review))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap();
+    assert_eq!(passed.state, RegistrationState::ReviewPassed as i32);
+
+    // N3 Art.12 (D5): a public notice of 10 WD; no code while it runs.
+    let notice = StartRegistrationNoticeRequest {
+        name: draft.name.clone(),
+        ..Default::default()
+    };
+    let noticed = h
+        .client
+        .start_registration_notice(authority(notice))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap();
+    let period = noticed.notice_period.unwrap();
+    let end = period.end_date.unwrap();
+    assert_eq!(
+        NaiveDate::from_ymd_opt(end.year, end.month as u32, end.day as u32).unwrap(),
+        calendar.add_working_days(today(), 10).due
+    );
+    let issue = IssueRegistrationCodeRequest {
+        name: draft.name.clone(),
+        etag: String::new(),
+    };
+    let err = h
+        .client
+        .issue_registration_code(authority(issue.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "NOTICE_OPEN")
+    );
+
+    // N3 Art.13, Art.15 (D7): once the notice has ended, the code is issued, valid 3 years.
+    age(&h, &draft.name, |r| {
+        r.notice_period.as_mut().unwrap().end_date = Some(yesterday())
+    })
+    .await;
+    let coded = h
+        .client
+        .issue_registration_code(authority(issue))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap();
+    assert_eq!(coded.state, RegistrationState::Coded as i32);
+    let year = chrono::Datelike::year(&today());
+    assert_eq!(coded.registration_code, format!("DJ-YUNNAN-{year}-000001"));
+    let valid = coded.validity.unwrap().end_date.unwrap();
+    let expected = today().checked_add_months(Months::new(36)).unwrap();
+    assert_eq!(
+        NaiveDate::from_ymd_opt(valid.year, valid.month as u32, valid.day as u32).unwrap(),
+        expected
+    );
+
+    let got = h
+        .client
+        .get_resource(authority(GetResourceRequest {
+            name: "resources/population".into(),
+        }))
+        .await
+        .unwrap();
+    let resource = got.into_inner().resource.unwrap();
+    assert_eq!(resource.registration, draft.name);
+    assert!(
+        resource.authorizable,
+        "catalogued, registered, general data, not negative-listed"
+    );
+
+    for subject in ["submitted", "accepted", "reviewed", "notice_started", "coded"] {
+        assert_eq!(
+            h.events(&format!("pdop.registry.registration.{subject}"))
+                .await
+                .len(),
+            1,
+            "{subject}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn incomplete_materials_get_one_notice_and_the_clock_restarts_on_resubmission() {
+    let mut h = setup().await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let mut partial = all_materials();
+    partial.retain(|m| m.kind != RegistrationMaterialKind::EvidenceDeposit as i32);
+    let without_deposit = apply(&mut h, STATS, application("resources/population", partial)).await;
+    // N3 Art.7: evidence must be deposited (存证) before applying.
+    let err = submit(&mut h, STATS, &without_deposit.name).await.unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "MATERIALS_MISSING")
+    );
+    assert!(err.message().contains("EvidenceDeposit"), "{}", err.message());
+
+    let draft = apply(
+        &mut h,
+        STATS,
+        application("resources/population", all_materials()),
+    )
+    .await;
+    submit(&mut h, STATS, &draft.name).await.unwrap();
+    let empty = ReturnRegistrationForSupplementRequest {
+        name: draft.name.clone(),
+        ..Default::default()
+    };
+    assert_invalid(
+        &h.client
+            .return_registration_for_supplement(authority(empty))
+            .await
+            .unwrap_err(),
+        &["missing_materials"],
+    );
+
+    // N3 Art.10: one notice listing everything missing (一次性告知).
+    let notice = ReturnRegistrationForSupplementRequest {
+        name: draft.name.clone(),
+        missing_materials: vec![
+            MissingMaterial {
+                kind: RegistrationMaterialKind::LawfulSource as i32,
+                description: "授权文件缺盖章".into(),
+            },
+            MissingMaterial {
+                kind: RegistrationMaterialKind::SecurityRiskAssessment as i32,
+                description: "评估报告过期".into(),
+            },
+        ],
+        note: String::new(),
+        etag: String::new(),
+    };
+    let returned = h
+        .client
+        .return_registration_for_supplement(authority(notice))
+        .await
+        .unwrap()
+        .into_inner();
+    let returned = returned.registration.unwrap();
+    assert_eq!(returned.state, RegistrationState::ReturnedForSupplement as i32);
+    assert_eq!(returned.missing_materials.len(), 2);
+    assert!(
+        returned.current_deadline.is_none(),
+        "the registry's clock stops while the applicant supplements"
+    );
+
+    // The acceptance clock (D3) restarts from the resubmission.
+    let resubmitted = submit(&mut h, STATS, &draft.name).await.unwrap();
+    assert_eq!(
+        resubmitted.current_deadline.unwrap().start_date.unwrap(),
+        chrono_date(today())
+    );
+    let events = h.events("pdop.registry.registration.submitted").await;
+    assert_eq!(events.len(), 2);
+    assert!(
+        RegistrationSubmitted::decode(events[1].as_slice())
+            .unwrap()
+            .resubmission
+    );
+
+    let refuse = RefuseRegistrationRequest {
+        name: draft.name.clone(),
+        reason: " ".into(),
+        etag: String::new(),
+    };
+    assert_invalid(
+        &h.client.refuse_registration(authority(refuse)).await.unwrap_err(),
+        &["reason"],
+    );
+}
+
+fn chrono_date(d: NaiveDate) -> Date {
+    Date {
+        year: chrono::Datelike::year(&d),
+        month: chrono::Datelike::month(&d) as i32,
+        day: chrono::Datelike::day(&d) as i32,
+    }
+}
+
+#[tokio::test]
+async fn a_late_formal_review_must_explain_the_delay() {
+    // N3 Art.11: if the 20 WD review is not finished in time, the registry explains why.
+    let mut h = setup().await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let draft = apply(
+        &mut h,
+        STATS,
+        application("resources/population", all_materials()),
+    )
+    .await;
+    submit(&mut h, STATS, &draft.name).await.unwrap();
+    let accept = AcceptRegistrationRequest {
+        name: draft.name.clone(),
+        etag: String::new(),
+    };
+    h.client.accept_registration(authority(accept)).await.unwrap();
+    age(&h, &draft.name, |r| {
+        r.current_deadline.as_mut().unwrap().due_date = Some(yesterday())
+    })
+    .await;
+
+    let silent = CompleteRegistrationReviewRequest {
+        name: draft.name.clone(),
+        outcome: RegistrationReviewOutcome::Failed as i32,
+        reasons: "数据来源证明不足".into(),
+        ..Default::default()
+    };
+    assert_invalid(
+        &h.client
+            .complete_registration_review(authority(silent.clone()))
+            .await
+            .unwrap_err(),
+        &["late_explanation"],
+    );
+    let explained = CompleteRegistrationReviewRequest {
+        late_explanation: "需补充核验".into(),
+        ..silent
+    };
+    let rejected = h
+        .client
+        .complete_registration_review(authority(explained))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap();
+    assert_eq!(rejected.state, RegistrationState::Rejected as i32);
+    assert_eq!(rejected.decision_reason, "数据来源证明不足");
+}
+
+#[tokio::test]
+async fn henan_accepts_only_catalogued_resources_with_state_asset_duties_done() {
+    // S-HN Art.10: no registration is accepted before the catalogue is compiled and state-asset rules are
+    // implemented; the national profile (Yunnan here) has no such precondition.
+    let mut h = setup().await;
+    h.create_jurisdiction(
+        "henan",
+        "河南省",
+        JurisdictionLevel::Province,
+        "jurisdictions/china",
+        "henan",
+    )
+    .await
+    .unwrap();
+    let org = Organization {
+        display_name: "河南统计".into(),
+        unified_social_credit_code: CODES[2].into(),
+        roles: vec![OrganizationRole::DataProvider as i32],
+        jurisdiction: "jurisdictions/henan".into(),
+        ..Default::default()
+    };
+    h.create_organization(org, "hn-stats").await.unwrap();
+    let hn = "organizations/hn-stats";
+    let r = Resource {
+        jurisdiction: "jurisdictions/henan".into(),
+        ..resource(hn, "人口", vec![field("a", "", false)])
+    };
+    create(&mut h, hn, "hn-population", r).await.unwrap();
+    let draft = apply(
+        &mut h,
+        hn,
+        application("resources/hn-population", all_materials()),
+    )
+    .await;
+    let err = submit(&mut h, hn, &draft.name).await.unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "PROFILE_PRECONDITION")
+    );
+    assert!(err.message().contains("S-HN Art.10"), "{}", err.message());
+
+    // The same uncatalogued resource in Yunnan (national rules) may be submitted.
+    create(
+        &mut h,
+        STATS,
+        "yn-population",
+        resource(STATS, "人口", vec![field("a", "", false)]),
+    )
+    .await
+    .unwrap();
+    let draft = apply(
+        &mut h,
+        STATS,
+        application("resources/yn-population", all_materials()),
+    )
+    .await;
+    submit(&mut h, STATS, &draft.name).await.unwrap();
+}
+
+#[tokio::test]
+async fn applicants_see_only_their_own_applications() {
+    let mut h = setup().await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let draft = apply(
+        &mut h,
+        STATS,
+        application("resources/population", all_materials()),
+    )
+    .await;
+    let get = GetRegistrationRequest {
+        name: draft.name.clone(),
+    };
+    let err = h
+        .client
+        .get_registration(provider(TRANSPORT, get.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    h.client.get_registration(provider(STATS, get)).await.unwrap();
+
+    let mine = h
+        .client
+        .list_registrations(provider(TRANSPORT, ListRegistrationsRequest::default()))
+        .await
+        .unwrap();
+    assert!(mine.into_inner().registrations.is_empty());
+    let all = h
+        .client
+        .list_registrations(authority(ListRegistrationsRequest::default()))
+        .await
+        .unwrap();
+    assert_eq!(all.into_inner().registrations.len(), 1);
+
+    let other = CreateRegistrationRequest {
+        registration: Some(application("resources/population", vec![])),
+        request_id: String::new(),
+    };
+    let err = h
+        .client
+        .create_registration(provider(TRANSPORT, other))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
