@@ -224,7 +224,7 @@ fn explain(err: config::ConfigError) -> anyhow::Error {
 }
 
 /// Durations are written as whole or fractional seconds (`30`, `0.5`) or with a unit (`250ms`, `2m`).
-mod humantime_secs {
+pub mod humantime_secs {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, de};

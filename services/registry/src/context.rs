@@ -147,6 +147,39 @@ impl Ctx {
         ))
     }
 
+    /// `FAILED_PRECONDITION` naming the state `name` is in and the states `action` needs.
+    pub fn require_state<S: PartialEq + Copy + std::fmt::Debug>(
+        &self,
+        name: &str,
+        state: S,
+        allowed: &[S],
+        action: &str,
+    ) -> Result<(), Status> {
+        if allowed.contains(&state) {
+            return Ok(());
+        }
+        let wanted: Vec<String> = allowed.iter().map(|s| format!("{s:?}")).collect();
+        Err(self.errors().failed_precondition(
+            "WRONG_STATE",
+            format!(
+                "{name} is {state:?}; {action} needs it to be {}",
+                wanted.join(" or ")
+            ),
+        ))
+    }
+
+    /// Nobody decides on their own organization's matter: `PERMISSION_DENIED` when the caller acts for
+    /// one of `parties`.
+    pub fn not_own(&self, caller: &Caller, parties: &[&str], name: &str) -> Result<(), Status> {
+        if parties.contains(&caller.organization.as_str()) {
+            return Err(self.errors().permission_denied(
+                "OWN_APPLICATION",
+                format!("{name} is your own organization's matter; another official must decide it"),
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), Status> {
         tx.commit().await.map_err(|e| self.db(e))
     }

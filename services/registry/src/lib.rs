@@ -2,8 +2,12 @@
 //! organizations, the data-resource catalog and registration (登记), implementation plans,
 //! agreements, products and deadlines. Other services read it through its events.
 //!
-//! Implemented so far: jurisdictions, organizations and data resources (the catalog). The other RPCs answer `UNIMPLEMENTED`.
+//! Implemented so far: jurisdictions, organizations, the catalog and negative list, first registration,
+//! implementation plans and operator agreements. The other RPCs answer `UNIMPLEMENTED`.
 
+mod agreements;
+mod checklist;
+mod clock;
 mod context;
 mod convert;
 mod jurisdictions;
@@ -11,8 +15,10 @@ mod mask;
 mod names;
 mod negative_list;
 mod organizations;
+mod plans;
 mod registrations;
 mod resources;
+mod validate;
 
 use std::sync::Arc;
 
@@ -40,6 +46,10 @@ pub struct RegistryConfig {
     /// Pattern of registration-result query codes (登记结果查询码, N3 Art.13); the national coding rules
     /// are not published. Placeholders: `{division}`, `{year}`, `{seq}` (six digits).
     pub registration_code_format: String,
+    /// How often the agreement scheduler activates agreements whose term began and expires those whose
+    /// term ended (the transitions are by calendar day, so minutes of delay are harmless).
+    #[serde(with = "pdop_kit::config::humantime_secs")]
+    pub scheduler_interval: std::time::Duration,
 }
 
 impl Service for Registry {
@@ -51,7 +61,7 @@ impl Service for Registry {
     };
     const GRPC_SERVICE: &'static str = "pdop.registry.v1.RegistryService";
     const CONFIG_DEFAULTS: &'static str =
-        "registry: {registration_code_format: 'DJ-{division}-{year}-{seq}'}";
+        "registry: {registration_code_format: 'DJ-{division}-{year}-{seq}', scheduler_interval: 600}";
 
     fn descriptor_set() -> &'static [u8] {
         pdop_proto::FILE_DESCRIPTOR_SET
@@ -66,23 +76,33 @@ impl Service for Registry {
     }
 
     fn routes(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        let profiles = match &platform.settings.rules.profiles_dir {
-            Some(dir) => Profiles::load_dir(dir)
-                .with_context(|| format!("loading rules.profiles_dir {}", dir.display()))?,
-            None => Profiles::builtin(),
-        };
-        let calendar = match &platform.settings.rules.holidays_file {
-            Some(file) => Calendar::from_path(file)
-                .with_context(|| format!("loading rules.holidays_file {}", file.display()))?,
-            None => Calendar::builtin(),
-        };
-        let ctx = Arc::new(Ctx {
-            platform,
-            profiles,
-            calendar,
-        });
+        let ctx = context(platform)?;
         Ok(Routes::new(RegistryServiceServer::new(Handlers { ctx, config })))
     }
+
+    async fn on_ready(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<()> {
+        agreements::spawn_scheduler(context(platform)?, config.scheduler_interval);
+        Ok(())
+    }
+}
+
+/// The handlers' context: the platform with the configured rule profiles and calendar.
+fn context(platform: Arc<Platform>) -> anyhow::Result<Arc<Ctx>> {
+    let profiles = match &platform.settings.rules.profiles_dir {
+        Some(dir) => Profiles::load_dir(dir)
+            .with_context(|| format!("loading rules.profiles_dir {}", dir.display()))?,
+        None => Profiles::builtin(),
+    };
+    let calendar = match &platform.settings.rules.holidays_file {
+        Some(file) => Calendar::from_path(file)
+            .with_context(|| format!("loading rules.holidays_file {}", file.display()))?,
+        None => Calendar::builtin(),
+    };
+    Ok(Arc::new(Ctx {
+        platform,
+        profiles,
+        calendar,
+    }))
 }
 
 /// Who may call what: one line per implemented RPC. RPCs not listed yet are open to any authenticated
@@ -133,6 +153,31 @@ fn policy() -> Policy {
         ("CompleteRegistrationReview", only(&[DataAuthority])),
         ("StartRegistrationNotice", only(&[DataAuthority])),
         ("IssueRegistrationCode", only(&[DataAuthority])),
+        // Plans are drafted by the lead data authority; approval and filing are recorded by another authority.
+        ("GetImplementationPlan", anyone()),
+        ("ListImplementationPlans", anyone()),
+        ("CreateImplementationPlan", only(&[DataAuthority])),
+        ("UpdateImplementationPlan", only(&[DataAuthority])),
+        ("SubmitImplementationPlan", only(&[DataAuthority])),
+        ("ApproveImplementationPlan", only(&[DataAuthority])),
+        ("FileImplementationPlan", only(&[DataAuthority])),
+        ("ChangeImplementationPlan", only(&[DataAuthority])),
+        // Agreements: drafted and signed by the implementing agency; filed with, and supervised by, a data
+        // authority; parties and overseers read them (the handlers check who is a party).
+        ("GetAgreement", anyone()),
+        ("ListAgreements", anyone()),
+        ("ListAgreementRevisions", anyone()),
+        ("CreateAgreement", only(&[ImplementingAgency])),
+        ("UpdateAgreement", only(&[ImplementingAgency])),
+        ("SignAgreement", only(&[ImplementingAgency])),
+        ("FileAgreement", only(&[DataAuthority])),
+        ("ApplyAgreementRenewal", only(&[Operator])),
+        ("RenewAgreement", only(&[ImplementingAgency])),
+        ("SuspendAgreement", only(&[ImplementingAgency, DataAuthority])),
+        ("ResumeAgreement", only(&[ImplementingAgency, DataAuthority])),
+        ("TerminateAgreement", only(&[ImplementingAgency, DataAuthority])),
+        ("RecordDataDestruction", only(&[ImplementingAgency])),
+        ("FileAgreementTermination", only(&[DataAuthority])),
     ];
     let svc = Registry::GRPC_SERVICE;
     table.into_iter().fold(
@@ -455,6 +500,224 @@ impl RegistryService for Handlers {
         let caller = caller(&request)?;
         let format = &self.config.registration_code_format;
         registrations::issue_code(&self.ctx, &caller, format, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_implementation_plan(
+        &self,
+        request: Request<pb::CreateImplementationPlanRequest>,
+    ) -> Result<Response<pb::CreateImplementationPlanResponse>, Status> {
+        let caller = caller(&request)?;
+        plans::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_implementation_plan(
+        &self,
+        request: Request<pb::GetImplementationPlanRequest>,
+    ) -> Result<Response<pb::GetImplementationPlanResponse>, Status> {
+        plans::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_implementation_plans(
+        &self,
+        request: Request<pb::ListImplementationPlansRequest>,
+    ) -> Result<Response<pb::ListImplementationPlansResponse>, Status> {
+        plans::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_implementation_plan(
+        &self,
+        request: Request<pb::UpdateImplementationPlanRequest>,
+    ) -> Result<Response<pb::UpdateImplementationPlanResponse>, Status> {
+        let caller = caller(&request)?;
+        plans::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn submit_implementation_plan(
+        &self,
+        request: Request<pb::SubmitImplementationPlanRequest>,
+    ) -> Result<Response<pb::SubmitImplementationPlanResponse>, Status> {
+        let caller = caller(&request)?;
+        plans::submit(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn approve_implementation_plan(
+        &self,
+        request: Request<pb::ApproveImplementationPlanRequest>,
+    ) -> Result<Response<pb::ApproveImplementationPlanResponse>, Status> {
+        let caller = caller(&request)?;
+        plans::approve(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn file_implementation_plan(
+        &self,
+        request: Request<pb::FileImplementationPlanRequest>,
+    ) -> Result<Response<pb::FileImplementationPlanResponse>, Status> {
+        let caller = caller(&request)?;
+        plans::file(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn change_implementation_plan(
+        &self,
+        request: Request<pb::ChangeImplementationPlanRequest>,
+    ) -> Result<Response<pb::ChangeImplementationPlanResponse>, Status> {
+        let caller = caller(&request)?;
+        plans::change(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_agreement(
+        &self,
+        request: Request<pb::CreateAgreementRequest>,
+    ) -> Result<Response<pb::CreateAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_agreement(
+        &self,
+        request: Request<pb::GetAgreementRequest>,
+    ) -> Result<Response<pb::GetAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_agreements(
+        &self,
+        request: Request<pb::ListAgreementsRequest>,
+    ) -> Result<Response<pb::ListAgreementsResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_agreement(
+        &self,
+        request: Request<pb::UpdateAgreementRequest>,
+    ) -> Result<Response<pb::UpdateAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn sign_agreement(
+        &self,
+        request: Request<pb::SignAgreementRequest>,
+    ) -> Result<Response<pb::SignAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::sign(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn file_agreement(
+        &self,
+        request: Request<pb::FileAgreementRequest>,
+    ) -> Result<Response<pb::FileAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::file(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn apply_agreement_renewal(
+        &self,
+        request: Request<pb::ApplyAgreementRenewalRequest>,
+    ) -> Result<Response<pb::ApplyAgreementRenewalResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::apply_renewal(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn renew_agreement(
+        &self,
+        request: Request<pb::RenewAgreementRequest>,
+    ) -> Result<Response<pb::RenewAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::renew(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn suspend_agreement(
+        &self,
+        request: Request<pb::SuspendAgreementRequest>,
+    ) -> Result<Response<pb::SuspendAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::suspend(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn resume_agreement(
+        &self,
+        request: Request<pb::ResumeAgreementRequest>,
+    ) -> Result<Response<pb::ResumeAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::resume(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn terminate_agreement(
+        &self,
+        request: Request<pb::TerminateAgreementRequest>,
+    ) -> Result<Response<pb::TerminateAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::terminate(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn record_data_destruction(
+        &self,
+        request: Request<pb::RecordDataDestructionRequest>,
+    ) -> Result<Response<pb::RecordDataDestructionResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::record_destruction(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn file_agreement_termination(
+        &self,
+        request: Request<pb::FileAgreementTerminationRequest>,
+    ) -> Result<Response<pb::FileAgreementTerminationResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::file_termination(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_agreement_revisions(
+        &self,
+        request: Request<pb::ListAgreementRevisionsRequest>,
+    ) -> Result<Response<pb::ListAgreementRevisionsResponse>, Status> {
+        let caller = caller(&request)?;
+        agreements::list_revisions(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

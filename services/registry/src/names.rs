@@ -36,6 +36,14 @@ pub fn registration(id: &str) -> String {
     format!("registrations/{id}")
 }
 
+pub fn implementation_plan(id: &str) -> String {
+    format!("implementationPlans/{id}")
+}
+
+pub fn agreement(id: &str) -> String {
+    format!("agreements/{id}")
+}
+
 /// What a malformed name should look like, for error messages.
 pub fn expected(collection: &str) -> String {
     format!(

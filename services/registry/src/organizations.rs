@@ -99,6 +99,54 @@ pub async fn reference(
     }
 }
 
+/// The reference of an organization that must hold `role` for the part it plays, else `FAILED_PRECONDITION`.
+pub async fn holding(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+    role: OrganizationRole,
+) -> Result<OrganizationRef, Status> {
+    let org = reference(ctx, tx, name, field).await?;
+    if !org.roles.contains(&(role as i32)) {
+        return Err(ctx.errors().failed_precondition(
+            "ROLE_MISSING",
+            format!(
+                "{field}: {name} does not hold the {role:?} role; record the role on the organization first"
+            ),
+        ));
+    }
+    Ok(org)
+}
+
+/// What eligibility rules need of an organization: its credit standing and incident dates.
+pub struct Standing {
+    pub credit_status: CreditStatus,
+    pub incident_dates: Vec<NaiveDate>,
+}
+
+pub async fn standing(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+) -> Result<Standing, Status> {
+    let id = parse_name(ctx, name, field)?;
+    let row = fetch(&mut **tx, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("ORGANIZATION_NOT_FOUND", name))?;
+    let list = incidents(&mut **tx, id).await.map_err(|e| ctx.db(e))?;
+    Ok(Standing {
+        credit_status: CreditStatus::try_from(i32::from(row.credit_status))
+            .unwrap_or(CreditStatus::Unspecified),
+        incident_dates: list
+            .iter()
+            .filter_map(|i| i.occur_date.as_ref().and_then(crate::convert::naive_date))
+            .collect(),
+    })
+}
+
 async fn incidents<'e>(db: impl PgExecutor<'e>, id: &str) -> Result<Vec<SecurityIncident>, sqlx::Error> {
     let stored: Vec<Vec<u8>> = sqlx::query_scalar(
         "SELECT incident FROM security_incidents WHERE organization_id = $1 ORDER BY occur_date, seq",

@@ -6,10 +6,10 @@
 //! correction, cancellation, renewal, revocation, objections and product registrations answer
 //! `UNIMPLEMENTED` until they are built.
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_proto::common::{DateRange, Deadline, DeadlineUnit, SourceCitation};
+use pdop_proto::common::DateRange;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::registration::Subject;
 use pdop_proto::registry::v1::{
@@ -23,12 +23,13 @@ use pdop_proto::registry::v1::{
     StartRegistrationNoticeRequest, StartRegistrationNoticeResponse, SubmitRegistrationRequest,
     SubmitRegistrationResponse,
 };
+use pdop_rules::Profile;
 use pdop_rules::profiles::RegistrationPrecondition;
-use pdop_rules::{Period, Profile, Sourced};
 use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
+use crate::clock::deadline;
 use crate::context::{Ctx, fetch_row, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, optional_date, timestamp, today};
 use crate::jurisdictions::page_after;
@@ -79,36 +80,6 @@ async fn fetch<'e>(db: impl PgExecutor<'e>, id: &str, lock: bool) -> Result<Opti
 
 fn state_of(r: &Registration) -> RegistrationState {
     RegistrationState::try_from(r.state).unwrap_or(RegistrationState::Unspecified)
-}
-
-/// A deadline of `rule_id` computed with the calendar from `start` under the profile's `setting`.
-fn deadline(
-    ctx: &Ctx,
-    profile: &Profile,
-    rule_id: &str,
-    setting: &Sourced<Period>,
-    start: NaiveDate,
-) -> Deadline {
-    let computed = ctx.calendar.due_after(start, setting.value);
-    let (duration, unit) = match setting.value {
-        Period::WorkingDays(n) => (n, DeadlineUnit::WorkingDays),
-        Period::CalendarDays(n) => (n, DeadlineUnit::CalendarDays),
-        Period::Months(n) => (n, DeadlineUnit::Months),
-        Period::Years(n) => (n, DeadlineUnit::Years),
-    };
-    Deadline {
-        start_date: Some(date(start)),
-        duration: i32::try_from(duration).unwrap_or(i32::MAX),
-        unit: unit as i32,
-        due_date: Some(date(computed.due)),
-        provisional: computed.provisional,
-        source: Some(SourceCitation {
-            rule_id: rule_id.to_owned(),
-            source_id: setting.source.clone(),
-            ..Default::default()
-        }),
-        profile_id: profile.id.clone(),
-    }
 }
 
 /// The applicant's own staff, or the registry's (data authority), may read an application.
@@ -359,33 +330,12 @@ fn require_state(
     allowed: &[RegistrationState],
     action: &str,
 ) -> Result<(), Status> {
-    let state = state_of(reg);
-    if allowed.contains(&state) {
-        return Ok(());
-    }
-    let wanted: Vec<String> = allowed.iter().map(|s| format!("{s:?}")).collect();
-    Err(ctx.errors().failed_precondition(
-        "WRONG_STATE",
-        format!(
-            "{} is {state:?}; {action} needs it to be {}",
-            reg.name,
-            wanted.join(" or ")
-        ),
-    ))
+    ctx.require_state(&reg.name, state_of(reg), allowed, action)
 }
 
 /// Nobody decides their own organization's application.
 fn not_own(ctx: &Ctx, caller: &Caller, reg: &Registration) -> Result<(), Status> {
-    if caller.organization == reg.applicant {
-        return Err(ctx.errors().permission_denied(
-            "OWN_APPLICATION",
-            format!(
-                "{} is your own organization's application; another official must decide it",
-                reg.name
-            ),
-        ));
-    }
-    Ok(())
+    ctx.not_own(caller, &[reg.applicant.as_str()], &reg.name)
 }
 
 /// Writes the new body and state, appends the audit row and the event.

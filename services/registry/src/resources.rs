@@ -75,8 +75,7 @@ impl Row {
 }
 
 /// A resource may be placed in an operator agreement only when catalogued, registered (登记, N3),
-/// not core data and not on the negative list. Registration is not issued yet, so nothing is
-/// authorizable until the registration workflow lands.
+/// not core data and not on the negative list.
 fn authorizable(r: &Resource) -> bool {
     r.state == ResourceState::Catalogued as i32
         && !r.registration.is_empty()
@@ -947,6 +946,46 @@ pub async fn set_registration(
     .await
     .map_err(|e| ctx.db(e))?;
     Ok(())
+}
+
+/// What a plan's or an agreement's scope needs of a resource.
+pub struct InScope {
+    pub resource: Resource,
+}
+
+impl InScope {
+    /// Why the resource may not be placed in an operator agreement, if it may not.
+    pub fn not_authorizable_because(&self) -> Option<&'static str> {
+        let r = &self.resource;
+        if r.grade == DataGrade::Core as i32 {
+            Some("it is core data (核心数据), which never enters authorized operation")
+        } else if r.negative_listed {
+            Some("it is on the negative list (负面清单)")
+        } else if r.state != ResourceState::Catalogued as i32 {
+            Some("it is not catalogued (目录)")
+        } else if r.registration.is_empty() {
+            Some("it is not registered (登记, N3): unregistered resources cannot be placed in an agreement")
+        } else {
+            None
+        }
+    }
+}
+
+/// A resource named in a scope (`field` names it in errors); `NOT_FOUND` if absent.
+pub async fn for_scope(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+) -> Result<InScope, Status> {
+    let id = parse_name(ctx, name, field)?;
+    let row = fetch(&mut **tx, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("RESOURCE_NOT_FOUND", name))?;
+    Ok(InScope {
+        resource: row.to_proto(),
+    })
 }
 
 #[cfg(test)]

@@ -8,81 +8,12 @@ mod common;
 use chrono::{Months, NaiveDate};
 use common::*;
 use pdop_kit::auth::Role;
-use pdop_proto::common::{DataGrade, Date, DocumentRef, JurisdictionLevel, OrganizationRole};
+use pdop_proto::common::{Date, JurisdictionLevel, OrganizationRole};
 use pdop_proto::registry::events::v1::RegistrationSubmitted;
-use pdop_proto::registry::v1::registration::Subject;
 use pdop_proto::registry::v1::*;
 use pdop_rules::Calendar;
 use prost::Message;
-use tonic::{Code, Request};
-
-fn doc(title: &str) -> Option<DocumentRef> {
-    Some(DocumentRef {
-        uri: format!("https://docs.example/{title}.pdf"),
-        title: title.into(),
-        ..Default::default()
-    })
-}
-
-fn all_materials() -> Vec<RegistrationMaterial> {
-    use RegistrationMaterialKind::*;
-    [
-        RegistrantInfo,
-        LawfulSource,
-        ResourceDescription,
-        EvidenceDeposit,
-        ProductInfo,
-        ScenarioInfo,
-        SecurityRiskAssessment,
-    ]
-    .into_iter()
-    .map(|kind| RegistrationMaterial {
-        kind: kind as i32,
-        document: doc(&format!("{kind:?}")),
-        ..Default::default()
-    })
-    .collect()
-}
-
-fn application(resource: &str, materials: Vec<RegistrationMaterial>) -> Registration {
-    Registration {
-        kind: RegistrationKind::First as i32,
-        subject: Some(Subject::Resource(resource.into())),
-        title: "人口基础信息".into(),
-        content_summary: "全省常住人口基础信息".into(),
-        materials,
-        internal_review: doc("internal-review"),
-        operation_start_date: Some(Date {
-            year: 2026,
-            month: 9,
-            day: 28,
-        }),
-        ..Default::default()
-    }
-}
-
-/// A token of `org` with `roles`.
-fn acting<T>(org: &str, roles: &[Role], message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        pdop_testkit::dev_token(org, roles).parse().unwrap(),
-    );
-    request
-}
-
-async fn catalogued_resource(h: &mut Harness, owner: &str, id: &str) {
-    let r = Resource {
-        grade: DataGrade::General as i32,
-        ..resource(owner, id, vec![field("a", "", false)])
-    };
-    create(h, owner, id, r).await.unwrap();
-    let catalog = CatalogResourceRequest {
-        name: format!("resources/{id}"),
-        etag: String::new(),
-    };
-    h.client.catalog_resource(provider(owner, catalog)).await.unwrap();
-}
+use tonic::Code;
 
 async fn apply(h: &mut Harness, owner: &str, r: Registration) -> Registration {
     let request = CreateRegistrationRequest {
@@ -118,24 +49,6 @@ fn due(r: &Registration) -> NaiveDate {
 
 fn today() -> NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
-/// Rewrites the stored application as if time had passed (the notice ended, a deadline lapsed).
-async fn age(h: &Harness, name: &str, change: impl FnOnce(&mut Registration)) {
-    let id = name.trim_start_matches("registrations/");
-    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM registrations WHERE id = $1")
-        .bind(id)
-        .fetch_one(&h.db.pool)
-        .await
-        .unwrap();
-    let mut reg = Registration::decode(body.as_slice()).unwrap();
-    change(&mut reg);
-    sqlx::query("UPDATE registrations SET body = $2 WHERE id = $1")
-        .bind(id)
-        .bind(reg.encode_to_vec())
-        .execute(&h.db.pool)
-        .await
-        .unwrap();
 }
 
 fn yesterday() -> Date {

@@ -141,6 +141,9 @@ pub struct AgreementRules {
     /// Grounds on which an agreement ends or the authorization is withdrawn.
     #[serde(default, deserialize_with = "setting")]
     pub termination_grounds: Option<Sourced<Vec<ListItem>>>,
+    /// How long before signing an operator must have had no cyber or data-security incident (DOMAIN §4.3).
+    #[serde(default, deserialize_with = "setting")]
+    pub operator_incident_free: Option<Sourced<Period>>,
 }
 
 /// Data quality and data-use rules (DOMAIN §4.5, §4.6; D19, D20, D28).

@@ -4,11 +4,13 @@
 
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
-use pdop_proto::common::{JurisdictionLevel, OrganizationRole};
+use pdop_proto::common::{DataGrade, Date, DocumentRef, JurisdictionLevel, OrganizationRole};
+use pdop_proto::registry::v1::registration::Subject;
 use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use pdop_proto::registry::v1::*;
 use pdop_registry::Registry;
 use pdop_testkit::{TestDb, TestEnv, dev_token, spawn_service};
+use prost::Message;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
@@ -23,6 +25,21 @@ pub const CODES: [&str; 7] = [
     "121200004013590816",
 ];
 
+/// A valid unified social credit code numbered `n` (both check characters computed by trying each one).
+pub fn credit_code(n: u32) -> String {
+    const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let base = format!("91530100{:08}", 10_000_000 + n);
+    for org_check in "0123456789X".chars() {
+        for check in ALPHABET.chars() {
+            let code = format!("{base}{org_check}{check}");
+            if pdop_rules::UnifiedSocialCreditCode::parse(&code).is_ok() {
+                return code;
+            }
+        }
+    }
+    panic!("no valid credit code for {n}")
+}
+
 pub struct Harness {
     pub env: TestEnv,
     pub db: TestDb,
@@ -36,10 +53,19 @@ impl Harness {
     }
 
     pub async fn start_with_nats(nats_url: Option<String>) -> Self {
+        Self::start_on(nats_url, &[]).await
+    }
+
+    /// A registry with extra configuration, e.g. `("registry.scheduler_interval", "100ms")`.
+    pub async fn start_with(overrides: &[(&str, String)]) -> Self {
+        Self::start_on(None, overrides).await
+    }
+
+    async fn start_on(nats_url: Option<String>, overrides: &[(&str, String)]) -> Self {
         let env = TestEnv::new().await.unwrap();
         let db = env.fresh_database().await.unwrap();
         let nats = nats_url.unwrap_or_else(|| env.nats_url.clone());
-        let running = spawn_service::<Registry>(&db, &nats, &[]).await.unwrap();
+        let running = spawn_service::<Registry>(&db, &nats, overrides).await.unwrap();
         let client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
             .await
             .unwrap();
@@ -202,6 +228,34 @@ pub async fn setup() -> Harness {
     h
 }
 
+/// A request carrying a token of `org` with `roles`.
+pub fn acting<T>(org: &str, roles: &[Role], message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        pdop_testkit::dev_token(org, roles).parse().unwrap(),
+    );
+    request
+}
+
+/// An organization of `jurisdiction` holding `roles`, with a valid credit code.
+pub async fn organization(
+    h: &mut Harness,
+    id: &str,
+    code: &str,
+    jurisdiction: &str,
+    roles: &[OrganizationRole],
+) {
+    let org = Organization {
+        display_name: id.into(),
+        unified_social_credit_code: code.into(),
+        roles: roles.iter().map(|r| *r as i32).collect(),
+        jurisdiction: jurisdiction.into(),
+        ..Default::default()
+    };
+    h.create_organization(org, id).await.unwrap();
+}
+
 pub fn provider<T>(org: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     let token = pdop_testkit::dev_token(org, &[Role::DataProvider]);
@@ -243,4 +297,161 @@ pub async fn create(h: &mut Harness, owner: &str, id: &str, r: Resource) -> Resu
         .into_inner()
         .resource
         .unwrap())
+}
+
+pub fn doc(title: &str) -> Option<DocumentRef> {
+    Some(DocumentRef {
+        uri: format!("https://docs.example/{title}.pdf"),
+        title: title.into(),
+        ..Default::default()
+    })
+}
+
+/// Every material N3 Art.9 lists for a first registration.
+pub fn all_materials() -> Vec<RegistrationMaterial> {
+    use RegistrationMaterialKind::*;
+    [
+        RegistrantInfo,
+        LawfulSource,
+        ResourceDescription,
+        EvidenceDeposit,
+        ProductInfo,
+        ScenarioInfo,
+        SecurityRiskAssessment,
+    ]
+    .into_iter()
+    .map(|kind| RegistrationMaterial {
+        kind: kind as i32,
+        document: doc(&format!("{kind:?}")),
+        ..Default::default()
+    })
+    .collect()
+}
+
+pub fn application(resource: &str, materials: Vec<RegistrationMaterial>) -> Registration {
+    Registration {
+        kind: RegistrationKind::First as i32,
+        subject: Some(Subject::Resource(resource.into())),
+        title: "人口基础信息".into(),
+        content_summary: "全省常住人口基础信息".into(),
+        materials,
+        internal_review: doc("internal-review"),
+        operation_start_date: Some(Date {
+            year: 2026,
+            month: 9,
+            day: 28,
+        }),
+        ..Default::default()
+    }
+}
+
+pub async fn catalogued_resource(h: &mut Harness, owner: &str, id: &str) {
+    catalogued_graded(h, owner, id, DataGrade::General).await;
+}
+
+pub async fn catalogued_graded(h: &mut Harness, owner: &str, id: &str, grade: DataGrade) {
+    let r = Resource {
+        grade: grade as i32,
+        ..resource(owner, id, vec![field("a", "", false)])
+    };
+    create(h, owner, id, r).await.unwrap();
+    let catalog = CatalogResourceRequest {
+        name: format!("resources/{id}"),
+        etag: String::new(),
+    };
+    h.client.catalog_resource(provider(owner, catalog)).await.unwrap();
+}
+
+/// Rewrites the stored application as if time had passed (the notice ended, a deadline lapsed).
+pub async fn age(h: &Harness, name: &str, change: impl FnOnce(&mut Registration)) {
+    let id = name.trim_start_matches("registrations/");
+    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM registrations WHERE id = $1")
+        .bind(id)
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let mut reg = Registration::decode(body.as_slice()).unwrap();
+    change(&mut reg);
+    sqlx::query("UPDATE registrations SET body = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reg.encode_to_vec())
+        .execute(&h.db.pool)
+        .await
+        .unwrap();
+}
+
+/// A catalogued resource taken through first registration (N3) to its code, so it is authorizable.
+pub async fn registered_resource(h: &mut Harness, owner: &str, id: &str) {
+    catalogued_resource(h, owner, id).await;
+    let request = CreateRegistrationRequest {
+        registration: Some(application(&format!("resources/{id}"), all_materials())),
+        request_id: String::new(),
+    };
+    let name = h
+        .client
+        .create_registration(provider(owner, request))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap()
+        .name;
+    let submit = SubmitRegistrationRequest {
+        name: name.clone(),
+        etag: String::new(),
+    };
+    h.client
+        .submit_registration(provider(owner, submit))
+        .await
+        .unwrap();
+    let accept = AcceptRegistrationRequest {
+        name: name.clone(),
+        etag: String::new(),
+    };
+    h.client.accept_registration(authority(accept)).await.unwrap();
+    let review = CompleteRegistrationReviewRequest {
+        name: name.clone(),
+        outcome: RegistrationReviewOutcome::Passed as i32,
+        ..Default::default()
+    };
+    h.client
+        .complete_registration_review(authority(review))
+        .await
+        .unwrap();
+    let notice = StartRegistrationNoticeRequest {
+        name: name.clone(),
+        ..Default::default()
+    };
+    h.client
+        .start_registration_notice(authority(notice))
+        .await
+        .unwrap();
+    // The ten-working-day notice is over.
+    age(h, &name, |r| {
+        let end = chrono::Utc::now().date_naive() - chrono::Duration::days(30);
+        r.notice_period.as_mut().unwrap().end_date = Some(Date {
+            year: chrono::Datelike::year(&end),
+            month: chrono::Datelike::month(&end) as i32,
+            day: chrono::Datelike::day(&end) as i32,
+        });
+    })
+    .await;
+    let issue = IssueRegistrationCodeRequest {
+        name,
+        etag: String::new(),
+    };
+    h.client.issue_registration_code(authority(issue)).await.unwrap();
+}
+
+pub fn day(y: i32, m: i32, d: i32) -> Option<Date> {
+    Some(Date {
+        year: y,
+        month: m,
+        day: d,
+    })
+}
+
+pub fn ymd(d: &Option<Date>) -> chrono::NaiveDate {
+    let d = d.unwrap();
+    chrono::NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
 }

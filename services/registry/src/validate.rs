@@ -1,0 +1,53 @@
+//! Input checks shared by several resources: terms, dates that may not lie ahead, filings.
+
+use chrono::NaiveDate;
+use pdop_kit::Violations;
+use pdop_proto::common::{Date, DateRange};
+
+use crate::convert::{optional_date, today};
+use crate::names;
+
+/// A set term needs both dates, valid, the end not before the start.
+pub fn term(term: Option<&DateRange>, field: &str, v: &mut Violations) {
+    let Some(term) = term else { return };
+    let start = optional_date(term.start_date.as_ref());
+    let end = optional_date(term.end_date.as_ref());
+    match (start, end) {
+        (Ok(Some(start)), Ok(Some(end))) if end < start => {
+            v.add(format!("{field}.end_date"), "must not be before the start date");
+        }
+        (Ok(Some(_)), Ok(Some(_))) => {}
+        (start, end) => {
+            if !matches!(start, Ok(Some(_))) {
+                v.add(format!("{field}.start_date"), "must be a valid date");
+            }
+            if !matches!(end, Ok(Some(_))) {
+                v.add(format!("{field}.end_date"), "must be a valid date");
+            }
+        }
+    }
+}
+
+/// An optional date that defaults to today and may not lie in the future (a fact being recorded).
+pub fn past_or_today(d: Option<&Date>, field: &str, v: &mut Violations) -> NaiveDate {
+    match optional_date(d) {
+        Ok(Some(day)) if day > today() => {
+            v.add(field, "must not be in the future");
+            day
+        }
+        Ok(Some(day)) => day,
+        Ok(None) => today(),
+        Err(e) => {
+            v.add(field, e);
+            today()
+        }
+    }
+}
+
+/// A filing (备案) names the authority filed with and the date (default today, not in the future).
+pub fn filing(filed_with: &str, filing_date: Option<&Date>, v: &mut Violations) -> NaiveDate {
+    if names::parse(filed_with, "organizations").is_none() {
+        v.add("filed_with", names::expected("organizations"));
+    }
+    past_or_today(filing_date, "filing_date", v)
+}
