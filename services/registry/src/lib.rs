@@ -3,7 +3,7 @@
 //! agreements, products and deadlines. Other services read it through its events.
 //!
 //! Implemented so far: jurisdictions, organizations, the catalog and negative list, first registration,
-//! implementation plans and operator agreements. The other RPCs answer `UNIMPLEMENTED`.
+//! implementation plans, operator agreements and products. The other RPCs answer `UNIMPLEMENTED`.
 
 mod agreements;
 mod checklist;
@@ -16,8 +16,10 @@ mod names;
 mod negative_list;
 mod organizations;
 mod plans;
+mod products;
 mod registrations;
 mod resources;
+mod review_events;
 mod validate;
 
 use std::sync::Arc;
@@ -81,8 +83,11 @@ impl Service for Registry {
     }
 
     async fn on_ready(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<()> {
-        agreements::spawn_scheduler(context(platform)?, config.scheduler_interval);
-        Ok(())
+        let ctx = context(Arc::clone(&platform))?;
+        agreements::spawn_scheduler(Arc::clone(&ctx), config.scheduler_interval);
+        platform
+            .spawn_consumer(review_events::spec(), review_events::ReviewEvents { ctx })
+            .await
     }
 }
 
@@ -178,6 +183,16 @@ fn policy() -> Policy {
         ("TerminateAgreement", only(&[ImplementingAgency, DataAuthority])),
         ("RecordDataDestruction", only(&[ImplementingAgency])),
         ("FileAgreementTermination", only(&[DataAuthority])),
+        // Products: operators own them; listed products are public, the rest visible to owner and overseers.
+        ("GetProduct", anyone()),
+        ("ListProducts", anyone()),
+        ("CreateProduct", only(&[Operator])),
+        ("UpdateProduct", only(&[Operator])),
+        ("SubmitProduct", only(&[Operator])),
+        (
+            "WithdrawProduct",
+            only(&[Operator, DataAuthority, ImplementingAgency]),
+        ),
     ];
     let svc = Registry::GRPC_SERVICE;
     table.into_iter().fold(
@@ -718,6 +733,66 @@ impl RegistryService for Handlers {
     ) -> Result<Response<pb::ListAgreementRevisionsResponse>, Status> {
         let caller = caller(&request)?;
         agreements::list_revisions(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_product(
+        &self,
+        request: Request<pb::CreateProductRequest>,
+    ) -> Result<Response<pb::CreateProductResponse>, Status> {
+        let caller = caller(&request)?;
+        products::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_product(
+        &self,
+        request: Request<pb::GetProductRequest>,
+    ) -> Result<Response<pb::GetProductResponse>, Status> {
+        let caller = caller(&request)?;
+        products::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_products(
+        &self,
+        request: Request<pb::ListProductsRequest>,
+    ) -> Result<Response<pb::ListProductsResponse>, Status> {
+        let caller = caller(&request)?;
+        products::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_product(
+        &self,
+        request: Request<pb::UpdateProductRequest>,
+    ) -> Result<Response<pb::UpdateProductResponse>, Status> {
+        let caller = caller(&request)?;
+        products::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn submit_product(
+        &self,
+        request: Request<pb::SubmitProductRequest>,
+    ) -> Result<Response<pb::SubmitProductResponse>, Status> {
+        let caller = caller(&request)?;
+        products::submit(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn withdraw_product(
+        &self,
+        request: Request<pb::WithdrawProductRequest>,
+    ) -> Result<Response<pb::WithdrawProductResponse>, Status> {
+        let caller = caller(&request)?;
+        products::withdraw(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

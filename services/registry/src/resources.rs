@@ -948,6 +948,35 @@ pub async fn set_registration(
     Ok(())
 }
 
+/// Replaces the resources linked to `owner_id` in a link table (an agreement's scope, a product's sources),
+/// so that "which agreements or products use this resource" is one indexed query.
+pub async fn link(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    (table, owner_column): (&str, &str),
+    owner_id: &str,
+    resources: &[String],
+) -> Result<(), Status> {
+    let ids: Vec<&str> = resources
+        .iter()
+        .map(|r| r.trim_start_matches("resources/"))
+        .collect();
+    sqlx::query(&format!("DELETE FROM {table} WHERE {owner_column} = $1"))
+        .bind(owner_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    sqlx::query(&format!(
+        "INSERT INTO {table} ({owner_column}, resource_id) SELECT $1, unnest($2::text[])"
+    ))
+    .bind(owner_id)
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    Ok(())
+}
+
 /// What a plan's or an agreement's scope needs of a resource.
 pub struct InScope {
     pub resource: Resource,

@@ -172,22 +172,7 @@ async fn set_scope(
     id: &str,
     resources: &[String],
 ) -> Result<(), Status> {
-    let ids: Vec<&str> = resources
-        .iter()
-        .map(|r| r.trim_start_matches("resources/"))
-        .collect();
-    sqlx::query("DELETE FROM agreement_resources WHERE agreement_id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| ctx.db(e))?;
-    sqlx::query("INSERT INTO agreement_resources (agreement_id, resource_id) SELECT $1, unnest($2::text[])")
-        .bind(id)
-        .bind(&ids)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| ctx.db(e))?;
-    Ok(())
+    crate::resources::link(ctx, tx, ("agreement_resources", "agreement_id"), id, resources).await
 }
 
 async fn add_revision(
@@ -304,4 +289,38 @@ async fn commit_change<E: Message>(
     ctx.record(tx, caller, action, &saved.name, detail, (subject, &event))
         .await?;
     Ok(saved)
+}
+
+/// What products need of the agreement they are built under.
+pub struct Authorization {
+    pub operator: String,
+    pub jurisdiction: String,
+    pub resources: Vec<String>,
+}
+
+/// The agreement `name` (field `field`), which must be ACTIVE: products are built and submitted only
+/// under a running authorization.
+pub async fn active(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+) -> Result<Authorization, Status> {
+    let id = ctx.parse_name(name, COLLECTION, field)?;
+    let row = fetch(&mut **tx, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("AGREEMENT_NOT_FOUND", name))?;
+    let a = row.to_proto();
+    ctx.require_state(
+        name,
+        state_of(&a),
+        &[AgreementState::Active],
+        "building products under it",
+    )?;
+    Ok(Authorization {
+        operator: a.operator,
+        jurisdiction: a.jurisdiction,
+        resources: a.resources,
+    })
 }

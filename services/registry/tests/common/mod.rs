@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod agreements;
+
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
 use pdop_proto::common::{DataGrade, Date, DocumentRef, JurisdictionLevel, OrganizationRole};
@@ -61,7 +63,7 @@ impl Harness {
         Self::start_on(None, overrides).await
     }
 
-    async fn start_on(nats_url: Option<String>, overrides: &[(&str, String)]) -> Self {
+    pub async fn start_on(nats_url: Option<String>, overrides: &[(&str, String)]) -> Self {
         let env = TestEnv::new().await.unwrap();
         let db = env.fresh_database().await.unwrap();
         let nats = nats_url.unwrap_or_else(|| env.nats_url.clone());

@@ -1,0 +1,177 @@
+//! Consumes the review service's product verdicts: an approved product is listed (上架), or held APPROVED
+//! until its registration is coded where the profile makes product registration mandatory (S-HB §四(五)2,
+//! S-YN Art.18); a rejected one returns to DRAFT with the reasons. A verdict for a product not UNDER_REVIEW
+//! (a redelivery, or one already decided) changes nothing.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use pdop_kit::auth::Caller;
+use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
+use pdop_proto::registry::events::v1 as ev;
+use pdop_proto::registry::v1::ProductState;
+use pdop_proto::review::events::v1::{ProductComplianceApproved, ProductComplianceRejected};
+use prost::Message;
+use sqlx::{Postgres, Transaction};
+use tonic::Status;
+
+use crate::context::Ctx;
+use crate::convert::{actor, timestamp};
+use crate::products::{for_change, save, snapshot, state_of};
+
+const APPROVED: &str = "pdop.review.product_review.approved";
+const REJECTED: &str = "pdop.review.product_review.rejected";
+
+pub fn spec() -> ConsumerSpec {
+    ConsumerSpec {
+        durable: "registry-review".to_owned(),
+        producer: "review".to_owned(),
+        filter_subject: "pdop.review.product_review.>".to_owned(),
+    }
+}
+
+pub struct ReviewEvents {
+    pub ctx: Arc<Ctx>,
+}
+
+fn consumer() -> Caller {
+    Caller {
+        subject: "service:registry-review-consumer".to_owned(),
+        organization: String::new(),
+        roles: Vec::new(),
+        jurisdiction: String::new(),
+    }
+}
+
+fn transient(status: Status) -> HandleError {
+    HandleError::Transient(anyhow::anyhow!("{}: {}", status.code(), status.message()))
+}
+
+impl Handler for ReviewEvents {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        event: &IncomingEvent,
+    ) -> Result<(), HandleError> {
+        match event.subject.as_str() {
+            APPROVED => {
+                let verdict = ProductComplianceApproved::decode(event.payload.clone())?;
+                let review = verdict.review.unwrap_or_default();
+                approve(&self.ctx, tx, &review.product, &review.name)
+                    .await
+                    .map_err(transient)
+            }
+            REJECTED => {
+                let verdict = ProductComplianceRejected::decode(event.payload.clone())?;
+                let review = verdict.review.unwrap_or_default();
+                reject(&self.ctx, tx, &review.product, &review.name, &verdict.reasons)
+                    .await
+                    .map_err(transient)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn approve(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    product: &str,
+    review: &str,
+) -> Result<(), Status> {
+    // A re-developed product (no registry product) is released by its developer, not listed here.
+    let Some((row, mut p)) = for_change(ctx, tx, product, "").await? else {
+        return Ok(());
+    };
+    if state_of(&p) != ProductState::UnderReview {
+        return Ok(());
+    }
+    let caller = consumer();
+    let jurisdiction = p.jurisdiction.trim_start_matches("jurisdictions/").to_owned();
+    let profile = ctx.profile_of(tx, &jurisdiction).await?;
+    let registration_first = profile
+        .registration
+        .products_mandatory
+        .as_ref()
+        .is_some_and(|s| s.value);
+    p.last_review = review.to_owned();
+    p.rejection_reasons.clear();
+    if registration_first && p.registration.is_empty() {
+        p.state = ProductState::Approved as i32;
+        let saved = save(ctx, tx, &row, &p).await?;
+        let event = ev::ProductUpdated {
+            product: Some(snapshot(ctx, tx, &saved).await?),
+            changed_fields: vec!["state".to_owned(), "last_review".to_owned()],
+            actor: Some(actor(&caller)),
+        };
+        let detail = serde_json::json!({ "state": "APPROVED", "review": review, "awaiting": "registration" });
+        return ctx
+            .record(
+                tx,
+                &caller,
+                "registry.ProductApproved",
+                &saved.name,
+                detail,
+                ("pdop.registry.product.updated", &event),
+            )
+            .await;
+    }
+    p.state = ProductState::Listed as i32;
+    p.list_time = Some(timestamp(Utc::now()));
+    let saved = save(ctx, tx, &row, &p).await?;
+    let event = ev::ProductListed {
+        product: Some(snapshot(ctx, tx, &saved).await?),
+        product_review: review.to_owned(),
+        registration: saved.registration.clone(),
+        actor: Some(actor(&caller)),
+    };
+    let detail = serde_json::json!({ "state": "LISTED", "review": review });
+    ctx.record(
+        tx,
+        &caller,
+        "registry.ProductListed",
+        &saved.name,
+        detail,
+        ("pdop.registry.product.listed", &event),
+    )
+    .await
+}
+
+async fn reject(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    product: &str,
+    review: &str,
+    reasons: &str,
+) -> Result<(), Status> {
+    let Some((row, mut p)) = for_change(ctx, tx, product, "").await? else {
+        return Ok(());
+    };
+    if state_of(&p) != ProductState::UnderReview {
+        return Ok(());
+    }
+    let caller = consumer();
+    p.state = ProductState::Draft as i32;
+    p.last_review = review.to_owned();
+    p.rejection_reasons = reasons.to_owned();
+    let saved = save(ctx, tx, &row, &p).await?;
+    let event = ev::ProductUpdated {
+        product: Some(snapshot(ctx, tx, &saved).await?),
+        changed_fields: vec![
+            "state".to_owned(),
+            "last_review".to_owned(),
+            "rejection_reasons".to_owned(),
+        ],
+        actor: Some(actor(&caller)),
+    };
+    let detail = serde_json::json!({ "state": "DRAFT", "review": review });
+    ctx.record(
+        tx,
+        &caller,
+        "registry.ProductRejected",
+        &saved.name,
+        detail,
+        ("pdop.registry.product.updated", &event),
+    )
+    .await
+}
