@@ -12,6 +12,16 @@ use pdop_rules::{Calendar, Profiles};
 use sqlx::{PgPool, Postgres, Transaction};
 use tonic::{Request, Status};
 
+/// The row type of one table whose rows are resources named `<COLLECTION>/{id}`.
+pub trait Stored: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin {
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    const COLLECTION: &'static str;
+    /// The `ErrorInfo.reason` of a missing row, e.g. `AGREEMENT_NOT_FOUND`.
+    const NOT_FOUND: &'static str;
+    fn version(&self) -> i64;
+}
+
 pub struct Ctx {
     pub platform: Arc<Platform>,
     pub profiles: Profiles,
@@ -178,6 +188,22 @@ impl Ctx {
             ));
         }
         Ok(())
+    }
+
+    /// The row named `name` (the request's `name` field), locked for a change, with its etag checked.
+    pub async fn locked<R: Stored>(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        name: &str,
+        expected_etag: &str,
+    ) -> Result<R, Status> {
+        let id = self.parse_name(name, R::COLLECTION, "name")?;
+        let row: R = fetch_row(&mut **tx, R::TABLE, R::COLUMNS, id, true)
+            .await
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| self.errors().not_found(R::NOT_FOUND, name))?;
+        self.check_etag(expected_etag, row.version(), name)?;
+        Ok(row)
     }
 
     pub async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), Status> {

@@ -3,13 +3,16 @@
 //! agreements, products and deadlines. Other services read it through its events.
 //!
 //! Implemented so far: jurisdictions, organizations, the catalog and negative list, first registration,
-//! implementation plans, operator agreements and products. The other RPCs answer `UNIMPLEMENTED`.
+//! implementation plans, operator agreements, developer agreements, the blacklist and products. The other
+//! RPCs answer `UNIMPLEMENTED`.
 
 mod agreements;
+mod blacklist;
 mod checklist;
 mod clock;
 mod context;
 mod convert;
+mod developer_agreements;
 mod jurisdictions;
 mod mask;
 mod names;
@@ -20,6 +23,7 @@ mod products;
 mod registrations;
 mod resources;
 mod review_events;
+mod scheduler;
 mod validate;
 
 use std::sync::Arc;
@@ -48,8 +52,8 @@ pub struct RegistryConfig {
     /// Pattern of registration-result query codes (登记结果查询码, N3 Art.13); the national coding rules
     /// are not published. Placeholders: `{division}`, `{year}`, `{seq}` (six digits).
     pub registration_code_format: String,
-    /// How often the agreement scheduler activates agreements whose term began and expires those whose
-    /// term ended (the transitions are by calendar day, so minutes of delay are harmless).
+    /// How often the scheduler makes the day's transitions (agreements beginning and expiring, blacklist
+    /// measures taking effect and ending); they are by calendar day, so minutes of delay are harmless.
     #[serde(with = "pdop_kit::config::humantime_secs")]
     pub scheduler_interval: std::time::Duration,
 }
@@ -84,10 +88,12 @@ impl Service for Registry {
 
     async fn on_ready(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<()> {
         let ctx = context(Arc::clone(&platform))?;
-        agreements::spawn_scheduler(Arc::clone(&ctx), config.scheduler_interval);
-        platform
-            .spawn_consumer(review_events::spec(), review_events::ReviewEvents { ctx })
-            .await
+        scheduler::spawn(Arc::clone(&ctx), config.scheduler_interval);
+        let handler = review_events::ReviewEvents { ctx };
+        for spec in review_events::specs() {
+            platform.spawn_consumer(spec, handler.clone()).await?;
+        }
+        Ok(())
     }
 }
 
@@ -183,6 +189,27 @@ fn policy() -> Policy {
         ("TerminateAgreement", only(&[ImplementingAgency, DataAuthority])),
         ("RecordDataDestruction", only(&[ImplementingAgency])),
         ("FileAgreementTermination", only(&[DataAuthority])),
+        // Developer agreements: made by the operator; parties and supervisors read them.
+        ("GetDeveloperAgreement", anyone()),
+        ("ListDeveloperAgreements", anyone()),
+        ("CreateDeveloperAgreement", only(&[Operator])),
+        ("UpdateDeveloperAgreement", only(&[Operator])),
+        ("SignDeveloperAgreement", only(&[Operator])),
+        (
+            "TerminateDeveloperAgreement",
+            only(&[Operator, ImplementingAgency]),
+        ),
+        // The blacklist is public; operators impose measures only on their developers (checked by the handler).
+        ("GetBlacklistEntry", anyone()),
+        ("ListBlacklistEntries", anyone()),
+        (
+            "CreateBlacklistEntry",
+            only(&[ImplementingAgency, DataAuthority, Operator]),
+        ),
+        (
+            "LiftBlacklistEntry",
+            only(&[ImplementingAgency, DataAuthority, Operator]),
+        ),
         // Products: operators own them; listed products are public, the rest visible to owner and overseers.
         ("GetProduct", anyone()),
         ("ListProducts", anyone()),
@@ -793,6 +820,104 @@ impl RegistryService for Handlers {
     ) -> Result<Response<pb::WithdrawProductResponse>, Status> {
         let caller = caller(&request)?;
         products::withdraw(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_developer_agreement(
+        &self,
+        request: Request<pb::CreateDeveloperAgreementRequest>,
+    ) -> Result<Response<pb::CreateDeveloperAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        developer_agreements::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_developer_agreement(
+        &self,
+        request: Request<pb::GetDeveloperAgreementRequest>,
+    ) -> Result<Response<pb::GetDeveloperAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        developer_agreements::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_developer_agreements(
+        &self,
+        request: Request<pb::ListDeveloperAgreementsRequest>,
+    ) -> Result<Response<pb::ListDeveloperAgreementsResponse>, Status> {
+        let caller = caller(&request)?;
+        developer_agreements::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_developer_agreement(
+        &self,
+        request: Request<pb::UpdateDeveloperAgreementRequest>,
+    ) -> Result<Response<pb::UpdateDeveloperAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        developer_agreements::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn sign_developer_agreement(
+        &self,
+        request: Request<pb::SignDeveloperAgreementRequest>,
+    ) -> Result<Response<pb::SignDeveloperAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        developer_agreements::sign(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn terminate_developer_agreement(
+        &self,
+        request: Request<pb::TerminateDeveloperAgreementRequest>,
+    ) -> Result<Response<pb::TerminateDeveloperAgreementResponse>, Status> {
+        let caller = caller(&request)?;
+        developer_agreements::terminate(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_blacklist_entry(
+        &self,
+        request: Request<pb::CreateBlacklistEntryRequest>,
+    ) -> Result<Response<pb::CreateBlacklistEntryResponse>, Status> {
+        let caller = caller(&request)?;
+        blacklist::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_blacklist_entry(
+        &self,
+        request: Request<pb::GetBlacklistEntryRequest>,
+    ) -> Result<Response<pb::GetBlacklistEntryResponse>, Status> {
+        blacklist::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_blacklist_entries(
+        &self,
+        request: Request<pb::ListBlacklistEntriesRequest>,
+    ) -> Result<Response<pb::ListBlacklistEntriesResponse>, Status> {
+        blacklist::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn lift_blacklist_entry(
+        &self,
+        request: Request<pb::LiftBlacklistEntryRequest>,
+    ) -> Result<Response<pb::LiftBlacklistEntryResponse>, Status> {
+        let caller = caller(&request)?;
+        blacklist::lift(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

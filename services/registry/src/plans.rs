@@ -74,6 +74,16 @@ struct Row {
 const COLUMNS: &str = "id, jurisdiction_id, lead_authority_id, implementing_agency_id, state, supersedes_id, body, \
                        create_time, update_time, version";
 
+impl crate::context::Stored for Row {
+    const TABLE: &'static str = "implementation_plans";
+    const COLUMNS: &'static str = COLUMNS;
+    const COLLECTION: &'static str = COLLECTION;
+    const NOT_FOUND: &'static str = "IMPLEMENTATION_PLAN_NOT_FOUND";
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 impl Row {
     fn to_proto(&self) -> ImplementationPlan {
         let mut p = ImplementationPlan::decode(self.body.as_slice()).unwrap_or_default();
@@ -169,16 +179,13 @@ fn validate(p: &ImplementationPlan, v: &mut Violations, paths: &Mask) {
         }
     }
     if paths.has("resources") {
-        for (i, r) in p.resources.iter().enumerate() {
-            if names::parse(r, "resources").is_none() {
-                v.add(
-                    format!("implementation_plan.resources[{i}]"),
-                    names::expected("resources"),
-                );
-            } else if p.resources[..i].contains(r) {
-                v.add(format!("implementation_plan.resources[{i}]"), "is listed twice");
-            }
-        }
+        validate::name_list(
+            &p.resources,
+            "resources",
+            "implementation_plan.resources",
+            None,
+            v,
+        );
     }
     if paths.has("planned_products") {
         for (i, product) in p.planned_products.iter().enumerate() {
@@ -465,12 +472,7 @@ async fn for_change(
     name: &str,
     expected_etag: &str,
 ) -> Result<(Row, ImplementationPlan), Status> {
-    let id = ctx.parse_name(name, COLLECTION, "name")?;
-    let row = fetch(&mut **tx, id, true)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("IMPLEMENTATION_PLAN_NOT_FOUND", name))?;
-    ctx.check_etag(expected_etag, row.version, name)?;
+    let row: Row = ctx.locked(tx, name, expected_etag).await?;
     let plan = row.to_proto();
     Ok((row, plan))
 }

@@ -21,7 +21,7 @@ use crate::context::{Ctx, fetch_row, optional_name, paging};
 use crate::convert::{actor, etag, timestamp};
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};
-use crate::{agreements, names};
+use crate::{agreements, names, validate};
 
 const COLLECTION: &str = "products";
 
@@ -103,30 +103,18 @@ fn validate(p: &Product, v: &mut Violations, paths: &Mask) {
         );
     }
     if paths.has("source_resources") {
-        if p.source_resources.is_empty() {
-            v.add(
-                "product.source_resources",
-                "must name the resources it is built from",
-            );
-        }
-        for (i, r) in p.source_resources.iter().enumerate() {
-            if names::parse(r, "resources").is_none() {
-                v.add(
-                    format!("product.source_resources[{i}]"),
-                    names::expected("resources"),
-                );
-            }
-        }
+        let why = "must name the resources it is built from";
+        validate::name_list(
+            &p.source_resources,
+            "resources",
+            "product.source_resources",
+            Some(why),
+            v,
+        );
     }
     if paths.has("scenario_applications") {
-        for (i, s) in p.scenario_applications.iter().enumerate() {
-            if names::parse(s, "scenarioApplications").is_none() {
-                v.add(
-                    format!("product.scenario_applications[{i}]"),
-                    names::expected("scenarioApplications"),
-                );
-            }
-        }
+        let field = "product.scenario_applications";
+        validate::name_list(&p.scenario_applications, "scenarioApplications", field, None, v);
     }
 }
 

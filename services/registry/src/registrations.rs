@@ -63,6 +63,16 @@ struct Row {
 const COLUMNS: &str =
     "id, applicant_id, jurisdiction_id, resource_id, body, create_time, update_time, version";
 
+impl crate::context::Stored for Row {
+    const TABLE: &'static str = "registrations";
+    const COLUMNS: &'static str = COLUMNS;
+    const COLLECTION: &'static str = COLLECTION;
+    const NOT_FOUND: &'static str = "REGISTRATION_NOT_FOUND";
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 impl Row {
     fn to_proto(&self) -> Registration {
         let mut r = Registration::decode(self.body.as_slice()).unwrap_or_default();
@@ -314,12 +324,7 @@ async fn for_change(
     name: &str,
     expected_etag: &str,
 ) -> Result<(Row, Registration), Status> {
-    let id = ctx.parse_name(name, COLLECTION, "name")?;
-    let row = fetch(&mut **tx, id, true)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("REGISTRATION_NOT_FOUND", name))?;
-    ctx.check_etag(expected_etag, row.version, name)?;
+    let row: Row = ctx.locked(tx, name, expected_etag).await?;
     let reg = row.to_proto();
     Ok((row, reg))
 }

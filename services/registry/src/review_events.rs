@@ -1,4 +1,5 @@
-//! Consumes the review service's product verdicts: an approved product is listed (上架), or held APPROVED
+//! Consumes the review service's verdicts. Developer admissions are recorded for developer agreements.
+//! Product verdicts: an approved product is listed (上架), or held APPROVED
 //! until its registration is coded where the profile makes product registration mandatory (S-HB §四(五)2,
 //! S-YN Art.18); a rejected one returns to DRAFT with the reasons. A verdict for a product not UNDER_REVIEW
 //! (a redelivery, or one already decided) changes nothing.
@@ -10,7 +11,9 @@ use pdop_kit::auth::Caller;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::ProductState;
-use pdop_proto::review::events::v1::{ProductComplianceApproved, ProductComplianceRejected};
+use pdop_proto::review::events::v1::{
+    DeveloperAdmitted, ProductComplianceApproved, ProductComplianceRejected,
+};
 use prost::Message;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
@@ -21,15 +24,25 @@ use crate::products::{for_change, save, snapshot, state_of};
 
 const APPROVED: &str = "pdop.review.product_review.approved";
 const REJECTED: &str = "pdop.review.product_review.rejected";
+const ADMITTED: &str = "pdop.review.developer_admission.admitted";
 
-pub fn spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "registry-review".to_owned(),
-        producer: "review".to_owned(),
-        filter_subject: "pdop.review.product_review.>".to_owned(),
-    }
+/// The durable consumers: product verdicts, and developer admissions.
+pub fn specs() -> [ConsumerSpec; 2] {
+    [
+        ConsumerSpec {
+            durable: "registry-product-reviews".to_owned(),
+            producer: "review".to_owned(),
+            filter_subject: "pdop.review.product_review.>".to_owned(),
+        },
+        ConsumerSpec {
+            durable: "registry-developer-admissions".to_owned(),
+            producer: "review".to_owned(),
+            filter_subject: ADMITTED.to_owned(),
+        },
+    ]
 }
 
+#[derive(Clone)]
 pub struct ReviewEvents {
     pub ctx: Arc<Ctx>,
 }
@@ -65,6 +78,13 @@ impl Handler for ReviewEvents {
                 let verdict = ProductComplianceRejected::decode(event.payload.clone())?;
                 let review = verdict.review.unwrap_or_default();
                 reject(&self.ctx, tx, &review.product, &review.name, &verdict.reasons)
+                    .await
+                    .map_err(transient)
+            }
+            ADMITTED => {
+                let admitted = DeveloperAdmitted::decode(event.payload.clone())?;
+                let admission = admitted.admission.unwrap_or_default();
+                crate::developer_agreements::record_admission(&self.ctx, tx, &admission)
                     .await
                     .map_err(transient)
             }

@@ -51,3 +51,18 @@ pub fn filing(filed_with: &str, filing_date: Option<&Date>, v: &mut Violations) 
     }
     past_or_today(filing_date, "filing_date", v)
 }
+
+/// A list of `<collection>/{id}` names: each well formed and listed once; when `required` is given, the list
+/// may not be empty and that text says why.
+pub fn name_list(list: &[String], collection: &str, field: &str, required: Option<&str>, v: &mut Violations) {
+    if let (Some(why), true) = (required, list.is_empty()) {
+        v.add(field, why);
+    }
+    for (i, name) in list.iter().enumerate() {
+        if names::parse(name, collection).is_none() {
+            v.add(format!("{field}[{i}]"), names::expected(collection));
+        } else if list[..i].contains(name) {
+            v.add(format!("{field}[{i}]"), "is listed twice");
+        }
+    }
+}

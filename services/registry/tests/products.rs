@@ -8,131 +8,16 @@ mod common;
 
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use common::agreements::*;
+use common::review::*;
 use common::*;
 use pdop_kit::auth::Role;
-use pdop_proto::common::{OrganizationRef, UseClass};
+use pdop_proto::common::UseClass;
 use pdop_proto::registry::events::v1::ProductListed;
 use pdop_proto::registry::v1::*;
-use pdop_proto::review::events::v1::{
-    ProductComplianceApproved, ProductComplianceRejected, ProductReviewSummary,
-};
-use pdop_testkit::PrivateNats;
+use pdop_proto::review::events::v1::{ProductComplianceApproved, ProductComplianceRejected};
 use prost::Message;
-use tonic::{Code, Status};
-
-/// A registry on its own NATS (review verdicts are published to it) with a running agreement in `jurisdiction`.
-async fn world_on_own_nats(jurisdiction: &str, profile: &str) -> (Harness, PrivateNats, Agreement) {
-    let nats = PrivateNats::start().await.unwrap();
-    let mut h = Harness::start_on(Some(nats.url()), &[]).await;
-    populate(&mut h).await;
-    if jurisdiction != "yunnan" {
-        h.province(jurisdiction, profile).await;
-    }
-    let agreement = running(&mut h, draft(jurisdiction, months_from_today(24))).await;
-    (h, nats, agreement)
-}
-
-fn product(agreement: &str, resources: &[&str]) -> Product {
-    Product {
-        display_name: "人口画像接口".into(),
-        description: "按区域统计的人口画像".into(),
-        kind: ProductKind::Api as i32,
-        agreement: agreement.into(),
-        source_resources: resources.iter().map(|r| (*r).to_owned()).collect(),
-        use_class: UseClass::IndustryDevelopment as i32,
-        ..Default::default()
-    }
-}
-
-async fn create_product(h: &mut Harness, org: &str, p: Product) -> Result<Product, Status> {
-    let request = CreateProductRequest {
-        product: Some(p),
-        request_id: String::new(),
-    };
-    Ok(h.client
-        .create_product(operator(org, request))
-        .await?
-        .into_inner()
-        .product
-        .unwrap())
-}
-
-async fn submit_product(h: &mut Harness, name: &str) -> Result<Product, Status> {
-    let request = SubmitProductRequest {
-        name: name.into(),
-        etag: String::new(),
-    };
-    Ok(h.client
-        .submit_product(operator(OPERATOR, request))
-        .await?
-        .into_inner()
-        .product
-        .unwrap())
-}
-
-async fn get_product(h: &mut Harness, org: &str, roles: &[Role], name: &str) -> Result<Product, Status> {
-    let request = acting(org, roles, GetProductRequest { name: name.into() });
-    Ok(h.client.get_product(request).await?.into_inner().product.unwrap())
-}
-
-fn summary(product: &str) -> Option<ProductReviewSummary> {
-    Some(ProductReviewSummary {
-        name: "productReviews/r1".into(),
-        product: product.into(),
-        operator: Some(OrganizationRef {
-            name: OPERATOR.into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
-}
-
-/// Publishes a review-service event the way its outbox relay does (CloudEvents headers, protobuf body).
-async fn publish_review_event(nats: &PrivateNats, subject: &str, id: &str, payload: Vec<u8>) {
-    let client = async_nats::connect(nats.url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    pdop_kit::events::ensure_stream(&js, "review", Duration::from_secs(120))
-        .await
-        .unwrap();
-    let mut headers = HeaderMap::new();
-    headers.insert("ce-id", id);
-    headers.insert("Nats-Msg-Id", id);
-    headers.insert("ce-type", format!("{subject}.v1").as_str());
-    headers.insert("ce-subject", "productReviews/r1");
-    headers.insert("ce-source", "/review");
-    headers.insert("content-type", "application/protobuf");
-    js.publish_with_headers(subject.to_owned(), headers, payload.into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-}
-
-async fn wait_for_product_state(h: &mut Harness, name: &str, state: ProductState) -> Product {
-    let client = h.client.clone();
-    pdop_testkit::wait_until(&format!("{name} is {state:?}"), Duration::from_secs(20), || {
-        let mut client = client.clone();
-        async move {
-            let request = authority(GetProductRequest { name: name.into() });
-            client
-                .get_product(request)
-                .await
-                .unwrap()
-                .into_inner()
-                .product
-                .unwrap()
-                .state
-                == state as i32
-        }
-    })
-    .await
-    .unwrap();
-    get_product(h, "organizations/authority", &[Role::DataAuthority], name)
-        .await
-        .unwrap()
-}
+use tonic::Code;
 
 #[tokio::test]
 async fn a_product_is_listed_when_review_approves_it_and_only_once() {

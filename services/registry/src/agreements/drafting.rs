@@ -46,14 +46,7 @@ fn validate(a: &Agreement, v: &mut Violations, paths: &Mask) {
         v.add("agreement.display_name", "must give the agreement's title");
     }
     if paths.has("co_signers") {
-        for (i, o) in a.co_signers.iter().enumerate() {
-            if names::parse(o, "organizations").is_none() {
-                v.add(
-                    format!("agreement.co_signers[{i}]"),
-                    names::expected("organizations"),
-                );
-            }
-        }
+        crate::validate::name_list(&a.co_signers, "organizations", "agreement.co_signers", None, v);
     }
     if paths.has("implementation_plan")
         && !a.implementation_plan.is_empty()
@@ -75,19 +68,8 @@ fn validate(a: &Agreement, v: &mut Violations, paths: &Mask) {
         );
     }
     if paths.has("resources") {
-        if a.resources.is_empty() {
-            v.add(
-                "agreement.resources",
-                "must name the authorized resources (N2 Art.14(1))",
-            );
-        }
-        for (i, r) in a.resources.iter().enumerate() {
-            if names::parse(r, "resources").is_none() {
-                v.add(format!("agreement.resources[{i}]"), names::expected("resources"));
-            } else if a.resources[..i].contains(r) {
-                v.add(format!("agreement.resources[{i}]"), "is listed twice");
-            }
-        }
+        let why = "must name the authorized resources (N2 Art.14(1))";
+        crate::validate::name_list(&a.resources, "resources", "agreement.resources", Some(why), v);
     }
     if paths.has("term") {
         if a.term.is_none() {
@@ -181,13 +163,15 @@ pub(super) async fn check_scope(
     Ok(())
 }
 
-/// The operator holds the role, is not on a serious dishonesty list, and had no security incident within
-/// the profile's period (DOMAIN §4.3: S-LY 运营机构条件(5), S-HB 运营机构基本条件 1: 3 years).
+/// The operator holds the role, is under no blacklist measure in the jurisdiction, is not on a serious
+/// dishonesty list, and had no security incident within the profile's period (DOMAIN §4.3: S-LY
+/// 运营机构条件(5), S-HB 运营机构基本条件 1: 3 years).
 pub(super) async fn check_operator(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
     profile: &Profile,
     operator: &str,
+    jurisdiction: &str,
 ) -> Result<(), Status> {
     organizations::holding(
         ctx,
@@ -197,6 +181,9 @@ pub(super) async fn check_operator(
         OrganizationRole::Operator,
     )
     .await?;
+    if let Some(why) = crate::blacklist::exclusion(ctx, tx, operator, jurisdiction).await? {
+        return Err(ctx.errors().failed_precondition("OPERATOR_INELIGIBLE", why));
+    }
     let standing = organizations::standing(ctx, tx, operator, "agreement.operator").await?;
     if standing.credit_status == CreditStatus::DishonestListed {
         return Err(ctx.errors().failed_precondition(
@@ -309,7 +296,7 @@ pub async fn create(
     for (i, o) in a.co_signers.iter().enumerate() {
         organizations::reference(ctx, &mut tx, o, &format!("agreement.co_signers[{i}]")).await?;
     }
-    check_operator(ctx, &mut tx, &profile, &a.operator).await?;
+    check_operator(ctx, &mut tx, &profile, &a.operator, &a.jurisdiction).await?;
     check_plan(ctx, &mut tx, &a).await?;
     check_scope(ctx, &mut tx, &a).await?;
 

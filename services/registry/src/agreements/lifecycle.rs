@@ -75,7 +75,7 @@ pub async fn sign(
     }
     // Facts may have changed since drafting: a resource negative-listed, an incident recorded.
     check_scope(ctx, &mut tx, &a).await?;
-    check_operator(ctx, &mut tx, &profile, &a.operator).await?;
+    check_operator(ctx, &mut tx, &profile, &a.operator, &a.jurisdiction).await?;
     a.state = AgreementState::Signed as i32;
     a.collective_decision = req.collective_decision;
     a.sign_date = Some(date(sign_date));
@@ -703,4 +703,49 @@ pub(super) async fn scheduled<E: prost::Message>(
         event,
     )
     .await
+}
+
+/// Suspends the operator's running agreements in a jurisdiction because a blacklist measure took effect
+/// (暂停资格 / 取消资格, S-YN Art.21, 25): data access stops at once; resumption is the agency's decision.
+pub async fn suspend_operator(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
+    operator: &str,
+    jurisdiction: &str,
+    reason: &str,
+) -> Result<(), Status> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM agreements WHERE operator_id = $1 AND jurisdiction_id = $2 AND state = $3 ORDER BY id",
+    )
+    .bind(operator.trim_start_matches("organizations/"))
+    .bind(jurisdiction.trim_start_matches("jurisdictions/"))
+    .bind(AgreementState::Active as i16)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    for id in ids {
+        let (row, mut a) = for_change(ctx, tx, &crate::names::agreement(&id), "").await?;
+        a.state = AgreementState::Suspended as i32;
+        a.suspension_reason = reason.to_owned();
+        a.suspension_date = Some(date(today()));
+        commit_change(
+            ctx,
+            tx,
+            caller,
+            &row,
+            &a,
+            &["state", "suspension_reason", "suspension_date"],
+            "registry.CreateBlacklistEntry",
+            "pdop.registry.agreement.suspended",
+            |summary| ev::AgreementSuspended {
+                agreement: Some(summary),
+                reason: reason.to_owned(),
+                suspension_date: a.suspension_date,
+                actor: Some(actor(caller)),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

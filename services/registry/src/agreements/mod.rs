@@ -18,9 +18,10 @@ use tonic::Status;
 
 pub use self::drafting::{create, get, list, list_revisions, update};
 pub use self::lifecycle::{
-    apply_renewal, file, file_termination, record_destruction, renew, resume, sign, suspend, terminate,
+    apply_renewal, file, file_termination, record_destruction, renew, resume, sign, suspend,
+    suspend_operator, terminate,
 };
-pub use self::schedule::spawn_scheduler;
+pub use self::schedule::sweep;
 use crate::context::{Ctx, fetch_row};
 use crate::convert::{actor, etag, naive_date, timestamp};
 use crate::names;
@@ -44,6 +45,16 @@ struct Row {
 
 const COLUMNS: &str = "id, jurisdiction_id, implementing_agency_id, operator_id, state, predecessor_id, body, \
                        revision, create_time, update_time, version";
+
+impl crate::context::Stored for Row {
+    const TABLE: &'static str = "agreements";
+    const COLUMNS: &'static str = COLUMNS;
+    const COLLECTION: &'static str = COLLECTION;
+    const NOT_FOUND: &'static str = "AGREEMENT_NOT_FOUND";
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
 
 impl Row {
     fn to_proto(&self) -> Agreement {
@@ -124,12 +135,7 @@ async fn for_change(
     name: &str,
     expected_etag: &str,
 ) -> Result<(Row, Agreement), Status> {
-    let id = ctx.parse_name(name, COLLECTION, "name")?;
-    let row = fetch(&mut **tx, id, true)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("AGREEMENT_NOT_FOUND", name))?;
-    ctx.check_etag(expected_etag, row.version, name)?;
+    let row: Row = ctx.locked(tx, name, expected_etag).await?;
     let a = row.to_proto();
     Ok((row, a))
 }

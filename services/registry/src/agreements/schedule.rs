@@ -1,9 +1,6 @@
-//! The agreement scheduler: activates filed agreements whose term has begun and expires those whose term
+//! The agreement part of the scheduler: activates filed agreements whose term has begun and expires those whose term
 //! has ended (access revoked). Each transition locks its row and re-checks the state, so several replicas
 //! may sweep at once without doing anything twice.
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use pdop_kit::auth::Caller;
@@ -14,42 +11,14 @@ use tonic::Status;
 use super::lifecycle::scheduled;
 use super::{for_change, state_of};
 use crate::context::Ctx;
-use crate::convert::{actor, timestamp, today};
+use crate::convert::{actor, timestamp};
 use crate::names;
 
 /// Rows handled per query; a sweep repeats until none are left.
 const BATCH: i64 = 100;
 
-fn scheduler() -> Caller {
-    Caller {
-        subject: "service:registry-scheduler".to_owned(),
-        organization: String::new(),
-        roles: Vec::new(),
-        jurisdiction: String::new(),
-    }
-}
-
-/// Runs a sweep now and then every `interval` until the service stops.
-pub fn spawn_scheduler(ctx: Arc<Ctx>, interval: Duration) {
-    tokio::spawn(async move {
-        loop {
-            match sweep(&ctx, today()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(transitions = n, "agreement scheduler swept"),
-                Err(status) => {
-                    tracing::warn!(error = %status.message(), "agreement scheduler sweep failed; retrying next round")
-                }
-            }
-            tokio::select! {
-                () = ctx.platform.stopping() => break,
-                () = tokio::time::sleep(interval) => {}
-            }
-        }
-    });
-}
-
 /// Makes every transition due on `today`; returns how many were made.
-pub async fn sweep(ctx: &Ctx, today: NaiveDate) -> Result<usize, Status> {
+pub async fn sweep(ctx: &Ctx, caller: &Caller, today: NaiveDate) -> Result<usize, Status> {
     let mut done = 0;
     loop {
         let due: Vec<(String, i16)> = sqlx::query_as(
@@ -73,7 +42,7 @@ pub async fn sweep(ctx: &Ctx, today: NaiveDate) -> Result<usize, Status> {
             return Ok(done);
         }
         for (id, _) in &due {
-            if transition(ctx, id, today).await? {
+            if transition(ctx, caller, id, today).await? {
                 done += 1;
             }
         }
@@ -84,8 +53,7 @@ pub async fn sweep(ctx: &Ctx, today: NaiveDate) -> Result<usize, Status> {
 }
 
 /// Expires or activates one agreement if it is still due; false when another sweep got there first.
-async fn transition(ctx: &Ctx, id: &str, today: NaiveDate) -> Result<bool, Status> {
-    let caller = scheduler();
+async fn transition(ctx: &Ctx, caller: &Caller, id: &str, today: NaiveDate) -> Result<bool, Status> {
     let mut tx = ctx.begin().await?;
     let (row, mut a) = for_change(ctx, &mut tx, &names::agreement(id), "").await?;
     let Some((start, end)) = super::term_of(&a) else {
@@ -104,14 +72,14 @@ async fn transition(ctx: &Ctx, id: &str, today: NaiveDate) -> Result<bool, Statu
         scheduled(
             ctx,
             &mut tx,
-            &caller,
+            caller,
             &row,
             &a,
             "pdop.registry.agreement.expired",
             |summary| ev::AgreementExpired {
                 agreement: Some(summary),
                 successor,
-                actor: Some(actor(&caller)),
+                actor: Some(actor(caller)),
             },
         )
         .await?;
@@ -120,13 +88,13 @@ async fn transition(ctx: &Ctx, id: &str, today: NaiveDate) -> Result<bool, Statu
         scheduled(
             ctx,
             &mut tx,
-            &caller,
+            caller,
             &row,
             &a,
             "pdop.registry.agreement.activated",
             |summary| ev::AgreementActivated {
                 agreement: Some(summary),
-                actor: Some(actor(&caller)),
+                actor: Some(actor(caller)),
             },
         )
         .await?;

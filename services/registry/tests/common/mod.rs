@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod agreements;
+pub mod review;
 
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
