@@ -206,6 +206,11 @@ pub async fn create(
     .await
     .map_err(|e| ctx.db(e))?;
     let created = row.to_proto();
+    // Measures that take effect today act on running agreements now; a later start waits for the scheduler.
+    // (Before the audit row: every row lock is taken before the audit chain's lock.)
+    if start <= today() {
+        apply(ctx, &mut tx, caller, &row.id, &created).await?;
+    }
     let imposed_by = organizations::reference(ctx, &mut tx, &caller.organization, "imposed_by")
         .await
         .ok();
@@ -229,10 +234,6 @@ pub async fn create(
         ("pdop.registry.blacklist_entry.added", &event),
     )
     .await?;
-    // Measures that take effect today act on running agreements now; a later start waits for the scheduler.
-    if start <= today() {
-        apply(ctx, &mut tx, caller, &row.id, &created).await?;
-    }
     let response = CreateBlacklistEntryResponse {
         blacklist_entry: Some(created),
     };
@@ -250,6 +251,22 @@ async fn apply(
     id: &str,
     e: &BlacklistEntry,
 ) -> Result<(), Status> {
+    // Lock every agreement the measure may touch before the first audit row (see `Ctx::record`).
+    for table in ["agreements", "developer_agreements"] {
+        let column = if table == "agreements" {
+            "operator_id"
+        } else {
+            "developer_id"
+        };
+        sqlx::query(&format!(
+            "SELECT 1 FROM {table} WHERE {column} = $1 AND jurisdiction_id = $2 ORDER BY id FOR UPDATE"
+        ))
+        .bind(e.organization.trim_start_matches("organizations/"))
+        .bind(e.jurisdiction.trim_start_matches("jurisdictions/"))
+        .execute(&mut **tx)
+        .await
+        .map_err(|err| ctx.db(err))?;
+    }
     sqlx::query("UPDATE blacklist_entries SET applied = true WHERE id = $1")
         .bind(id)
         .execute(&mut **tx)
@@ -400,6 +417,9 @@ async fn end(
         .execute(&mut **tx)
         .await
         .map_err(|err| ctx.db(err))?;
+    if action_of(&e) == BlacklistAction::Suspend {
+        developer_agreements::resume_developer(ctx, tx, caller, &e.organization, &e.jurisdiction).await?;
+    }
     let organization = organizations::reference(ctx, tx, &e.organization, "organization").await?;
     let jurisdiction = crate::jurisdictions::reference(ctx, tx, &e.jurisdiction, "jurisdiction").await?;
     let event = ev::BlacklistEntryLifted {
@@ -420,9 +440,6 @@ async fn end(
         ("pdop.registry.blacklist_entry.lifted", &event),
     )
     .await?;
-    if action_of(&e) == BlacklistAction::Suspend {
-        developer_agreements::resume_developer(ctx, tx, caller, &e.organization, &e.jurisdiction).await?;
-    }
     Ok(())
 }
 

@@ -747,7 +747,8 @@ async fn of_developer(
     state: DeveloperAgreementState,
 ) -> Result<Vec<String>, Status> {
     sqlx::query_scalar(
-        "SELECT id FROM developer_agreements WHERE developer_id = $1 AND jurisdiction_id = $2 AND state = $3 ORDER BY id",
+        "SELECT id FROM developer_agreements WHERE developer_id = $1 AND jurisdiction_id = $2 AND state = $3
+         ORDER BY id FOR UPDATE",
     )
     .bind(developer.trim_start_matches("organizations/"))
     .bind(jurisdiction.trim_start_matches("jurisdictions/"))

@@ -12,6 +12,7 @@ mod checklist;
 mod clock;
 mod context;
 mod convert;
+mod deadlines;
 mod developer_agreements;
 mod jurisdictions;
 mod mask;
@@ -210,6 +211,9 @@ fn policy() -> Policy {
             "LiftBlacklistEntry",
             only(&[ImplementingAgency, DataAuthority, Operator]),
         ),
+        // Deadlines: the responsible organization sees its own; data authorities and auditors all.
+        ("GetDeadline", anyone()),
+        ("ListDeadlines", anyone()),
         // Products: operators own them; listed products are public, the rest visible to owner and overseers.
         ("GetProduct", anyone()),
         ("ListProducts", anyone()),
@@ -918,6 +922,26 @@ impl RegistryService for Handlers {
     ) -> Result<Response<pb::LiftBlacklistEntryResponse>, Status> {
         let caller = caller(&request)?;
         blacklist::lift(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_deadline(
+        &self,
+        request: Request<pb::GetDeadlineRequest>,
+    ) -> Result<Response<pb::GetDeadlineResponse>, Status> {
+        let caller = caller(&request)?;
+        deadlines::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_deadlines(
+        &self,
+        request: Request<pb::ListDeadlinesRequest>,
+    ) -> Result<Response<pb::ListDeadlinesResponse>, Status> {
+        let caller = caller(&request)?;
+        deadlines::list(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

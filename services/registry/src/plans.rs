@@ -15,8 +15,9 @@ use pdop_proto::registry::v1::{
     CreateImplementationPlanResponse, FeasibilityAspect, FileImplementationPlanRequest,
     FileImplementationPlanResponse, GetImplementationPlanRequest, GetImplementationPlanResponse,
     ImplementationPlan, ImplementationPlanState, ListImplementationPlansRequest,
-    ListImplementationPlansResponse, PlanContentItem, ProductKind, SubmitImplementationPlanRequest,
-    SubmitImplementationPlanResponse, UpdateImplementationPlanRequest, UpdateImplementationPlanResponse,
+    ListImplementationPlansResponse, ObligationKind, PlanContentItem, ProductKind,
+    SubmitImplementationPlanRequest, SubmitImplementationPlanResponse, UpdateImplementationPlanRequest,
+    UpdateImplementationPlanResponse,
 };
 use pdop_rules::Profile;
 use prost::Message;
@@ -27,6 +28,7 @@ use crate::checklist::{self, plan_kind};
 use crate::clock::{self, deadline};
 use crate::context::{Ctx, fetch_row, is_unique_violation, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, timestamp};
+use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};
 use crate::{names, organizations, resources, validate};
@@ -742,6 +744,15 @@ pub async fn approve(
         )
     });
     let saved = save(ctx, &mut tx, &row, &plan).await?;
+    if let Some(d) = &saved.filing_deadline {
+        let o = Obligation {
+            kind: ObligationKind::PlanFiling,
+            subject: &saved.name,
+            responsible: &saved.lead_authority,
+            jurisdiction: &saved.jurisdiction,
+        };
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     let event = ev::ImplementationPlanApproved {
         plan: Some(summary(ctx, &mut tx, &saved).await?),
         approving_body: saved.approving_body.clone(),
@@ -809,6 +820,7 @@ pub async fn file(
     plan.filing_date = Some(date(filing_date));
     plan.filing_reference = req.filing_reference.trim().to_owned();
     let saved = save(ctx, &mut tx, &row, &plan).await?;
+    deadlines::meet(ctx, &mut tx, &saved.name, ObligationKind::PlanFiling).await?;
     // The successor of a major change replaces its predecessor once filed.
     if let Some(old_id) = &row.supersedes_id {
         let (old_row, mut old) = for_change(ctx, &mut tx, &names::implementation_plan(old_id), "").await?;

@@ -16,7 +16,7 @@ use pdop_proto::registry::v1::{
     AcceptRegistrationRequest, AcceptRegistrationResponse, CompleteRegistrationReviewRequest,
     CompleteRegistrationReviewResponse, CreateRegistrationRequest, CreateRegistrationResponse,
     GetRegistrationRequest, GetRegistrationResponse, IssueRegistrationCodeRequest,
-    IssueRegistrationCodeResponse, ListRegistrationsRequest, ListRegistrationsResponse,
+    IssueRegistrationCodeResponse, ListRegistrationsRequest, ListRegistrationsResponse, ObligationKind,
     RefuseRegistrationRequest, RefuseRegistrationResponse, Registration, RegistrationKind,
     RegistrationMaterialKind, RegistrationReviewOutcome, RegistrationState, ResourceState,
     ReturnRegistrationForSupplementRequest, ReturnRegistrationForSupplementResponse,
@@ -32,6 +32,7 @@ use tonic::Status;
 use crate::clock::deadline;
 use crate::context::{Ctx, fetch_row, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, optional_date, timestamp, today};
+use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;
 use crate::{names, resources};
 
@@ -90,6 +91,16 @@ async fn fetch<'e>(db: impl PgExecutor<'e>, id: &str, lock: bool) -> Result<Opti
 
 fn state_of(r: &Registration) -> RegistrationState {
     RegistrationState::try_from(r.state).unwrap_or(RegistrationState::Unspecified)
+}
+
+/// The obligation `kind` about `reg`, owed by `responsible` (empty for the registry's own duties).
+fn obligation<'a>(reg: &'a Registration, kind: ObligationKind, responsible: &'a str) -> Obligation<'a> {
+    Obligation {
+        kind,
+        subject: &reg.name,
+        responsible,
+        jurisdiction: &reg.jurisdiction,
+    }
 }
 
 /// The applicant's own staff, or the registry's (data authority), may read an application.
@@ -220,6 +231,15 @@ pub async fn create(
     .await
     .map_err(|e| ctx.db(e))?;
     let registration = row.to_proto();
+    if let Some(d) = &registration.current_deadline {
+        let kind = if registration.legacy_operation {
+            ObligationKind::LegacyRegistration
+        } else {
+            ObligationKind::FirstRegistration
+        };
+        let o = obligation(&registration, kind, &registration.applicant);
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     // Drafts are private: audited, but no event.
     ctx.audit(
         &mut tx,
@@ -428,6 +448,16 @@ pub async fn submit(
         acceptance_deadline: reg.current_deadline.clone(),
         actor: Some(actor(caller)),
     };
+    for kind in [
+        ObligationKind::FirstRegistration,
+        ObligationKind::LegacyRegistration,
+    ] {
+        deadlines::meet(ctx, &mut tx, &reg.name, kind).await?;
+    }
+    if let Some(d) = &reg.current_deadline {
+        let o = obligation(&reg, ObligationKind::RegistrationAcceptance, "");
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     let saved = save(
         ctx,
         &mut tx,
@@ -510,6 +540,11 @@ pub async fn accept(
         next_deadline: reg.current_deadline.clone(),
         actor: Some(actor(caller)),
     };
+    deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationAcceptance).await?;
+    if let Some(d) = &reg.current_deadline {
+        let o = obligation(&reg, ObligationKind::RegistrationReview, "");
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     let saved = save(
         ctx,
         &mut tx,
@@ -572,6 +607,8 @@ pub async fn return_for_supplement(
             .collect(),
         actor: Some(actor(caller)),
     };
+    // Returning for supplement decides on acceptance; resubmission opens a new acceptance clock (D3).
+    deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationAcceptance).await?;
     let saved = save(
         ctx,
         &mut tx,
@@ -611,6 +648,7 @@ pub async fn refuse(
         reason: reg.decision_reason.clone(),
         actor: Some(actor(caller)),
     };
+    deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationAcceptance).await?;
     let saved = save(
         ctx,
         &mut tx,
@@ -682,6 +720,7 @@ pub async fn complete_review(
         late_explanation: reg.late_explanation.clone(),
         actor: Some(actor(caller)),
     };
+    deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationReview).await?;
     let saved = save(
         ctx,
         &mut tx,

@@ -9,10 +9,10 @@ use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::{
     Agreement, AgreementState, ApplyAgreementRenewalRequest, ApplyAgreementRenewalResponse,
     FileAgreementRequest, FileAgreementResponse, FileAgreementTerminationRequest,
-    FileAgreementTerminationResponse, RecordDataDestructionRequest, RecordDataDestructionResponse,
-    RenewAgreementRequest, RenewAgreementResponse, ResumeAgreementRequest, ResumeAgreementResponse,
-    SignAgreementRequest, SignAgreementResponse, SuspendAgreementRequest, SuspendAgreementResponse,
-    TerminateAgreementRequest, TerminateAgreementResponse, TerminationGround,
+    FileAgreementTerminationResponse, ObligationKind, RecordDataDestructionRequest,
+    RecordDataDestructionResponse, RenewAgreementRequest, RenewAgreementResponse, ResumeAgreementRequest,
+    ResumeAgreementResponse, SignAgreementRequest, SignAgreementResponse, SuspendAgreementRequest,
+    SuspendAgreementResponse, TerminateAgreementRequest, TerminateAgreementResponse, TerminationGround,
 };
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
@@ -23,8 +23,19 @@ use crate::checklist::ground_kind;
 use crate::clock::{self, deadline};
 use crate::context::Ctx;
 use crate::convert::{actor, date, naive_date, optional_date, timestamp, today};
+use crate::deadlines::{self, Obligation};
 use crate::organizations;
 use crate::validate::{self, past_or_today};
+
+/// The filing obligations of an agreement are the implementing agency's (it reports to the higher authority).
+fn obligation(a: &Agreement, kind: ObligationKind) -> Obligation<'_> {
+    Obligation {
+        kind,
+        subject: &a.name,
+        responsible: &a.implementing_agency,
+        jurisdiction: &a.jurisdiction,
+    }
+}
 
 fn require(ctx: &Ctx, a: &Agreement, allowed: &[AgreementState], action: &str) -> Result<(), Status> {
     ctx.require_state(&a.name, state_of(a), allowed, action)
@@ -92,6 +103,10 @@ pub async fn sign(
             sign_date,
         )
     });
+    if let Some(d) = &a.filing_deadline {
+        let o = obligation(&a, ObligationKind::AgreementFiling);
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     let saved = commit_change(
         ctx,
         &mut tx,
@@ -160,6 +175,7 @@ pub async fn file(
     a.filed_with = filed_with.name.clone();
     a.filing_date = Some(date(filing_date));
     a.filing_reference = req.filing_reference.trim().to_owned();
+    deadlines::meet(ctx, &mut tx, &a.name, ObligationKind::AgreementFiling).await?;
     let saved = commit_change(
         ctx,
         &mut tx,
@@ -511,6 +527,11 @@ pub async fn terminate(
             termination_date,
         )
     });
+    deadlines::cancel(ctx, &mut tx, &a.name, ObligationKind::AgreementFiling).await?;
+    if let Some(d) = &a.termination_filing_deadline {
+        let o = obligation(&a, ObligationKind::AgreementTerminationFiling);
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     let saved = commit_change(
         ctx,
         &mut tx,
@@ -658,6 +679,7 @@ pub async fn file_termination(
     )
     .await?;
     a.termination_filing_date = Some(date(filing_date));
+    deadlines::meet(ctx, &mut tx, &a.name, ObligationKind::AgreementTerminationFiling).await?;
     let saved = commit_change(
         ctx,
         &mut tx,
@@ -716,7 +738,7 @@ pub async fn suspend_operator(
     reason: &str,
 ) -> Result<(), Status> {
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM agreements WHERE operator_id = $1 AND jurisdiction_id = $2 AND state = $3 ORDER BY id",
+        "SELECT id FROM agreements WHERE operator_id = $1 AND jurisdiction_id = $2 AND state = $3 ORDER BY id FOR UPDATE",
     )
     .bind(operator.trim_start_matches("organizations/"))
     .bind(jurisdiction.trim_start_matches("jurisdictions/"))
