@@ -23,6 +23,15 @@ use crate::jurisdictions::page_after;
 use crate::names;
 
 const COLLECTION: &str = "deadlines";
+/// Every obligation about a registration application.
+pub const ALL_REGISTRATION_KINDS: [ObligationKind; 6] = [
+    ObligationKind::FirstRegistration,
+    ObligationKind::LegacyRegistration,
+    ObligationKind::RegistrationAcceptance,
+    ObligationKind::RegistrationReview,
+    ObligationKind::RegistrationCancellation,
+    ObligationKind::RegistrationRenewal,
+];
 const OPEN_STATES: [DeadlineState; 2] = [DeadlineState::Open, DeadlineState::Overdue];
 
 #[derive(sqlx::FromRow)]

@@ -2,7 +2,7 @@
 //! organizations, the data-resource catalog and registration (登记), implementation plans,
 //! agreements, products and deadlines. Other services read it through its events.
 //!
-//! Implemented so far: jurisdictions, organizations, the catalog and negative list, first registration,
+//! Implemented so far: jurisdictions, organizations, the catalog and negative list, registration,
 //! implementation plans, operator agreements, developer agreements, the blacklist and products. The other
 //! RPCs answer `UNIMPLEMENTED`.
 
@@ -14,6 +14,7 @@ mod context;
 mod convert;
 mod deadlines;
 mod developer_agreements;
+mod incoming;
 mod jurisdictions;
 mod mask;
 mod names;
@@ -23,7 +24,6 @@ mod plans;
 mod products;
 mod registrations;
 mod resources;
-mod review_events;
 mod scheduler;
 mod validate;
 
@@ -90,8 +90,8 @@ impl Service for Registry {
     async fn on_ready(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<()> {
         let ctx = context(Arc::clone(&platform))?;
         scheduler::spawn(Arc::clone(&ctx), config.scheduler_interval);
-        let handler = review_events::ReviewEvents { ctx };
-        for spec in review_events::specs() {
+        let handler = incoming::Incoming { ctx };
+        for spec in incoming::specs() {
             platform.spawn_consumer(spec, handler.clone()).await?;
         }
         Ok(())
@@ -151,11 +151,16 @@ fn policy() -> Policy {
         ("ReviewNegativeListEntry", only(&[DataAuthority])),
         ("LiftNegativeListEntry", only(&[DataAuthority])),
         // Applicants: providers and implementing agencies (N2 Art.16) for resources; handlers check ownership.
+        // Anyone with an interest may apply for a correction (N3 Art.9(3)); the handlers admit only the
+        // registrant (provider, implementing agency, operator) for other applications.
+        ("CreateRegistration", anyone()),
+        ("UpdateRegistration", anyone()),
+        ("SubmitRegistration", anyone()),
+        ("ListRegistrationObjections", anyone()),
         (
-            "CreateRegistration",
-            only(&[DataProvider, ImplementingAgency, DataAuthority]),
+            "RenewRegistration",
+            only(&[DataProvider, ImplementingAgency, Operator]),
         ),
-        ("SubmitRegistration", only(&[DataProvider, ImplementingAgency])),
         ("GetRegistration", anyone()),
         ("ListRegistrations", anyone()),
         // The registry's staff decide; never on their own organization's application.
@@ -165,6 +170,10 @@ fn policy() -> Policy {
         ("CompleteRegistrationReview", only(&[DataAuthority])),
         ("StartRegistrationNotice", only(&[DataAuthority])),
         ("IssueRegistrationCode", only(&[DataAuthority])),
+        ("UpholdRegistrationObjection", only(&[DataAuthority])),
+        ("DismissRegistrationObjection", only(&[DataAuthority])),
+        ("CancelRegistration", only(&[DataAuthority])),
+        ("RevokeRegistration", only(&[DataAuthority])),
         // Plans are drafted by the lead data authority; approval and filing are recorded by another authority.
         ("GetImplementationPlan", anyone()),
         ("ListImplementationPlans", anyone()),
@@ -942,6 +951,76 @@ impl RegistryService for Handlers {
     ) -> Result<Response<pb::ListDeadlinesResponse>, Status> {
         let caller = caller(&request)?;
         deadlines::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_registration(
+        &self,
+        request: Request<pb::UpdateRegistrationRequest>,
+    ) -> Result<Response<pb::UpdateRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_registration_objections(
+        &self,
+        request: Request<pb::ListRegistrationObjectionsRequest>,
+    ) -> Result<Response<pb::ListRegistrationObjectionsResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::list_objections(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn uphold_registration_objection(
+        &self,
+        request: Request<pb::UpholdRegistrationObjectionRequest>,
+    ) -> Result<Response<pb::UpholdRegistrationObjectionResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::uphold_objection(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn dismiss_registration_objection(
+        &self,
+        request: Request<pb::DismissRegistrationObjectionRequest>,
+    ) -> Result<Response<pb::DismissRegistrationObjectionResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::dismiss_objection(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn renew_registration(
+        &self,
+        request: Request<pb::RenewRegistrationRequest>,
+    ) -> Result<Response<pb::RenewRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::renew(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn cancel_registration(
+        &self,
+        request: Request<pb::CancelRegistrationRequest>,
+    ) -> Result<Response<pb::CancelRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::cancel(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn revoke_registration(
+        &self,
+        request: Request<pb::RevokeRegistrationRequest>,
+    ) -> Result<Response<pb::RevokeRegistrationResponse>, Status> {
+        let caller = caller(&request)?;
+        registrations::revoke(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

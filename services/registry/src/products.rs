@@ -536,3 +536,43 @@ pub(crate) async fn snapshot(
         involves_personal_info: p.involves_personal_info,
     })
 }
+
+/// Links a product to its CODED registration; a product held APPROVED for registration (S-HB §四(五)2,
+/// S-YN Art.18) is listed now.
+pub(crate) async fn registered(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
+    row: &Row,
+    mut p: Product,
+    registration: &str,
+) -> Result<(), Status> {
+    p.registration = registration.to_owned();
+    let listing = state_of(&p) == ProductState::Approved;
+    if listing {
+        p.state = ProductState::Listed as i32;
+        p.list_time = Some(timestamp(Utc::now()));
+    }
+    let saved = save(ctx, tx, row, &p).await?;
+    let detail = serde_json::json!({ "registration": registration, "listed": listing });
+    if !listing {
+        return ctx
+            .audit(tx, caller, "registry.ProductRegistered", &saved.name, detail)
+            .await;
+    }
+    let event = ev::ProductListed {
+        product: Some(snapshot(ctx, tx, &saved).await?),
+        product_review: saved.last_review.clone(),
+        registration: registration.to_owned(),
+        actor: Some(actor(caller)),
+    };
+    ctx.record(
+        tx,
+        caller,
+        "registry.ProductListed",
+        &saved.name,
+        detail,
+        ("pdop.registry.product.listed", &event),
+    )
+    .await
+}

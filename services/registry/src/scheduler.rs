@@ -1,5 +1,6 @@
 //! The registry's scheduler: the transitions that happen because a day arrives. Operator agreements begin
-//! and expire, blacklist measures take effect and end, developer agreements expire, deadlines fall overdue. Every transition locks
+//! and expire, blacklist measures take effect and end, developer agreements expire,
+//! registrations expire unrenewed, deadlines fall overdue. Every transition locks
 //! its row and re-checks it, so replicas may sweep concurrently.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use tonic::Status;
 
 use crate::context::Ctx;
 use crate::convert::today;
-use crate::{agreements, blacklist, deadlines, developer_agreements};
+use crate::{agreements, blacklist, deadlines, developer_agreements, registrations};
 
 /// The identity the scheduler's changes are audited under.
 fn scheduler() -> Caller {
@@ -48,6 +49,7 @@ pub async fn sweep(ctx: &Ctx, today: NaiveDate) -> Result<usize, Status> {
     let mut done = agreements::sweep(ctx, &caller, today).await?;
     done += blacklist::sweep(ctx, &caller, today).await?;
     done += developer_agreements::expire_due(ctx, &caller, today).await?;
+    done += registrations::expire_due(ctx, &caller, today).await?;
     done += deadlines::mark_overdue(ctx, &caller, today).await?;
     Ok(done)
 }

@@ -60,17 +60,7 @@ pub async fn world_with(overrides: &[(&str, String)]) -> Harness {
 
 /// The parties and the registered resource, in a started registry.
 pub async fn populate(h: &mut Harness) {
-    h.province("yunnan", "yunnan").await;
-    for (id, code) in [("yn-stats", CODES[0]), ("yn-transport", CODES[1])] {
-        organization(
-            h,
-            id,
-            code,
-            "jurisdictions/yunnan",
-            &[OrganizationRole::DataProvider],
-        )
-        .await;
-    }
+    providers(h).await;
     let y = "jurisdictions/yunnan";
     organization(
         h,

@@ -217,18 +217,23 @@ pub const TRANSPORT: &str = "organizations/yn-transport";
 /// A province (profile yunnan) with two data providers.
 pub async fn setup() -> Harness {
     let mut h = Harness::start().await;
+    providers(&mut h).await;
+    h
+}
+
+/// The Yunnan province (profile yunnan) with its two data providers, in a started registry.
+pub async fn providers(h: &mut Harness) {
     h.province("yunnan", "yunnan").await;
     for (id, code) in [("yn-stats", CODES[0]), ("yn-transport", CODES[1])] {
-        let org = Organization {
-            display_name: id.into(),
-            unified_social_credit_code: code.into(),
-            roles: vec![OrganizationRole::DataProvider as i32],
-            jurisdiction: "jurisdictions/yunnan".into(),
-            ..Default::default()
-        };
-        h.create_organization(org, id).await.unwrap();
+        organization(
+            h,
+            id,
+            code,
+            "jurisdictions/yunnan",
+            &[OrganizationRole::DataProvider],
+        )
+        .await;
     }
-    h
 }
 
 /// A request carrying a token of `org` with `roles`.
@@ -384,34 +389,20 @@ pub async fn age(h: &Harness, name: &str, change: impl FnOnce(&mut Registration)
 }
 
 /// A catalogued resource taken through first registration (N3) to its code, so it is authorizable.
-pub async fn registered_resource(h: &mut Harness, owner: &str, id: &str) {
+/// Returns the registration's name.
+pub async fn registered_resource(h: &mut Harness, owner: &str, id: &str) -> String {
     catalogued_resource(h, owner, id).await;
-    let request = CreateRegistrationRequest {
-        registration: Some(application(&format!("resources/{id}"), all_materials())),
-        request_id: String::new(),
-    };
-    let name = h
-        .client
-        .create_registration(provider(owner, request))
-        .await
-        .unwrap()
-        .into_inner()
-        .registration
-        .unwrap()
-        .name;
-    let submit = SubmitRegistrationRequest {
-        name: name.clone(),
-        etag: String::new(),
-    };
-    h.client
-        .submit_registration(provider(owner, submit))
-        .await
-        .unwrap();
-    let accept = AcceptRegistrationRequest {
-        name: name.clone(),
-        etag: String::new(),
-    };
-    h.client.accept_registration(authority(accept)).await.unwrap();
+    let app = application(&format!("resources/{id}"), all_materials());
+    let name = through_notice(h, owner, &[Role::DataProvider], app).await;
+    end_notice(h, &name).await;
+    issue(h, &name).await.unwrap();
+    name
+}
+
+/// Creates `app` as `applicant`, submits it, and has the registry accept it, pass the review and start the
+/// public notice. Returns the application's name.
+pub async fn through_notice(h: &mut Harness, applicant: &str, roles: &[Role], app: Registration) -> String {
+    let name = accepted(h, applicant, roles, app).await;
     let review = CompleteRegistrationReviewRequest {
         name: name.clone(),
         outcome: RegistrationReviewOutcome::Passed as i32,
@@ -429,8 +420,43 @@ pub async fn registered_resource(h: &mut Harness, owner: &str, id: &str) {
         .start_registration_notice(authority(notice))
         .await
         .unwrap();
-    // The ten-working-day notice is over.
-    age(h, &name, |r| {
+    name
+}
+
+/// Creates `app` as `applicant`, submits it and has the registry accept it. Returns its name.
+pub async fn accepted(h: &mut Harness, applicant: &str, roles: &[Role], app: Registration) -> String {
+    let request = CreateRegistrationRequest {
+        registration: Some(app),
+        request_id: String::new(),
+    };
+    let name = h
+        .client
+        .create_registration(acting(applicant, roles, request))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap()
+        .name;
+    let submit = SubmitRegistrationRequest {
+        name: name.clone(),
+        etag: String::new(),
+    };
+    h.client
+        .submit_registration(acting(applicant, roles, submit))
+        .await
+        .unwrap();
+    let accept = AcceptRegistrationRequest {
+        name: name.clone(),
+        etag: String::new(),
+    };
+    h.client.accept_registration(authority(accept)).await.unwrap();
+    name
+}
+
+/// Makes the ten-working-day notice of `name` lie in the past.
+pub async fn end_notice(h: &Harness, name: &str) {
+    age(h, name, |r| {
         let end = chrono::Utc::now().date_naive() - chrono::Duration::days(30);
         r.notice_period.as_mut().unwrap().end_date = Some(Date {
             year: chrono::Datelike::year(&end),
@@ -439,11 +465,30 @@ pub async fn registered_resource(h: &mut Harness, owner: &str, id: &str) {
         });
     })
     .await;
+}
+
+pub async fn issue(h: &mut Harness, name: &str) -> Result<Registration, Status> {
     let issue = IssueRegistrationCodeRequest {
-        name,
+        name: name.into(),
         etag: String::new(),
     };
-    h.client.issue_registration_code(authority(issue)).await.unwrap();
+    Ok(h.client
+        .issue_registration_code(authority(issue))
+        .await?
+        .into_inner()
+        .registration
+        .unwrap())
+}
+
+pub async fn get_registration(h: &mut Harness, name: &str) -> Registration {
+    let request = authority(GetRegistrationRequest { name: name.into() });
+    h.client
+        .get_registration(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap()
 }
 
 pub fn day(y: i32, m: i32, d: i32) -> Option<Date> {

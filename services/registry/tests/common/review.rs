@@ -86,17 +86,24 @@ pub fn summary(product: &str) -> Option<ProductReviewSummary> {
 
 /// Publishes a review-service event the way its outbox relay does (CloudEvents headers, protobuf body).
 pub async fn publish_review_event(nats: &PrivateNats, subject: &str, id: &str, payload: Vec<u8>) {
+    publish_event(nats, subject, id, payload).await;
+}
+
+/// Publishes an event of another service (`pdop.<producer>.…`) the way its outbox relay does: CloudEvents
+/// headers, the event id as `Nats-Msg-Id`, protobuf body.
+pub async fn publish_event(nats: &PrivateNats, subject: &str, id: &str, payload: Vec<u8>) {
+    let producer = subject.split('.').nth(1).unwrap();
     let client = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    pdop_kit::events::ensure_stream(&js, "review", Duration::from_secs(120))
+    pdop_kit::events::ensure_stream(&js, producer, Duration::from_secs(120))
         .await
         .unwrap();
     let mut headers = HeaderMap::new();
     headers.insert("ce-id", id);
     headers.insert("Nats-Msg-Id", id);
     headers.insert("ce-type", format!("{subject}.v1").as_str());
-    headers.insert("ce-subject", "productReviews/r1");
-    headers.insert("ce-source", "/review");
+    headers.insert("ce-subject", id);
+    headers.insert("ce-source", format!("/{producer}").as_str());
     headers.insert("content-type", "application/protobuf");
     js.publish_with_headers(subject.to_owned(), headers, payload.into())
         .await

@@ -1,5 +1,6 @@
-//! Consumes the review service's verdicts. Developer admissions are recorded for developer agreements.
-//! Product verdicts: an approved product is listed (上架), or held APPROVED
+//! Events the registry consumes. From the disclosure service: objections to registration notices (see
+//! `registrations::objections`). From the review service: developer admissions, recorded for developer
+//! agreements, and product verdicts: an approved product is listed (上架), or held APPROVED
 //! until its registration is coded where the profile makes product registration mandatory (S-HB §四(五)2,
 //! S-YN Art.18); a rejected one returns to DRAFT with the reasons. A verdict for a product not UNDER_REVIEW
 //! (a redelivery, or one already decided) changes nothing.
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use pdop_kit::auth::Caller;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
+use pdop_proto::disclosure::events::v1::ObjectionFiled;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::ProductState;
 use pdop_proto::review::events::v1::{
@@ -25,10 +27,16 @@ use crate::products::{for_change, save, snapshot, state_of};
 const APPROVED: &str = "pdop.review.product_review.approved";
 const REJECTED: &str = "pdop.review.product_review.rejected";
 const ADMITTED: &str = "pdop.review.developer_admission.admitted";
+const OBJECTION_FILED: &str = "pdop.disclosure.objection.filed";
 
-/// The durable consumers: product verdicts, and developer admissions.
-pub fn specs() -> [ConsumerSpec; 2] {
+/// The durable consumers: product verdicts, developer admissions, objections.
+pub fn specs() -> [ConsumerSpec; 3] {
     [
+        ConsumerSpec {
+            durable: "registry-objections".to_owned(),
+            producer: "disclosure".to_owned(),
+            filter_subject: OBJECTION_FILED.to_owned(),
+        },
         ConsumerSpec {
             durable: "registry-product-reviews".to_owned(),
             producer: "review".to_owned(),
@@ -43,7 +51,7 @@ pub fn specs() -> [ConsumerSpec; 2] {
 }
 
 #[derive(Clone)]
-pub struct ReviewEvents {
+pub struct Incoming {
     pub ctx: Arc<Ctx>,
 }
 
@@ -60,7 +68,7 @@ fn transient(status: Status) -> HandleError {
     HandleError::Transient(anyhow::anyhow!("{}: {}", status.code(), status.message()))
 }
 
-impl Handler for ReviewEvents {
+impl Handler for Incoming {
     async fn handle(
         &self,
         tx: &mut Transaction<'static, Postgres>,
@@ -78,6 +86,16 @@ impl Handler for ReviewEvents {
                 let verdict = ProductComplianceRejected::decode(event.payload.clone())?;
                 let review = verdict.review.unwrap_or_default();
                 reject(&self.ctx, tx, &review.product, &review.name, &verdict.reasons)
+                    .await
+                    .map_err(transient)
+            }
+            OBJECTION_FILED => {
+                let filed = ObjectionFiled::decode(event.payload.clone())?;
+                // Objections to review's notices (developer admissions) are decided there.
+                if filed.deciding_service != "registry" {
+                    return Ok(());
+                }
+                crate::registrations::record_objection(&self.ctx, tx, &consumer(), &filed)
                     .await
                     .map_err(transient)
             }

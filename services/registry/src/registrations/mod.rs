@@ -13,15 +13,15 @@ use pdop_proto::common::DateRange;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::registration::Subject;
 use pdop_proto::registry::v1::{
-    AcceptRegistrationRequest, AcceptRegistrationResponse, CompleteRegistrationReviewRequest,
-    CompleteRegistrationReviewResponse, CreateRegistrationRequest, CreateRegistrationResponse,
-    GetRegistrationRequest, GetRegistrationResponse, IssueRegistrationCodeRequest,
-    IssueRegistrationCodeResponse, ListRegistrationsRequest, ListRegistrationsResponse, ObligationKind,
-    RefuseRegistrationRequest, RefuseRegistrationResponse, Registration, RegistrationKind,
-    RegistrationMaterialKind, RegistrationReviewOutcome, RegistrationState, ResourceState,
-    ReturnRegistrationForSupplementRequest, ReturnRegistrationForSupplementResponse,
-    StartRegistrationNoticeRequest, StartRegistrationNoticeResponse, SubmitRegistrationRequest,
-    SubmitRegistrationResponse,
+    AcceptRegistrationRequest, AcceptRegistrationResponse, CancellationReason,
+    CompleteRegistrationReviewRequest, CompleteRegistrationReviewResponse, CorrectionBasis,
+    CreateRegistrationRequest, CreateRegistrationResponse, GetRegistrationRequest, GetRegistrationResponse,
+    IssueRegistrationCodeRequest, IssueRegistrationCodeResponse, ListRegistrationsRequest,
+    ListRegistrationsResponse, ObligationKind, ProductState, RefuseRegistrationRequest,
+    RefuseRegistrationResponse, Registration, RegistrationKind, RegistrationMaterialKind,
+    RegistrationReviewOutcome, RegistrationState, ResourceState, ReturnRegistrationForSupplementRequest,
+    ReturnRegistrationForSupplementResponse, StartRegistrationNoticeRequest, StartRegistrationNoticeResponse,
+    SubmitRegistrationRequest, SubmitRegistrationResponse,
 };
 use pdop_rules::Profile;
 use pdop_rules::profiles::RegistrationPrecondition;
@@ -29,6 +29,11 @@ use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
+mod lifecycle;
+mod objections;
+
+pub use self::lifecycle::{cancel, expire_due, renew, revoke, update};
+pub use self::objections::{dismiss_objection, list_objections, record_objection, uphold_objection};
 use crate::clock::deadline;
 use crate::context::{Ctx, fetch_row, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, optional_date, timestamp, today};
@@ -55,6 +60,7 @@ struct Row {
     applicant_id: String,
     jurisdiction_id: String,
     resource_id: Option<String>,
+    product_id: Option<String>,
     body: Vec<u8>,
     create_time: DateTime<Utc>,
     update_time: DateTime<Utc>,
@@ -62,7 +68,7 @@ struct Row {
 }
 
 const COLUMNS: &str =
-    "id, applicant_id, jurisdiction_id, resource_id, body, create_time, update_time, version";
+    "id, applicant_id, jurisdiction_id, resource_id, product_id, body, create_time, update_time, version";
 
 impl crate::context::Stored for Row {
     const TABLE: &'static str = "registrations";
@@ -108,6 +114,129 @@ fn may_read(caller: &Caller, applicant: &str) -> bool {
     caller.has_role(Role::DataAuthority) || caller.has_role(Role::Auditor) || caller.organization == applicant
 }
 
+/// The `resources/…` or `products/…` name a registration is about.
+fn registration_subject(reg: &Registration) -> String {
+    match &reg.subject {
+        Some(Subject::Resource(n) | Subject::Product(n)) => n.clone(),
+        None => String::new(),
+    }
+}
+
+/// What a registration is about: the resource or product, its registrant and jurisdiction.
+struct SubjectOf {
+    resource_id: Option<String>,
+    product_id: Option<String>,
+    registrant: String,
+    jurisdiction_id: String,
+}
+
+async fn subject_of(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    subject: &Subject,
+) -> Result<SubjectOf, Status> {
+    match subject {
+        Subject::Resource(name) => {
+            let r = resources::for_registration(ctx, tx, name, "registration.resource").await?;
+            Ok(SubjectOf {
+                resource_id: Some(r.id),
+                product_id: None,
+                registrant: r.provider,
+                jurisdiction_id: r.jurisdiction_id,
+            })
+        }
+        Subject::Product(name) => {
+            ctx.parse_name(name, "products", "registration.product")?;
+            let (_, p) = crate::products::for_change(ctx, tx, name, "")
+                .await?
+                .ok_or_else(|| ctx.errors().not_found("PRODUCT_NOT_FOUND", name))?;
+            // S-HB §四(五)2: products are registered once they passed compliance review.
+            let reviewed = [ProductState::Approved, ProductState::Listed];
+            if !reviewed.contains(&crate::products::state_of(&p)) {
+                return Err(ctx.errors().failed_precondition(
+                    "PRODUCT_NOT_REVIEWED",
+                    format!(
+                        "{name} has not passed compliance review (合规审核); it is registered afterwards"
+                    ),
+                ));
+            }
+            Ok(SubjectOf {
+                resource_id: None,
+                product_id: names::parse(name, "products").map(str::to_owned),
+                registrant: p.operator,
+                jurisdiction_id: p.jurisdiction.trim_start_matches("jurisdictions/").to_owned(),
+            })
+        }
+    }
+}
+
+/// Checks the kind-specific fields of an application (N3 Art.9).
+fn validate_kind(kind: RegistrationKind, r: &Registration, v: &mut Violations) {
+    if kind != RegistrationKind::First && names::parse(&r.original_registration, COLLECTION).is_none() {
+        v.add(
+            "registration.original_registration",
+            "must name the CODED registration a change, correction or cancellation applies to",
+        );
+    }
+    match kind {
+        RegistrationKind::Change if r.change_description.trim().is_empty() => {
+            v.add(
+                "registration.change_description",
+                "must say what changed (变更登记)",
+            );
+        }
+        RegistrationKind::Correction
+            if CorrectionBasis::try_from(r.correction_basis).unwrap_or_default()
+                == CorrectionBasis::Unspecified =>
+        {
+            v.add(
+                "registration.correction_basis",
+                "must be REGISTRANT_CONSENT or PROOF_OF_ERROR (N3 Art.9(3))",
+            );
+        }
+        RegistrationKind::Cancellation => {
+            let reason = CancellationReason::try_from(r.cancellation_reason).unwrap_or_default();
+            if matches!(
+                reason,
+                CancellationReason::Unspecified | CancellationReason::ExpiredNotRenewed
+            ) {
+                v.add(
+                    "registration.cancellation_reason",
+                    "must be RESOURCE_LOST, RIGHTS_ENDED, REGISTRANT_DISSOLVED or OTHER (N3 Art.9(4))",
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The CODED registration a change, correction or cancellation applies to; it must be about the same subject.
+async fn original_of(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    subject: &SubjectOf,
+) -> Result<Row, Status> {
+    let id = ctx.parse_name(name, COLLECTION, "registration.original_registration")?;
+    let row = fetch(&mut **tx, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("REGISTRATION_NOT_FOUND", name))?;
+    let original = row.to_proto();
+    ctx.require_state(
+        name,
+        state_of(&original),
+        &[RegistrationState::Coded],
+        "applying to it",
+    )?;
+    if row.resource_id != subject.resource_id || row.product_id != subject.product_id {
+        return Err(ctx
+            .errors()
+            .failed_precondition("SUBJECT_MISMATCH", format!("{name} registers another subject")));
+    }
+    Ok(row)
+}
+
 pub async fn create(
     ctx: &Ctx,
     caller: &Caller,
@@ -117,36 +246,19 @@ pub async fn create(
     let r = req.registration.unwrap_or_default();
     let kind = RegistrationKind::try_from(r.kind).unwrap_or(RegistrationKind::Unspecified);
     let mut v = Violations::new();
-    match kind {
-        RegistrationKind::Unspecified => v.add(
+    if kind == RegistrationKind::Unspecified {
+        v.add(
             "registration.kind",
             "must be FIRST, CHANGE, CORRECTION or CANCELLATION",
-        ),
-        RegistrationKind::First => {}
-        other => {
-            return Err(ctx.errors().status(
-                tonic::Code::Unimplemented,
-                "NOT_IMPLEMENTED",
-                format!(
-                    "{other:?} registrations are not implemented yet; only first registration (首次登记) is"
-                ),
-            ));
-        }
+        );
     }
-    let resource_name = match &r.subject {
-        Some(Subject::Resource(name)) => name.clone(),
-        Some(Subject::Product(_)) => {
-            return Err(ctx.errors().status(
-                tonic::Code::Unimplemented,
-                "NOT_IMPLEMENTED",
-                "product registrations arrive with products; register a resource for now",
-            ));
-        }
-        None => {
-            v.add("registration.resource", "must name the resource to register");
-            String::new()
-        }
-    };
+    validate_kind(kind, &r, &mut v);
+    if r.subject.is_none() {
+        v.add(
+            "registration.resource",
+            "must name the resource (or product) to register",
+        );
+    }
     if r.title.trim().is_empty() {
         v.add(
             "registration.title",
@@ -182,48 +294,62 @@ pub async fn create(
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
     }
-    let resource = resources::for_registration(ctx, &mut tx, &resource_name, "registration.resource").await?;
-    // The registrant is the provider; only its own staff (or a data authority) may apply for it.
-    if !(caller.organization == resource.provider || caller.has_role(Role::DataAuthority)) {
-        return Err(ctx.errors().permission_denied(
-            "NOT_THE_PROVIDER",
-            format!("only {} may apply to register {resource_name}", resource.provider),
-        ));
+    let subject = r.subject.clone().unwrap_or(Subject::Resource(String::new()));
+    let of = subject_of(ctx, &mut tx, &subject).await?;
+    if kind != RegistrationKind::First {
+        original_of(ctx, &mut tx, &r.original_registration, &of).await?;
     }
-    let profile = ctx.profile_of(&mut tx, &resource.jurisdiction_id).await?;
+    // The registrant (provider or operator) applies; anyone with an interest may apply for a correction
+    // (N3 Art.9(3)); a data authority may act for the registrant.
+    let applicant = if kind == RegistrationKind::Correction {
+        caller.organization.clone()
+    } else {
+        if !(caller.organization == of.registrant || caller.has_role(Role::DataAuthority)) {
+            return Err(ctx.errors().permission_denied(
+                "NOT_THE_REGISTRANT",
+                format!("only {} may apply for this registration", of.registrant),
+            ));
+        }
+        of.registrant.clone()
+    };
+    let profile = ctx.profile_of(&mut tx, &of.jurisdiction_id).await?;
     let mut reg = Registration {
         kind: kind as i32,
-        subject: Some(Subject::Resource(resource_name.clone())),
-        applicant: resource.provider.clone(),
-        registrant: resource.provider.clone(),
-        jurisdiction: names::jurisdiction(&resource.jurisdiction_id),
+        subject: Some(subject),
+        applicant,
+        registrant: of.registrant.clone(),
+        jurisdiction: names::jurisdiction(&of.jurisdiction_id),
         state: RegistrationState::Draft as i32,
         ..r
     };
     // D1 (N3 Art.9): apply within 20 WD of starting operation; D2 for operations predating N3.
-    reg.current_deadline = if reg.legacy_operation {
-        let rules = &profile.registration;
-        match (&rules.legacy_registration, &rules.legacy_registration_from) {
-            (Some(period), Some(from)) => Some(deadline(ctx, &profile, "D2", period, from.value)),
-            _ => None,
+    reg.current_deadline = match (kind, reg.legacy_operation) {
+        (RegistrationKind::First, true) => {
+            let rules = &profile.registration;
+            match (&rules.legacy_registration, &rules.legacy_registration_from) {
+                (Some(period), Some(from)) => Some(deadline(ctx, &profile, "D2", period, from.value)),
+                _ => None,
+            }
         }
-    } else {
-        match (&profile.registration.first_registration, start) {
+        (RegistrationKind::First, false) => match (&profile.registration.first_registration, start) {
             (Some(period), Some(start)) => Some(deadline(ctx, &profile, "D1", period, start)),
             _ => None,
-        }
+        },
+        _ => None,
     };
     let id = uuid::Uuid::now_v7().to_string();
     let now = Utc::now();
     let row = sqlx::query_as::<_, Row>(&format!(
-        "INSERT INTO registrations (id, kind, resource_id, applicant_id, jurisdiction_id, state, body, create_time, update_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+        "INSERT INTO registrations (id, kind, resource_id, product_id, applicant_id, jurisdiction_id, state, body,
+                                    create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
     ))
     .bind(&id)
     .bind(kind as i16)
-    .bind(&resource.id)
+    .bind(&of.resource_id)
+    .bind(&of.product_id)
     .bind(reg.applicant.trim_start_matches("organizations/"))
-    .bind(&resource.jurisdiction_id)
+    .bind(&of.jurisdiction_id)
     .bind(RegistrationState::Draft as i16)
     .bind(reg.encode_to_vec())
     .bind(now)
@@ -246,7 +372,7 @@ pub async fn create(
         caller,
         METHOD,
         &registration.name,
-        serde_json::json!({ "resource": resource_name, "kind": "FIRST" }),
+        serde_json::json!({ "subject": registration_subject(&registration), "kind": format!("{kind:?}") }),
     )
     .await?;
     let response = CreateRegistrationResponse {
@@ -373,8 +499,23 @@ async fn save<E: Message>(
     action: &str,
     (subject, event): (&str, &E),
 ) -> Result<Registration, Status> {
+    let saved = store(ctx, tx, row, reg).await?;
+    let detail = serde_json::json!({ "state": format!("{:?}", state_of(&saved)), "deadline": saved.current_deadline.as_ref().and_then(|d| d.due_date).map(|d| format!("{}-{:02}-{:02}", d.year, d.month, d.day)) });
+    ctx.record(tx, caller, action, &saved.name, detail, (subject, event))
+        .await?;
+    Ok(saved)
+}
+
+/// Writes the registration back; the caller records the audit row (and event).
+async fn store(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    row: &Row,
+    reg: &Registration,
+) -> Result<Registration, Status> {
     let updated = sqlx::query_as::<_, Row>(&format!(
-        "UPDATE registrations SET state = $2, registration_code = $3, body = $4, update_time = $5, version = version + 1
+        "UPDATE registrations SET state = $2, registration_code = $3, body = $4, update_time = $5, validity_end = $6,
+                version = version + 1
          WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(&row.id)
@@ -382,14 +523,11 @@ async fn save<E: Message>(
     .bind(Some(reg.registration_code.clone()).filter(|c| !c.is_empty()))
     .bind(reg.encode_to_vec())
     .bind(Utc::now())
+    .bind(reg.validity.as_ref().and_then(|v| v.end_date.as_ref()).and_then(naive_date))
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
-    let saved = updated.to_proto();
-    let detail = serde_json::json!({ "state": format!("{:?}", state_of(&saved)), "deadline": saved.current_deadline.as_ref().and_then(|d| d.due_date).map(|d| format!("{}-{:02}-{:02}", d.year, d.month, d.day)) });
-    ctx.record(tx, caller, action, &saved.name, detail, (subject, event))
-        .await?;
-    Ok(saved)
+    Ok(updated.to_proto())
 }
 
 pub async fn submit(
@@ -412,12 +550,20 @@ pub async fn submit(
         &[RegistrationState::Draft, RegistrationState::ReturnedForSupplement],
         "submitting",
     )?;
-    // N3 Art.7: after internal business review, with the evidence deposit (存证) made; Art.9: every material.
-    let mut missing: Vec<String> = FIRST_REGISTRATION_MATERIALS
-        .iter()
-        .filter(|kind| !reg.materials.iter().any(|m| m.kind == **kind as i32))
-        .map(|kind| format!("{kind:?}"))
-        .collect();
+    // N3 Art.7: after internal business review, with the evidence deposit (存证) made; Art.9: a first
+    // registration needs every listed material, a later application at least one supporting material.
+    let first = reg.kind == RegistrationKind::First as i32;
+    let mut missing: Vec<String> = if first {
+        FIRST_REGISTRATION_MATERIALS
+            .iter()
+            .filter(|kind| !reg.materials.iter().any(|m| m.kind == **kind as i32))
+            .map(|kind| format!("{kind:?}"))
+            .collect()
+    } else if reg.materials.is_empty() {
+        vec!["a supporting material for the change, correction or cancellation".to_owned()]
+    } else {
+        Vec::new()
+    };
     if reg.internal_review.as_ref().is_none_or(|d| d.uri.is_empty()) {
         missing.push("internal business review (N3 Art.7)".to_owned());
     }
@@ -431,7 +577,9 @@ pub async fn submit(
         ));
     }
     let profile = ctx.profile_of(&mut tx, &row.jurisdiction_id).await?;
-    check_preconditions(ctx, &mut tx, &profile, &row).await?;
+    if row.resource_id.is_some() {
+        check_preconditions(ctx, &mut tx, &profile, &row).await?;
+    }
     let resubmission = state_of(&reg) == RegistrationState::ReturnedForSupplement;
     let now = Utc::now();
     reg.state = RegistrationState::Submitted as i32;
@@ -529,12 +677,25 @@ pub async fn accept(
     reg.state = RegistrationState::Accepted as i32;
     reg.accept_time = Some(timestamp(Utc::now()));
     reg.missing_materials.clear();
-    // D4 (N3 Art.11): formal review within 20 WD of acceptance.
-    reg.current_deadline = profile
-        .registration
-        .formal_review
+    // D4 (N3 Art.11): formal review within 20 WD of acceptance; D6 (N3 Art.9(4)): a cancellation is
+    // completed within 10 WD of acceptance.
+    let cancellation = reg.kind == RegistrationKind::Cancellation as i32;
+    let (rule, setting, review_kind) = if cancellation {
+        (
+            "D6",
+            &profile.registration.cancellation,
+            ObligationKind::RegistrationCancellation,
+        )
+    } else {
+        (
+            "D4",
+            &profile.registration.formal_review,
+            ObligationKind::RegistrationReview,
+        )
+    };
+    reg.current_deadline = setting
         .as_ref()
-        .map(|p| deadline(ctx, &profile, "D4", p, today()));
+        .map(|p| deadline(ctx, &profile, rule, p, today()));
     let event = ev::RegistrationAccepted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
         next_deadline: reg.current_deadline.clone(),
@@ -542,7 +703,7 @@ pub async fn accept(
     };
     deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationAcceptance).await?;
     if let Some(d) = &reg.current_deadline {
-        let o = obligation(&reg, ObligationKind::RegistrationReview, "");
+        let o = obligation(&reg, review_kind, "");
         deadlines::open(ctx, &mut tx, o, d).await?;
     }
     let saved = save(
@@ -707,8 +868,17 @@ pub async fn complete_review(
     reg.late_explanation = req.late_explanation.trim().to_owned();
     reg.review_complete_time = Some(timestamp(Utc::now()));
     reg.decision_reason = req.reasons.trim().to_owned();
-    reg.state = match outcome {
-        RegistrationReviewOutcome::Failed => RegistrationState::Rejected as i32,
+    // A cancellation needs no public notice: passing review completes it (N3 Art.9(4), D6).
+    let cancellation = reg.kind == RegistrationKind::Cancellation as i32;
+    let passed = outcome == RegistrationReviewOutcome::Passed;
+    let original = if cancellation && passed {
+        Some(for_change(ctx, &mut tx, &reg.original_registration, "").await?)
+    } else {
+        None
+    };
+    reg.state = match (outcome, cancellation) {
+        (RegistrationReviewOutcome::Failed, _) => RegistrationState::Rejected as i32,
+        (_, true) => RegistrationState::Completed as i32,
         _ => RegistrationState::ReviewPassed as i32,
     };
     reg.current_deadline = None;
@@ -720,7 +890,26 @@ pub async fn complete_review(
         late_explanation: reg.late_explanation.clone(),
         actor: Some(actor(caller)),
     };
-    deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationReview).await?;
+    let review_kind = if cancellation {
+        ObligationKind::RegistrationCancellation
+    } else {
+        ObligationKind::RegistrationReview
+    };
+    deadlines::meet(ctx, &mut tx, &reg.name, review_kind).await?;
+    if let Some((original_row, original)) = original {
+        let reason = CancellationReason::try_from(reg.cancellation_reason).unwrap_or_default();
+        lifecycle::cancel_locked(
+            ctx,
+            &mut tx,
+            caller,
+            &original_row,
+            original,
+            reason,
+            &reg.decision_reason,
+            METHOD,
+        )
+        .await?;
+    }
     let saved = save(
         ctx,
         &mut tx,
@@ -833,6 +1022,19 @@ pub async fn issue_code(
             "decide every objection before issuing the code",
         ));
     }
+    if reg.kind != RegistrationKind::First as i32 {
+        let saved = lifecycle::apply_amendment(ctx, &mut tx, caller, &row, reg, METHOD).await?;
+        ctx.commit(tx).await?;
+        return Ok(IssueRegistrationCodeResponse {
+            registration: Some(saved),
+        });
+    }
+    // A registered product is linked to its registration (and listed if it was waiting for it); lock it
+    // before the audit row.
+    let product = match &reg.subject {
+        Some(Subject::Product(name)) => crate::products::for_change(ctx, &mut tx, name, "").await?,
+        _ => None,
+    };
     let division = jurisdiction_division(ctx, &mut tx, &row.jurisdiction_id).await?;
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO registration_code_sequences (jurisdiction_id, year, last) VALUES ($1, $2, 1)
@@ -875,6 +1077,9 @@ pub async fn issue_code(
         ("pdop.registry.registration.coded", &event),
     )
     .await?;
+    if let Some((product_row, product)) = product {
+        crate::products::registered(ctx, &mut tx, caller, &product_row, product, &saved.name).await?;
+    }
     ctx.commit(tx).await?;
     Ok(IssueRegistrationCodeResponse {
         registration: Some(saved),
@@ -900,11 +1105,7 @@ async fn summary(
     Ok(ev::RegistrationSummary {
         name: reg.name.clone(),
         kind: reg.kind,
-        subject: row
-            .resource_id
-            .as_deref()
-            .map(names::resource)
-            .unwrap_or_default(),
+        subject: registration_subject(reg),
         registrant: Some(registrant),
         applicant: Some(applicant),
         jurisdiction: Some(jurisdiction),
