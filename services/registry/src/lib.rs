@@ -117,9 +117,18 @@ fn context(platform: Arc<Platform>) -> anyhow::Result<Arc<Ctx>> {
     }))
 }
 
-/// Who may call what: one line per implemented RPC. RPCs not listed yet are open to any authenticated
-/// caller and answer `UNIMPLEMENTED` until they are built; each listed RPC has a test of its refusal.
+/// Who may call what: one line per RPC; an RPC missing here is refused to everyone (a unit test checks
+/// that every RPC of the contract is listed). Handlers add the finer checks (ownership, parties).
 fn policy() -> Policy {
+    let svc = Registry::GRPC_SERVICE;
+    policy_table()
+        .into_iter()
+        .fold(Policy::new(), |policy, (method, access)| {
+            policy.allow(svc, method, access)
+        })
+}
+
+fn policy_table() -> Vec<(&'static str, Access)> {
     use Role::*;
     let anyone = || Access::Authenticated;
     let only = |roles: &[Role]| Access::Roles(roles.to_vec());
@@ -234,11 +243,7 @@ fn policy() -> Policy {
             only(&[Operator, DataAuthority, ImplementingAgency]),
         ),
     ];
-    let svc = Registry::GRPC_SERVICE;
-    table.into_iter().fold(
-        Policy::new().allow_service(svc, Access::Authenticated),
-        |policy, (method, access)| policy.allow(svc, method, access),
-    )
+    table
 }
 
 struct Handlers {
@@ -1023,5 +1028,30 @@ impl RegistryService for Handlers {
         registrations::revoke(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    #[test]
+    fn every_rpc_of_the_contract_has_a_policy_line() {
+        let set = prost_types::FileDescriptorSet::decode(pdop_proto::FILE_DESCRIPTOR_SET).unwrap_or_default();
+        let methods: Vec<String> = set
+            .file
+            .iter()
+            .filter(|f| f.package() == "pdop.registry.v1")
+            .flat_map(|f| f.service.iter())
+            .filter(|svc| svc.name() == "RegistryService")
+            .flat_map(|svc| svc.method.iter().map(|m| m.name().to_owned()))
+            .collect();
+        assert!(methods.len() > 70, "found {} methods", methods.len());
+        let table = super::policy_table();
+        let missing: Vec<&String> = methods
+            .iter()
+            .filter(|m| !table.iter().any(|(name, _)| name == m))
+            .collect();
+        assert!(missing.is_empty(), "RPCs without a policy line: {missing:?}");
     }
 }
