@@ -13,15 +13,15 @@ use pdop_proto::registry::v1::{
     CreateNegativeListEntryRequest, CreateNegativeListEntryResponse, GetNegativeListEntryRequest,
     GetNegativeListEntryResponse, LiftNegativeListEntryRequest, LiftNegativeListEntryResponse,
     ListNegativeListEntriesRequest, ListNegativeListEntriesResponse, NegativeListEntry,
-    NegativeListEntryState, NegativeListReview, NegativeListReviewOutcome, ReviewNegativeListEntryRequest,
-    ReviewNegativeListEntryResponse,
+    NegativeListEntryState, NegativeListReview, NegativeListReviewOutcome, ObligationKind,
+    ReviewNegativeListEntryRequest, ReviewNegativeListEntryResponse,
 };
 use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, fetch_row, is_unique_violation, optional_name, paging};
-use crate::convert::{actor, date, etag, optional_date, timestamp};
+use crate::convert::{actor, date, etag, optional_date, timestamp, today};
 use crate::jurisdictions::{self, page_after};
 use crate::{names, resources};
 
@@ -86,6 +86,40 @@ fn parse_name<'a>(ctx: &Ctx, name: &'a str, field: &str) -> Result<&'a str, Stat
 /// D28 (S-YN Art.15): the next review is due one year after `from`.
 fn a_year_after(ctx: &Ctx, from: NaiveDate) -> NaiveDate {
     ctx.calendar.add_years(from, 1).due
+}
+
+/// Opens the yearly-review obligation (D28, S-YN Art.15) of an entry, due on `next_review`; the data
+/// authority recording the entry is responsible for it.
+async fn open_review_deadline(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
+    entry: &str,
+    jurisdiction_id: &str,
+    from: NaiveDate,
+    next_review: NaiveDate,
+) -> Result<(), Status> {
+    let deadline = pdop_proto::common::Deadline {
+        start_date: Some(date(from)),
+        duration: 1,
+        unit: pdop_proto::common::DeadlineUnit::Years as i32,
+        due_date: Some(date(next_review)),
+        provisional: false,
+        source: Some(pdop_proto::common::SourceCitation {
+            rule_id: "D28".to_owned(),
+            source_id: "S-YN Art.15 (每年复核)".to_owned(),
+            ..Default::default()
+        }),
+        profile_id: String::new(),
+    };
+    let jurisdiction = names::jurisdiction(jurisdiction_id);
+    let o = crate::deadlines::Obligation {
+        kind: ObligationKind::NegativeListReview,
+        subject: entry,
+        responsible: &caller.organization,
+        jurisdiction: &jurisdiction,
+    };
+    crate::deadlines::open(ctx, tx, o, &deadline).await
 }
 
 pub async fn create(
@@ -176,6 +210,16 @@ pub async fn create(
     };
     resources::set_negative_listed(ctx, &mut tx, &resource.id, true).await?;
     let entry = row.to_proto();
+    open_review_deadline(
+        ctx,
+        &mut tx,
+        caller,
+        &entry.name,
+        &row.jurisdiction_id,
+        effective,
+        next_review,
+    )
+    .await?;
     let jurisdiction =
         jurisdictions::reference(ctx, &mut tx, &entry.jurisdiction, "negative_list_entry.resource").await?;
     let event = NegativeListEntryAdded {
@@ -289,6 +333,7 @@ async fn active_for_change(
 async fn save(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
     row: &Row,
     review: &NegativeListReview,
     lifted: bool,
@@ -315,7 +360,22 @@ async fn save(
     if lifted {
         resources::set_negative_listed(ctx, tx, &row.resource_id, false).await?;
     }
-    Ok(updated.to_proto())
+    let entry = updated.to_proto();
+    // A review (or a lift) settles this year's review; a kept entry owes the next one.
+    crate::deadlines::meet(ctx, tx, &entry.name, ObligationKind::NegativeListReview).await?;
+    if !lifted {
+        open_review_deadline(
+            ctx,
+            tx,
+            caller,
+            &entry.name,
+            &row.jurisdiction_id,
+            today(),
+            next_review,
+        )
+        .await?;
+    }
+    Ok(entry)
 }
 
 fn audit_info(caller: &Caller) -> AuditInfo {
@@ -402,6 +462,7 @@ pub async fn review(
     let entry = save(
         ctx,
         &mut tx,
+        caller,
         &row,
         &review,
         lifted,
@@ -457,7 +518,7 @@ pub async fn lift(
         next_review_date: None,
         audit: Some(audit_info(caller)),
     };
-    let entry = save(ctx, &mut tx, &row, &review, true, row.next_review_date).await?;
+    let entry = save(ctx, &mut tx, caller, &row, &review, true, row.next_review_date).await?;
     announce_lift(ctx, &mut tx, caller, &entry, METHOD, req.reason.trim()).await?;
     ctx.commit(tx).await?;
     Ok(LiftNegativeListEntryResponse {

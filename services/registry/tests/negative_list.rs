@@ -135,6 +135,21 @@ async fn bad_entries_are_refused_naming_the_field() {
     assert_eq!(err.code(), Code::PermissionDenied);
 }
 
+/// The yearly-review obligations of an entry, by due date.
+async fn review_deadlines(h: &mut Harness, entry: &str) -> Vec<ObligationDeadline> {
+    let request = ListDeadlinesRequest {
+        subject: entry.into(),
+        kind: ObligationKind::NegativeListReview as i32,
+        ..Default::default()
+    };
+    h.client
+        .list_deadlines(authority(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .deadlines
+}
+
 #[tokio::test]
 async fn a_review_keeps_or_lifts_the_entry() {
     let mut h = with_resource().await;
@@ -156,6 +171,13 @@ async fn a_review_keeps_or_lifts_the_entry() {
     let kept = kept.unwrap().into_inner().negative_list_entry.unwrap();
     // A year after 2027-02-20 is Sunday 2028-02-20; the due date moves to the next working day.
     assert_eq!(kept.next_review_date, Some(D(2028, 2, 21)));
+    // D28 is tracked as an obligation: this year's review is met, next year's is open.
+    let deadlines = review_deadlines(&mut h, &listed.name).await;
+    let states: Vec<i32> = deadlines.iter().map(|d| d.state).collect();
+    assert_eq!(states, [DeadlineState::Met as i32, DeadlineState::Open as i32]);
+    let next = deadlines[1].deadline.clone().unwrap();
+    assert_eq!(next.due_date, Some(D(2028, 2, 21)));
+    assert_eq!(next.source.unwrap().rule_id, "D28");
     assert_eq!(kept.reviews.len(), 1);
     assert!(resource_listed(&mut h).await);
 
@@ -168,6 +190,11 @@ async fn a_review_keeps_or_lifts_the_entry() {
         .await;
     let lifted = lifted.unwrap().into_inner().negative_list_entry.unwrap();
     assert_eq!(lifted.state, NegativeListEntryState::Lifted as i32);
+    let open = review_deadlines(&mut h, &listed.name).await;
+    assert!(
+        open.iter().all(|d| d.state == DeadlineState::Met as i32),
+        "no review is owed once lifted"
+    );
     assert_eq!(lifted.reviews.len(), 2);
     assert!(
         !resource_listed(&mut h).await,
