@@ -290,7 +290,7 @@ pub async fn list(
     .bind(i16::try_from(req.use_class).unwrap_or(0))
     .bind(i16::try_from(req.state).unwrap_or(0))
     .bind(resource_id)
-    .bind(query.replace('%', "\\%").replace('_', "\\_"))
+    .bind(validate::like_literal(query))
     .bind(own)
     .bind(ProductState::Listed as i16)
     .bind(size + 1)

@@ -381,8 +381,8 @@ pub async fn create(
     let now = Utc::now();
     let inserted = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO resources (id, display_name, provider_id, jurisdiction_id, grade, state, has_personal, body,
-             create_time, update_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
+             create_time, update_time, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING {COLUMNS}"
     ))
     .bind(&id)
     .bind(r.display_name.trim())
@@ -393,6 +393,7 @@ pub async fn create(
     .bind(r.fields.iter().any(|f| f.is_personal))
     .bind(input_only(&r).encode_to_vec())
     .bind(now)
+    .bind(r.description.trim())
     .fetch_one(&mut *tx)
     .await;
     let row = match inserted {
@@ -459,7 +460,7 @@ pub async fn list(ctx: &Ctx, req: ListResourcesRequest) -> Result<ListResourcesR
            AND ($4::text IS NULL OR provider_id = $4)
            AND ($5::smallint = 0 OR grade = $5)
            AND ($6::smallint = 0 OR state = $6)
-           AND ($7::text = '' OR display_name ILIKE '%' || $7 || '%')
+           AND ($7::text = '' OR display_name ILIKE '%' || $7 || '%' OR description ILIKE '%' || $7 || '%')
            AND (NOT $8 OR (state = {catalogued} AND registration_id IS NOT NULL AND grade <> {core} AND NOT negative_listed))
            AND (NOT $9 OR has_personal)
          ORDER BY display_name, id LIMIT $10",
@@ -472,7 +473,7 @@ pub async fn list(ctx: &Ctx, req: ListResourcesRequest) -> Result<ListResourcesR
     .bind(provider_id)
     .bind(i16::try_from(req.grade).unwrap_or(0))
     .bind(i16::try_from(req.state).unwrap_or(0))
-    .bind(req.query.trim())
+    .bind(crate::validate::like_literal(req.query.trim()))
     .bind(req.authorizable_only)
     .bind(req.personal_only)
     .bind(size + 1)
@@ -579,7 +580,7 @@ pub async fn update(
     }
     let updated = sqlx::query_as::<_, Row>(&format!(
         "UPDATE resources SET display_name = $2, grade = $3, has_personal = $4, body = $5, revision = revision + 1,
-             update_time = $6, version = version + 1
+             update_time = $6, version = version + 1, description = $7
          WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(&row.id)
@@ -588,6 +589,7 @@ pub async fn update(
     .bind(merged.fields.iter().any(|f| f.is_personal))
     .bind(input_only(&merged).encode_to_vec())
     .bind(Utc::now())
+    .bind(merged.description.trim())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;

@@ -66,3 +66,8 @@ pub fn name_list(list: &[String], collection: &str, field: &str, required: Optio
         }
     }
 }
+
+/// A search text as a literal inside `ILIKE '%' || $n || '%'`: `%`, `_` and `\\` match only themselves.
+pub fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

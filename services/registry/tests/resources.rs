@@ -434,3 +434,40 @@ async fn data_obtained_through_sharing_needs_the_sharing_providers_consent() {
     };
     create(&mut h, STATS, "shared", with).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_catalog_is_searched_by_name_and_description_with_wildcards_taken_literally() {
+    let mut h = setup().await;
+    let r = Resource {
+        description: "全省常住人口的年度统计".into(),
+        ..resource(STATS, "人口统计", vec![field("a", "", false)])
+    };
+    create(&mut h, STATS, "population", r).await.unwrap();
+    create(
+        &mut h,
+        STATS,
+        "roads",
+        resource(STATS, "道路里程", vec![field("a", "", false)]),
+    )
+    .await
+    .unwrap();
+    let search = |query: &str| ListResourcesRequest {
+        query: query.into(),
+        ..Default::default()
+    };
+    for (query, expected) in [
+        ("人口", vec!["resources/population"]),
+        ("年度统计", vec!["resources/population"]),
+        ("%", vec![]),
+    ] {
+        let found = h
+            .client
+            .list_resources(authority(search(query)))
+            .await
+            .unwrap()
+            .into_inner()
+            .resources;
+        let names: Vec<&str> = found.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, expected, "query {query:?}");
+    }
+}
