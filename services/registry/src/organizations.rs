@@ -353,8 +353,8 @@ pub async fn list(ctx: &Ctx, req: ListOrganizationsRequest) -> Result<ListOrgani
            AND ($3::text IS NULL OR jurisdiction_id = $3)
            AND ($4::smallint = 0 OR $4 = ANY (roles))
            AND ($5::smallint = 0 OR credit_status = $5)
-           AND ($6::text = '' OR uscc = upper($6) OR display_name ILIKE '%' || $6 || '%')
-         ORDER BY display_name, id LIMIT $7"
+           AND ($6::text = '' OR uscc = upper($6) OR display_name ILIKE '%' || $7 || '%')
+         ORDER BY display_name, id LIMIT $8"
     ))
     .bind(after_name)
     .bind(after_id)
@@ -362,6 +362,7 @@ pub async fn list(ctx: &Ctx, req: ListOrganizationsRequest) -> Result<ListOrgani
     .bind(i16::try_from(req.role).unwrap_or(0))
     .bind(i16::try_from(req.credit_status).unwrap_or(0))
     .bind(req.query.trim())
+    .bind(crate::validate::like_literal(req.query.trim()))
     .bind(size + 1)
     .fetch_all(ctx.pool())
     .await
