@@ -3,6 +3,8 @@
 //! Its RPCs answer `UNIMPLEMENTED` until the service's own issue lands; the service already starts,
 //! migrates its database, provisions its NATS stream, reports health and serves reflection.
 
+pub mod formula;
+
 use std::sync::Arc;
 
 use pdop_kit::auth::{Access, Policy};

@@ -1,0 +1,654 @@
+//! Maximum allowed revenue (最高准许收入, N1 §三(一)): MAR = C + P + T (+ V) − D / n, with P = C × (Y + m).
+
+use pdop_proto::common::{Money, Rate, SourceCitation};
+use pdop_proto::pricing::v1::{
+    CalculationFigure, CalculationResult, CalculationStep, RoundingMode, RoundingRule, calculation_figure,
+};
+use rust_decimal::Decimal;
+
+use super::{InputError, cents};
+
+/// Version of this formula implementation; stored with every calculation so a later change of formula
+/// never alters the figures of an old one.
+pub const FORMULA_VERSION: &str = "n1-2025-65/v1";
+
+/// How the tax item T is computed (N1: "税金按照国家现行相关规定执行"; no formula given).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tax {
+    /// T = 0.
+    None,
+    /// Corporate income tax grossed up on P: T = P × t / (1 − t), with 0 ≤ t < 1.
+    IncomeTaxGrossUp { rate: Decimal },
+    /// T = the sum of entered amounts (label, amount).
+    Itemized(Vec<(String, Decimal)>),
+}
+
+/// The inputs of one MAR computation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarInputs {
+    /// C: operating cost for chargeable products, net of subsidies (经营成本).
+    pub operating_cost: Decimal,
+    /// Where C comes from (`costSurveys/{…}` or "input").
+    pub cost_origin: String,
+    /// Y: average 10-year government bond yield of the year before the cost survey.
+    pub bond_yield: Decimal,
+    /// The year of Y; 0 for a what-if yield.
+    pub bond_yield_year: i32,
+    /// Where Y comes from (`bondYields/{…}` or "input").
+    pub yield_origin: String,
+    /// m: the markup fixed by the pricing authority.
+    pub markup: Decimal,
+    /// The profile's ceiling of m, with its source (national 0.06, "加不超过6个百分点").
+    pub markup_max: Decimal,
+    pub markup_max_source: String,
+    pub tax: Tax,
+    /// VAT rate when VAT is inside the MAR; `None` when excluded.
+    pub vat_rate: Option<Decimal>,
+    /// n: pricing period in years, 1 to the profile's evaluation-cycle maximum.
+    pub period_years: u32,
+    /// The longest period the profile allows (D9: 3 years nationally).
+    pub period_years_max: u32,
+    /// D: over-collection of the previous period deducted from this one.
+    pub prior_deduction: Decimal,
+    pub profile_id: String,
+}
+
+/// The figures of a computation and their derivation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarOutcome {
+    pub allowed_profit_rate: Decimal,
+    pub allowed_profit: Decimal,
+    pub taxes: Decimal,
+    pub vat: Decimal,
+    pub gross_annual_revenue: Decimal,
+    pub annual_deduction: Decimal,
+    pub max_allowed_revenue: Decimal,
+    pub period_allowed_revenue: Decimal,
+    /// The full result, as stored and returned.
+    pub result: CalculationResult,
+}
+
+/// Checks the inputs; the first fault found is returned, naming its field.
+fn validate(i: &MarInputs) -> Result<(), InputError> {
+    if i.operating_cost < Decimal::ZERO {
+        return Err(InputError::new("input.operating_cost", "must not be negative"));
+    }
+    if i.bond_yield < Decimal::ZERO {
+        return Err(InputError::new("input.bond_yield_value", "must not be negative"));
+    }
+    if i.markup < Decimal::ZERO || i.markup > i.markup_max {
+        return Err(InputError::new(
+            "input.markup",
+            format!(
+                "must be between 0 and {} ({}: 加不超过6个百分点 is a ceiling)",
+                i.markup_max, i.markup_max_source
+            ),
+        ));
+    }
+    match &i.tax {
+        Tax::IncomeTaxGrossUp { rate } if *rate < Decimal::ZERO || *rate >= Decimal::ONE => {
+            return Err(InputError::new(
+                "input.income_tax_rate",
+                "must be at least 0 and below 1",
+            ));
+        }
+        Tax::Itemized(items) if items.iter().any(|(_, amount)| *amount < Decimal::ZERO) => {
+            return Err(InputError::new("input.tax_items", "amounts must not be negative"));
+        }
+        _ => {}
+    }
+    if i.vat_rate.is_some_and(|r| r < Decimal::ZERO || r >= Decimal::ONE) {
+        return Err(InputError::new(
+            "input.vat_rate",
+            "must be at least 0 and below 1",
+        ));
+    }
+    if i.period_years == 0 || i.period_years > i.period_years_max {
+        return Err(InputError::new(
+            "input.period_years",
+            format!(
+                "must be 1 to {} years (D9, N1 §四: 评估周期原则上不超过3年)",
+                i.period_years_max
+            ),
+        ));
+    }
+    if i.prior_deduction < Decimal::ZERO {
+        return Err(InputError::new(
+            "input.prior_period_deduction",
+            "must not be negative",
+        ));
+    }
+    Ok(())
+}
+
+pub fn compute_mar(i: &MarInputs) -> Result<MarOutcome, InputError> {
+    validate(i)?;
+    let n = Decimal::from(i.period_years);
+    let c = cents(i.operating_cost);
+    let r = i.bond_yield + i.markup;
+    let p = cents(c * r);
+    let t = match &i.tax {
+        Tax::None => Decimal::ZERO,
+        Tax::IncomeTaxGrossUp { rate } => cents(p * *rate / (Decimal::ONE - *rate)),
+        Tax::Itemized(items) => cents(items.iter().map(|(_, amount)| *amount).sum()),
+    };
+    let v = i.vat_rate.map_or(Decimal::ZERO, |rate| cents((c + p + t) * rate));
+    let gross = c + p + t + v;
+    let d = cents(i.prior_deduction);
+    let annual_deduction = cents(d / n);
+    let mar = gross - annual_deduction;
+    if mar < Decimal::ZERO {
+        return Err(InputError::new(
+            "input.prior_period_deduction",
+            format!("the deduction's annual share {annual_deduction} exceeds the annual revenue {gross}"),
+        ));
+    }
+    let period = gross * n - d;
+    let mut steps = Steps::default();
+    steps.push(
+        ("operating_cost", "经营成本 C", "C = 成本调查核定的经营成本"),
+        format!("C = {c}"),
+        vec![figure("operating_cost", "C", money(c), &i.cost_origin)],
+        figure("operating_cost", "C", money(c), "step:operating_cost"),
+        Some(RoundingMode::HalfUp),
+        cite("N1", "§三(一)", "经营成本…扣除政府补助后的合理费用支出"),
+    );
+    steps.push(
+        (
+            "bond_yield",
+            "10年期国债平均收益率 Y",
+            "Y = 成本调查前一年10年期国债平均收益率",
+        ),
+        if i.bond_yield_year > 0 {
+            format!("Y({}) = {}", i.bond_yield_year, i.bond_yield)
+        } else {
+            format!("Y = {}", i.bond_yield)
+        },
+        vec![figure("bond_yield", "Y", rate(i.bond_yield), &i.yield_origin)],
+        figure("bond_yield", "Y", rate(i.bond_yield), "step:bond_yield"),
+        None,
+        cite("N1", "§三(一)", "成本调查前一年10年期国债平均收益率"),
+    );
+    steps.push(
+        ("markup", "加成 m", "0 ≤ m ≤ m_max"),
+        format!("0 ≤ {} ≤ {}", i.markup, i.markup_max),
+        vec![
+            figure("markup", "m", rate(i.markup), "input"),
+            figure(
+                "markup_max",
+                "m_max",
+                rate(i.markup_max),
+                &format!("profile:{}/pricing.markup_max", i.profile_id),
+            ),
+        ],
+        figure("markup", "m", rate(i.markup), "step:markup"),
+        None,
+        cite("N1", "§三(一)", "加不超过6个百分点"),
+    );
+    steps.push(
+        ("allowed_profit_rate", "准许利润率 r", "r = Y + m"),
+        format!("r = {} + {} = {r}", i.bond_yield, i.markup),
+        vec![
+            figure("bond_yield", "Y", rate(i.bond_yield), "step:bond_yield"),
+            figure("markup", "m", rate(i.markup), "step:markup"),
+        ],
+        figure("allowed_profit_rate", "r", rate(r), "step:allowed_profit_rate"),
+        None,
+        cite("N1", "§三(一)", "准许利润率按照…加不超过6个百分点确定"),
+    );
+    steps.push(
+        ("allowed_profit", "准许利润 P", "P = C × r"),
+        format!("P = {c} × {r} = {p}"),
+        vec![
+            figure("operating_cost", "C", money(c), "step:operating_cost"),
+            figure("allowed_profit_rate", "r", rate(r), "step:allowed_profit_rate"),
+        ],
+        figure("allowed_profit", "P", money(p), "step:allowed_profit"),
+        Some(RoundingMode::HalfUp),
+        cite("N1", "§三(一)", "准许利润按照经营成本乘以准许利润率确定"),
+    );
+    let (tax_formula, tax_substituted) = match &i.tax {
+        Tax::None => ("T = 0".to_owned(), "T = 0".to_owned()),
+        Tax::IncomeTaxGrossUp { rate } => (
+            "T = P × t / (1 − t)".to_owned(),
+            format!("T = {p} × {rate} / (1 − {rate}) = {t}"),
+        ),
+        Tax::Itemized(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|(label, amount)| format!("{label} {amount}"))
+                .collect();
+            (
+                "T = Σ 税目".to_owned(),
+                format!("T = {} = {t}", parts.join(" + ")),
+            )
+        }
+    };
+    steps.push_owned(
+        ("taxes", "税金 T", tax_formula),
+        tax_substituted,
+        vec![figure("allowed_profit", "P", money(p), "step:allowed_profit")],
+        figure("taxes", "T", money(t), "step:taxes"),
+        Some(RoundingMode::HalfUp),
+        cite("N1", "§三(一)", "税金按照国家现行相关规定执行"),
+        true,
+    );
+    steps.push_owned(
+        ("vat", "增值税 V", "V = (C + P + T) × 增值税率".to_owned()),
+        match i.vat_rate {
+            Some(vr) => format!("V = ({c} + {p} + {t}) × {vr} = {v}"),
+            None => "V = 0（不含税）".to_owned(),
+        },
+        Vec::new(),
+        figure("vat", "V", money(v), "step:vat"),
+        Some(RoundingMode::HalfUp),
+        cite("DOMAIN", "§3.1", "whether VAT is inside or outside MAR [INF]"),
+        true,
+    );
+    steps.push(
+        ("gross_annual_revenue", "年度准许收入（未扣减）", "C + P + T + V"),
+        format!("{c} + {p} + {t} + {v} = {gross}"),
+        Vec::new(),
+        figure(
+            "gross_annual_revenue",
+            "C+P+T+V",
+            money(gross),
+            "step:gross_annual_revenue",
+        ),
+        None,
+        cite("N1", "§三(一)", "最高准许收入包括经营成本、准许利润和税金"),
+    );
+    steps.push(
+        ("annual_deduction", "上一周期超收年度扣减额", "D / n"),
+        format!("{d} / {} = {annual_deduction}", i.period_years),
+        vec![figure("prior_period_deduction", "D", money(d), "input")],
+        figure(
+            "annual_deduction",
+            "D/n",
+            money(annual_deduction),
+            "step:annual_deduction",
+        ),
+        Some(RoundingMode::HalfUp),
+        cite(
+            "N1",
+            "§四",
+            "上一周期内实际收入超过最高准许收入的部分，在核定下一周期最高准许收入时予以扣减",
+        ),
+    );
+    steps.push(
+        (
+            "max_allowed_revenue",
+            "年度最高准许收入 MAR",
+            "MAR = C + P + T + V − D / n",
+        ),
+        format!("MAR = {gross} − {annual_deduction} = {mar}"),
+        Vec::new(),
+        figure(
+            "max_allowed_revenue",
+            "MAR",
+            money(mar),
+            "step:max_allowed_revenue",
+        ),
+        None,
+        cite("N1", "§三(一)", "最高准许收入包括经营成本、准许利润和税金"),
+    );
+    steps.push(
+        (
+            "period_allowed_revenue",
+            "周期最高准许收入",
+            "(C + P + T + V) × n − D",
+        ),
+        format!("{gross} × {} − {d} = {period}", i.period_years),
+        Vec::new(),
+        figure(
+            "period_allowed_revenue",
+            "MAR×n",
+            money(period),
+            "step:period_allowed_revenue",
+        ),
+        None,
+        cite("N1", "§四", "评估周期原则上不超过3年"),
+    );
+    let result = CalculationResult {
+        operating_cost: Some(money(c).into_money()),
+        bond_yield_value: Some(Rate {
+            value: i.bond_yield.to_string(),
+        }),
+        bond_yield_year: i.bond_yield_year,
+        markup: Some(Rate {
+            value: i.markup.to_string(),
+        }),
+        markup_max: Some(Rate {
+            value: i.markup_max.to_string(),
+        }),
+        allowed_profit_rate: Some(Rate { value: r.to_string() }),
+        allowed_profit: Some(money(p).into_money()),
+        taxes: Some(money(t).into_money()),
+        vat: Some(money(v).into_money()),
+        gross_annual_revenue: Some(money(gross).into_money()),
+        annual_deduction: Some(money(annual_deduction).into_money()),
+        max_allowed_revenue: Some(money(mar).into_money()),
+        period_allowed_revenue: Some(money(period).into_money()),
+        period_years: i32::try_from(i.period_years).unwrap_or(i32::MAX),
+        profile_id: i.profile_id.clone(),
+        formula_version: FORMULA_VERSION.to_owned(),
+        steps: steps.0,
+    };
+    Ok(MarOutcome {
+        allowed_profit_rate: r,
+        allowed_profit: p,
+        taxes: t,
+        vat: v,
+        gross_annual_revenue: gross,
+        annual_deduction,
+        max_allowed_revenue: mar,
+        period_allowed_revenue: period,
+        result,
+    })
+}
+
+/// A value of a figure before it is put in a step.
+pub(super) enum Value {
+    Money(Decimal),
+    Rate(Decimal),
+}
+
+impl Value {
+    fn into_money(self) -> Money {
+        match self {
+            Value::Money(d) | Value::Rate(d) => Money {
+                amount: d.to_string(),
+                currency: "CNY".to_owned(),
+            },
+        }
+    }
+}
+
+pub(super) fn money(d: Decimal) -> Value {
+    Value::Money(cents(d))
+}
+
+pub(super) fn rate(d: Decimal) -> Value {
+    Value::Rate(d)
+}
+
+pub(super) fn figure(key: &str, label: &str, value: Value, origin: &str) -> CalculationFigure {
+    let value = match value {
+        Value::Money(d) => calculation_figure::Value::Money(Money {
+            amount: d.to_string(),
+            currency: "CNY".to_owned(),
+        }),
+        Value::Rate(d) => calculation_figure::Value::Rate(Rate { value: d.to_string() }),
+    };
+    CalculationFigure {
+        key: key.to_owned(),
+        label: label.to_owned(),
+        value: Some(value),
+        origin: origin.to_owned(),
+    }
+}
+
+pub(super) fn cite(source_id: &str, article: &str, quote: &str) -> SourceCitation {
+    SourceCitation {
+        source_id: source_id.to_owned(),
+        article: article.to_owned(),
+        quote: quote.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The steps of a derivation, numbered as they are added.
+#[derive(Default)]
+pub(super) struct Steps(pub Vec<CalculationStep>);
+
+impl Steps {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn push(
+        &mut self,
+        (key, label, formula): (&str, &str, &str),
+        substituted: String,
+        inputs: Vec<CalculationFigure>,
+        result: CalculationFigure,
+        rounding: Option<RoundingMode>,
+        source: SourceCitation,
+    ) {
+        self.push_owned(
+            (key, label, formula.to_owned()),
+            substituted,
+            inputs,
+            result,
+            rounding,
+            source,
+            false,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn push_owned(
+        &mut self,
+        (key, label, formula): (&str, &str, String),
+        substituted: String,
+        inputs: Vec<CalculationFigure>,
+        result: CalculationFigure,
+        rounding: Option<RoundingMode>,
+        source: SourceCitation,
+        inferred: bool,
+    ) {
+        let index = i32::try_from(self.0.len() + 1).unwrap_or(i32::MAX);
+        self.0.push(CalculationStep {
+            index,
+            key: key.to_owned(),
+            label: label.to_owned(),
+            formula,
+            substituted,
+            inputs,
+            result: Some(result),
+            rounding: Some(match rounding {
+                Some(mode) => RoundingRule {
+                    scale: 2,
+                    mode: mode as i32,
+                },
+                None => RoundingRule {
+                    scale: 0,
+                    mode: RoundingMode::None as i32,
+                },
+            }),
+            source: Some(source),
+            inferred,
+            note: String::new(),
+        });
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    pub(crate) fn inputs(cost: Decimal, markup: Decimal, tax: Tax) -> MarInputs {
+        MarInputs {
+            operating_cost: cost,
+            cost_origin: "input".into(),
+            bond_yield: dec!(0.017),
+            bond_yield_year: 2025,
+            yield_origin: "input".into(),
+            markup,
+            markup_max: dec!(0.06),
+            markup_max_source: "N1 §三(一)".into(),
+            tax,
+            vat_rate: None,
+            period_years: 3,
+            period_years_max: 3,
+            prior_deduction: Decimal::ZERO,
+            profile_id: "national".into(),
+        }
+    }
+
+    #[test]
+    fn the_worked_example_of_domain_3_2() {
+        // DOMAIN §3.2: C = 8,000,000, Y = 1.70%, m = 6 points, 25% income tax grossed up.
+        let out = compute_mar(&inputs(
+            dec!(8000000),
+            dec!(0.06),
+            Tax::IncomeTaxGrossUp { rate: dec!(0.25) },
+        ))
+        .unwrap();
+        assert_eq!(out.allowed_profit_rate, dec!(0.077));
+        assert_eq!(out.allowed_profit.to_string(), "616000.00");
+        assert_eq!(out.taxes.to_string(), "205333.33");
+        assert_eq!(out.max_allowed_revenue.to_string(), "8821333.33");
+        assert_eq!(out.period_allowed_revenue.to_string(), "26463999.99");
+        assert_eq!(out.result.steps.len(), 11);
+        assert_eq!(out.result.formula_version, FORMULA_VERSION);
+    }
+
+    #[test]
+    fn the_markup_is_a_ceiling_of_six_points() {
+        // N1 §三(一): 加不超过6个百分点 — m = 0 and m = 0.06 pass, anything above is refused.
+        let zero = compute_mar(&inputs(dec!(1000), dec!(0), Tax::None)).unwrap();
+        assert_eq!(zero.allowed_profit.to_string(), "17.00");
+        assert_eq!(zero.max_allowed_revenue.to_string(), "1017.00");
+        assert!(compute_mar(&inputs(dec!(1000), dec!(0.06), Tax::None)).is_ok());
+        let err = compute_mar(&inputs(dec!(1000), dec!(0.0601), Tax::None)).unwrap_err();
+        assert_eq!(err.field, "input.markup");
+        let err = compute_mar(&inputs(dec!(1000), dec!(-0.01), Tax::None)).unwrap_err();
+        assert_eq!(err.field, "input.markup");
+    }
+
+    #[test]
+    fn money_is_rounded_to_the_cent_half_up_at_each_product() {
+        // P = 0.05 × 0.077 = 0.00385 → 0.00; P = 0.07 × 0.077 = 0.00539 → 0.01.
+        assert_eq!(
+            compute_mar(&inputs(dec!(0.05), dec!(0.06), Tax::None))
+                .unwrap()
+                .allowed_profit
+                .to_string(),
+            "0.00"
+        );
+        assert_eq!(
+            compute_mar(&inputs(dec!(0.07), dec!(0.06), Tax::None))
+                .unwrap()
+                .allowed_profit
+                .to_string(),
+            "0.01"
+        );
+        // 6.50 × 0.077 = 0.5005 → 0.50; 19.50 × 0.077 = 1.5015 → 1.50; a half cent rounds up: 0.065 × 0.077…
+        let half = MarInputs {
+            bond_yield: dec!(0.005),
+            markup: dec!(0),
+            ..inputs(dec!(1), dec!(0), Tax::None)
+        };
+        assert_eq!(
+            compute_mar(&half).unwrap().allowed_profit.to_string(),
+            "0.01",
+            "0.005 rounds away from zero"
+        );
+    }
+
+    #[test]
+    fn taxes_vat_and_a_carried_deduction() {
+        let itemized = Tax::Itemized(vec![
+            ("城市维护建设税".into(), dec!(700)),
+            ("教育费附加".into(), dec!(300)),
+        ]);
+        let out = compute_mar(&MarInputs {
+            vat_rate: Some(dec!(0.06)),
+            prior_deduction: dec!(1736000),
+            ..inputs(dec!(8000000), dec!(0.06), itemized)
+        })
+        .unwrap();
+        assert_eq!(out.taxes.to_string(), "1000.00");
+        // V = (8,000,000 + 616,000 + 1,000) × 6% = 517,020.00
+        assert_eq!(out.vat.to_string(), "517020.00");
+        // N1 §四: 1,736,000 over 3 years → 578,666.67 a year.
+        assert_eq!(out.annual_deduction.to_string(), "578666.67");
+        assert_eq!(out.max_allowed_revenue.to_string(), "8555353.33");
+        assert_eq!(out.period_allowed_revenue.to_string(), "25666060.00");
+    }
+
+    #[test]
+    fn bad_inputs_name_their_field() {
+        let cases = [
+            (
+                MarInputs {
+                    operating_cost: dec!(-1),
+                    ..inputs(dec!(0), dec!(0), Tax::None)
+                },
+                "input.operating_cost",
+            ),
+            (
+                inputs(dec!(1), dec!(0), Tax::IncomeTaxGrossUp { rate: dec!(1) }),
+                "input.income_tax_rate",
+            ),
+            (
+                MarInputs {
+                    period_years: 4,
+                    ..inputs(dec!(1), dec!(0), Tax::None)
+                },
+                "input.period_years",
+            ),
+            (
+                MarInputs {
+                    period_years: 0,
+                    ..inputs(dec!(1), dec!(0), Tax::None)
+                },
+                "input.period_years",
+            ),
+            (
+                MarInputs {
+                    prior_deduction: dec!(100000),
+                    ..inputs(dec!(1), dec!(0), Tax::None)
+                },
+                "input.prior_period_deduction",
+            ),
+        ];
+        for (input, field) in cases {
+            assert_eq!(compute_mar(&input).unwrap_err().field, field);
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::tests::inputs;
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    /// Up to ten billion yuan, in cents.
+    const MAX_CENTS: i64 = 1_000_000_000_000;
+
+    fn mar(cost_cents: i64, markup_bp: i64, tax: Tax) -> Decimal {
+        let input = inputs(Decimal::new(cost_cents, 2), Decimal::new(markup_bp, 4), tax);
+        compute_mar(&input)
+            .map(|o| o.max_allowed_revenue)
+            .unwrap_or_default()
+    }
+
+    proptest! {
+        #[test]
+        fn mar_never_falls_when_cost_or_markup_rises(
+            cost in 0i64..MAX_CENTS,
+            more_cost in 0i64..MAX_CENTS / 10,
+            markup in 0i64..=600,
+            more_markup in 0i64..=600,
+            gross_up in proptest::bool::ANY,
+        ) {
+            let tax = || if gross_up { Tax::IncomeTaxGrossUp { rate: dec!(0.25) } } else { Tax::None };
+            let higher_markup = (markup + more_markup).min(600);
+            prop_assert!(mar(cost, markup, tax()) <= mar(cost + more_cost, markup, tax()));
+            prop_assert!(mar(cost, markup, tax()) <= mar(cost, higher_markup, tax()));
+        }
+
+        #[test]
+        fn the_figures_add_up_and_profit_is_within_half_a_cent(cost in 0i64..MAX_CENTS, markup in 0i64..=600) {
+            let input = inputs(Decimal::new(cost, 2), Decimal::new(markup, 4), Tax::IncomeTaxGrossUp { rate: dec!(0.25) });
+            let out = compute_mar(&input).unwrap();
+            let c = Decimal::new(cost, 2);
+            prop_assert_eq!(out.max_allowed_revenue, c + out.allowed_profit + out.taxes);
+            prop_assert!((out.allowed_profit - c * out.allowed_profit_rate).abs() <= dec!(0.005));
+            // A recomputation from the same inputs is identical, steps included.
+            prop_assert_eq!(compute_mar(&input).unwrap(), out);
+        }
+    }
+}
