@@ -19,7 +19,7 @@ use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
-use crate::context::{Ctx, fetch_row, optional_name, paging};
+use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
 use crate::convert::{actor, date, etag, optional_date, timestamp, today};
 use crate::jurisdictions::page_after;
 use crate::{agreements, developer_agreements, names, organizations};

@@ -38,9 +38,7 @@ pub fn today() -> NaiveDate {
     (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
 
-pub fn etag(version: i64) -> String {
-    format!("\"{version}\"")
-}
+pub use pdop_kit::handling::etag;
 
 /// The caller as carried in events.
 pub fn actor(caller: &Caller) -> Actor {

@@ -17,7 +17,7 @@ use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use crate::clock;
-use crate::context::{Ctx, Stored, fetch_row, optional_name, paging};
+use crate::context::{Ctx, Handling, Stored, fetch_row, optional_name, paging};
 use crate::convert::{optional_date, timestamp, today};
 use crate::jurisdictions::page_after;
 use crate::names;

@@ -23,7 +23,7 @@ use tonic::Status;
 
 use crate::checklist::{self, Entry};
 use crate::clock;
-use crate::context::{Ctx, fetch_row, optional_name, paging};
+use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, timestamp, today};
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};

@@ -20,7 +20,7 @@ use prost::Message;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Handling};
 use crate::convert::{actor, timestamp};
 use crate::products::{for_change, save, snapshot, state_of};
 

@@ -14,7 +14,7 @@ use pdop_proto::registry::v1::{
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
-use crate::context::{Ctx, is_unique_violation, optional_name, paging};
+use crate::context::{Ctx, Handling, is_unique_violation, optional_name, paging};
 use crate::convert::{actor, etag, timestamp};
 use crate::mask::{self, Mask};
 use crate::names;

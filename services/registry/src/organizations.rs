@@ -18,7 +18,7 @@ use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
-use crate::context::{Ctx, fetch_row, is_unique_violation, optional_name, paging};
+use crate::context::{Ctx, Handling, fetch_row, is_unique_violation, optional_name, paging};
 use crate::convert::{actor, date, etag, optional_date, timestamp};
 use crate::jurisdictions::{self, page_after};
 use crate::mask::{self, Mask};

@@ -26,7 +26,7 @@ use tonic::Status;
 
 use crate::checklist::{self, plan_kind};
 use crate::clock::{self, deadline};
-use crate::context::{Ctx, fetch_row, is_unique_violation, optional_name, paging};
+use crate::context::{Ctx, Handling, fetch_row, is_unique_violation, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, timestamp};
 use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;

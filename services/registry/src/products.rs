@@ -17,7 +17,7 @@ use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
-use crate::context::{Ctx, fetch_row, optional_name, paging};
+use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
 use crate::convert::{actor, etag, timestamp};
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};

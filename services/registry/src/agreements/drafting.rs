@@ -22,7 +22,7 @@ use super::{
 };
 use crate::checklist::{self, agreement_kind};
 use crate::clock;
-use crate::context::{Ctx, optional_name, paging};
+use crate::context::{Ctx, Handling, optional_name, paging};
 use crate::convert::today;
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};

@@ -21,7 +21,7 @@ use super::drafting::{check_operator, check_scope, check_term_cap, insert, missi
 use super::{Row, add_revision, check_agency, commit_change, for_change, set_scope, state_of, term_of};
 use crate::checklist::ground_kind;
 use crate::clock::{self, deadline};
-use crate::context::Ctx;
+use crate::context::{Ctx, Handling};
 use crate::convert::{actor, date, naive_date, optional_date, timestamp, today};
 use crate::deadlines::{self, Obligation};
 use crate::organizations;

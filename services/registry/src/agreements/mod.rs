@@ -22,7 +22,7 @@ pub use self::lifecycle::{
     suspend_operator, terminate,
 };
 pub use self::schedule::sweep;
-use crate::context::{Ctx, fetch_row};
+use crate::context::{Ctx, Handling, fetch_row};
 use crate::convert::{actor, etag, naive_date, timestamp};
 use crate::names;
 

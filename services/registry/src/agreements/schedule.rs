@@ -10,7 +10,7 @@ use tonic::Status;
 
 use super::lifecycle::scheduled;
 use super::{for_change, state_of};
-use crate::context::Ctx;
+use crate::context::{Ctx, Handling};
 use crate::convert::{actor, timestamp};
 use crate::names;
 

@@ -20,7 +20,7 @@ use tonic::Status;
 
 use super::{Row, for_change, not_own, require_state, save, state_of, store, summary};
 use crate::clock;
-use crate::context::Ctx;
+use crate::context::{Ctx, Handling};
 use crate::convert::{actor, date, naive_date, today};
 use crate::mask;
 use crate::{products, resources};

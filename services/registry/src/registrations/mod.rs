@@ -35,7 +35,7 @@ mod objections;
 pub use self::lifecycle::{cancel, expire_due, renew, revoke, update};
 pub use self::objections::{dismiss_objection, list_objections, record_objection, uphold_objection};
 use crate::clock::deadline;
-use crate::context::{Ctx, fetch_row, optional_name, paging};
+use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, optional_date, timestamp, today};
 use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;

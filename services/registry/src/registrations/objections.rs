@@ -19,7 +19,7 @@ use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use super::{COLLECTION, for_change, may_read, save, state_of, store, summary};
-use crate::context::{Ctx, paging};
+use crate::context::{Ctx, Handling, paging};
 use crate::convert::{actor, timestamp};
 use crate::jurisdictions::page_after;
 use crate::names;
