@@ -259,3 +259,15 @@ where
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
+
+/// Trims the extra row fetched to detect a next page and returns the token pointing after the last kept row.
+pub fn page_after<R, C: serde::Serialize>(rows: &mut Vec<R>, size: i64, key: impl Fn(&R) -> C) -> String {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if rows.len() <= size {
+        return String::new();
+    }
+    rows.truncate(size);
+    rows.last()
+        .map(|r| pagination::encode_token(&key(r)))
+        .unwrap_or_default()
+}

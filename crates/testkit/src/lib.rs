@@ -6,13 +6,16 @@
 //! - [`PrivateNats`]: a `nats-server` of the test's own on a free port, for stopping and restarting.
 //! - [`spawn_service`]: a whole service on free ports against the test's database.
 //! - [`wait_until`]: polling a condition instead of sleeping.
+//! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals.
 
 mod env;
+mod grpc;
 mod nats_server;
 mod service;
 mod wait;
 
 pub use env::{TestDb, TestEnv, database_url_with_name};
+pub use grpc::{acting, assert_invalid, reason};
 pub use nats_server::PrivateNats;
 pub use service::{DEV_SECRET, dev_token, spawn_service};
 pub use wait::{free_port, wait_until};

@@ -1,19 +1,30 @@
 //! The pricing service: government-guided cost-plus pricing (政府指导价): cost surveys, maximum allowed revenue, cap and specific prices, annual checks and settlement.
 //!
-//! Its RPCs answer `UNIMPLEMENTED` until the service's own issue lands; the service already starts,
-//! migrates its database, provisions its NATS stream, reports health and serves reflection.
+//! Implemented so far: the N1 arithmetic (`formula`), bond-yield references and the MAR preview, with the
+//! jurisdictions read from the registry's events. The other RPCs answer `UNIMPLEMENTED`.
 
+mod bond_yields;
+mod context;
+mod decimals;
 pub mod formula;
+mod incoming;
+mod preview;
 
 use std::sync::Arc;
 
-use pdop_kit::auth::{Access, Policy};
+use anyhow::Context as _;
+use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
+use pdop_proto::pricing::v1 as pb;
 use pdop_proto::pricing::v1::pricing_service_server::{PricingService, PricingServiceServer};
+use pdop_rules::Profiles;
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::context::{Ctx, caller};
 
 /// The pricing service, as assembled by `pdop_kit::server`.
 pub struct Pricing;
@@ -42,15 +53,95 @@ impl Service for Pricing {
     }
 
     fn policy() -> Policy {
-        Policy::new().allow_service(Self::GRPC_SERVICE, Access::Authenticated)
+        policy()
     }
 
-    fn routes(_platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        Ok(Routes::new(PricingServiceServer::new(Handlers)))
+    fn routes(platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
+        Ok(Routes::new(PricingServiceServer::new(Handlers {
+            ctx: context(platform)?,
+        })))
+    }
+
+    async fn on_ready(platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<()> {
+        for spec in incoming::specs() {
+            platform.spawn_consumer(spec, incoming::Incoming).await?;
+        }
+        Ok(())
     }
 }
 
-/// RPC handlers; every method not written here answers `UNIMPLEMENTED`.
-struct Handlers;
+fn context(platform: Arc<Platform>) -> anyhow::Result<Arc<Ctx>> {
+    let dir = platform.settings.rules.profiles_dir.as_deref();
+    let profiles = Profiles::configured(dir).context("loading rules.profiles_dir")?;
+    Ok(Arc::new(Ctx { platform, profiles }))
+}
 
-impl PricingService for Handlers {}
+/// Who may call what, one line per implemented RPC; the RPCs not built yet are open to any authenticated
+/// caller and answer `UNIMPLEMENTED`.
+fn policy() -> Policy {
+    use Role::*;
+    let svc = Pricing::GRPC_SERVICE;
+    let table: Vec<(&str, Access)> = vec![
+        ("CreateBondYield", Access::Roles(vec![PricingAuthority])),
+        ("GetBondYield", Access::Authenticated),
+        ("ListBondYields", Access::Authenticated),
+        (
+            "PreviewMaxAllowedRevenue",
+            Access::Roles(vec![
+                PricingAuthority,
+                DataAuthority,
+                ImplementingAgency,
+                Operator,
+                Auditor,
+            ]),
+        ),
+    ];
+    table.into_iter().fold(
+        Policy::new().allow_service(svc, Access::Authenticated),
+        |policy, (method, access)| policy.allow(svc, method, access),
+    )
+}
+
+struct Handlers {
+    ctx: Arc<Ctx>,
+}
+
+#[tonic::async_trait]
+impl PricingService for Handlers {
+    async fn create_bond_yield(
+        &self,
+        request: Request<pb::CreateBondYieldRequest>,
+    ) -> Result<Response<pb::CreateBondYieldResponse>, Status> {
+        let caller = caller(&request)?;
+        bond_yields::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_bond_yield(
+        &self,
+        request: Request<pb::GetBondYieldRequest>,
+    ) -> Result<Response<pb::GetBondYieldResponse>, Status> {
+        bond_yields::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_bond_yields(
+        &self,
+        request: Request<pb::ListBondYieldsRequest>,
+    ) -> Result<Response<pb::ListBondYieldsResponse>, Status> {
+        bond_yields::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn preview_max_allowed_revenue(
+        &self,
+        request: Request<pb::PreviewMaxAllowedRevenueRequest>,
+    ) -> Result<Response<pb::PreviewMaxAllowedRevenueResponse>, Status> {
+        preview::preview(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+}

@@ -2,8 +2,8 @@
 //! (DOMAIN §6: where the sources disagree, the jurisdiction's profile decides).
 
 use chrono::{DateTime, Utc};
+use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
-use pdop_kit::{Violations, pagination};
 use pdop_proto::common::{JurisdictionLevel, JurisdictionRef};
 use pdop_proto::registry::events::v1::{JurisdictionCreated, JurisdictionUpdated};
 use pdop_proto::registry::v1::{
@@ -276,17 +276,7 @@ pub async fn list(ctx: &Ctx, req: ListJurisdictionsRequest) -> Result<ListJurisd
     })
 }
 
-/// Trims the extra row fetched to detect a next page and returns the token pointing after the last kept row.
-pub fn page_after<R, C: serde::Serialize>(rows: &mut Vec<R>, size: i64, key: impl Fn(&R) -> C) -> String {
-    let size = usize::try_from(size).unwrap_or(usize::MAX);
-    if rows.len() <= size {
-        return String::new();
-    }
-    rows.truncate(size);
-    rows.last()
-        .map(|r| pagination::encode_token(&key(r)))
-        .unwrap_or_default()
-}
+pub use pdop_kit::handling::page_after;
 
 pub async fn update(
     ctx: &Ctx,

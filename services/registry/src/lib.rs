@@ -100,16 +100,11 @@ impl Service for Registry {
 
 /// The handlers' context: the platform with the configured rule profiles and calendar.
 fn context(platform: Arc<Platform>) -> anyhow::Result<Arc<Ctx>> {
-    let profiles = match &platform.settings.rules.profiles_dir {
-        Some(dir) => Profiles::load_dir(dir)
-            .with_context(|| format!("loading rules.profiles_dir {}", dir.display()))?,
-        None => Profiles::builtin(),
-    };
-    let calendar = match &platform.settings.rules.holidays_file {
-        Some(file) => Calendar::from_path(file)
-            .with_context(|| format!("loading rules.holidays_file {}", file.display()))?,
-        None => Calendar::builtin(),
-    };
+    let rules = &platform.settings.rules;
+    let profiles =
+        Profiles::configured(rules.profiles_dir.as_deref()).context("loading rules.profiles_dir")?;
+    let calendar =
+        Calendar::configured(rules.holidays_file.as_deref()).context("loading rules.holidays_file")?;
     Ok(Arc::new(Ctx {
         platform,
         profiles,

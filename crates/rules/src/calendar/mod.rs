@@ -94,6 +94,11 @@ impl Calendar {
 
     /// Reads, parses and validates a calendar file, so operators can extend the calendar without
     /// a release.
+    /// The calendar of `file` when one is configured, else the built-in one.
+    pub fn configured(file: Option<&Path>) -> Result<Self, CalendarError> {
+        file.map_or_else(|| Ok(Self::builtin()), Self::from_path)
+    }
+
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, CalendarError> {
         let path = path.as_ref();
         let json = std::fs::read_to_string(path).map_err(|source| CalendarError::Io {

@@ -124,6 +124,11 @@ impl Profiles {
     }
 
     /// Loads every `*.toml` file of `dir` as a profile; other files are ignored.
+    /// The profiles of `dir` when one is configured, else the built-in ones.
+    pub fn configured(dir: Option<&Path>) -> Result<Self, ProfileError> {
+        dir.map_or_else(|| Ok(Self::builtin()), Self::load_dir)
+    }
+
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self, ProfileError> {
         let dir = dir.as_ref();
         let io_error = |path: &Path| {

@@ -1,6 +1,6 @@
 //! A registry on free ports against a fresh database, plus helpers to call it as a given role.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod agreements;
 pub mod review;
@@ -13,9 +13,10 @@ use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use pdop_proto::registry::v1::*;
 use pdop_registry::Registry;
 use pdop_testkit::{TestDb, TestEnv, dev_token, spawn_service};
+pub use pdop_testkit::{acting, assert_invalid, reason};
 use prost::Message;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Request, Status};
 
 /// Valid unified social credit codes (published, check digits correct).
 pub const CODES: [&str; 7] = [
@@ -189,28 +190,6 @@ pub fn as_role<T>(message: T, roles: &[Role]) -> Request<T> {
     request
 }
 
-/// Asserts INVALID_ARGUMENT whose BadRequest names exactly `fields`.
-pub fn assert_invalid(status: &Status, fields: &[&str]) {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let details = status.get_error_details();
-    let named: Vec<String> = details
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default();
-    assert_eq!(named, fields, "{status:?}");
-}
-
-/// The `ErrorInfo.reason` of a status.
-pub fn reason(status: &Status) -> String {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .error_info()
-        .map(|i| i.reason.clone())
-        .unwrap_or_default()
-}
-
 pub const STATS: &str = "organizations/yn-stats";
 pub const TRANSPORT: &str = "organizations/yn-transport";
 
@@ -234,16 +213,6 @@ pub async fn providers(h: &mut Harness) {
         )
         .await;
     }
-}
-
-/// A request carrying a token of `org` with `roles`.
-pub fn acting<T>(org: &str, roles: &[Role], message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        pdop_testkit::dev_token(org, roles).parse().unwrap(),
-    );
-    request
 }
 
 /// An organization of `jurisdiction` holding `roles`, with a valid credit code.

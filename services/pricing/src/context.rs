@@ -1,0 +1,47 @@
+//! What every pricing handler needs: the platform and the jurisdiction rule profiles. The shared helpers
+//! come from `pdop_kit::handling`.
+
+use std::sync::Arc;
+
+use pdop_kit::Platform;
+pub use pdop_kit::handling::{Handling, caller, paging};
+use pdop_rules::{Profile, Profiles};
+use sqlx::{Postgres, Transaction};
+use tonic::Status;
+
+pub struct Ctx {
+    pub platform: Arc<Platform>,
+    pub profiles: Profiles,
+}
+
+impl Handling for Ctx {
+    fn platform(&self) -> &Platform {
+        &self.platform
+    }
+}
+
+impl Ctx {
+    /// The rule profile of a jurisdiction as the registry announced it; `NOT_FOUND` when the registry has
+    /// not announced the jurisdiction (yet).
+    pub async fn profile_of(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        jurisdiction: &str,
+        field: &str,
+    ) -> Result<Profile, Status> {
+        let id = self.parse_name(jurisdiction, "jurisdictions", field)?;
+        let profile_id: Option<String> =
+            sqlx::query_scalar("SELECT profile_id FROM jurisdictions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(|e| self.db(e))?;
+        let profile_id =
+            profile_id.ok_or_else(|| self.errors().not_found("JURISDICTION_NOT_FOUND", jurisdiction))?;
+        self.profiles.get(&profile_id).cloned().ok_or_else(|| {
+            self.internal(anyhow::anyhow!(
+                "jurisdiction {jurisdiction} is bound to unknown profile {profile_id}"
+            ))
+        })
+    }
+}

@@ -1,0 +1,324 @@
+//! Bond-yield references and the MAR preview over gRPC, with the jurisdiction's profile learned from the
+//! registry's events on a private NATS server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use pdop_kit::Running;
+use pdop_kit::auth::Role;
+use pdop_pricing::Pricing;
+use pdop_proto::common::{DocumentRef, JurisdictionRef, Money, Rate};
+use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
+use pdop_proto::pricing::v1::pricing_service_client::PricingServiceClient;
+use pdop_proto::pricing::v1::*;
+use pdop_proto::registry::events::v1::JurisdictionCreated;
+use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, assert_invalid, reason, spawn_service, wait_until};
+use prost::Message;
+use tonic::Code;
+use tonic::transport::Channel;
+
+struct Harness {
+    _nats: PrivateNats,
+    db: TestDb,
+    _running: Running,
+    client: PricingServiceClient<Channel>,
+}
+
+const AUTHORITY: &str = "organizations/yn-drc";
+
+fn authority<T>(message: T) -> tonic::Request<T> {
+    acting(AUTHORITY, &[Role::PricingAuthority], message)
+}
+
+/// A pricing service on its own NATS, told by a registry event that `yunnan` uses the yunnan profile.
+async fn start() -> Harness {
+    let env = TestEnv::new().await.unwrap();
+    let nats = PrivateNats::start().await.unwrap();
+    let db = env.fresh_database().await.unwrap();
+    let running = spawn_service::<Pricing>(&db, &nats.url(), &[]).await.unwrap();
+    let client = PricingServiceClient::connect(format!("http://{}", running.grpc_addr))
+        .await
+        .unwrap();
+    let event = JurisdictionCreated {
+        jurisdiction: Some(JurisdictionRef {
+            name: "jurisdictions/yunnan".into(),
+            display_name: "云南省".into(),
+            profile_id: "yunnan".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    pdop_kit::events::ensure_stream(&js, "registry", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("ce-id", "j-1");
+    headers.insert("Nats-Msg-Id", "j-1");
+    headers.insert("ce-type", "pdop.registry.jurisdiction.created.v1");
+    headers.insert("ce-subject", "jurisdictions/yunnan");
+    js.publish_with_headers(
+        "pdop.registry.jurisdiction.created",
+        headers,
+        event.encode_to_vec().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let pool = db.pool.clone();
+    wait_until("the jurisdiction is known", Duration::from_secs(20), || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM jurisdictions WHERE id = 'yunnan')")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(false)
+        }
+    })
+    .await
+    .unwrap();
+    Harness {
+        _nats: nats,
+        db,
+        _running: running,
+        client,
+    }
+}
+
+fn rate(value: &str) -> Option<Rate> {
+    Some(Rate { value: value.into() })
+}
+
+fn cny(amount: &str) -> Money {
+    Money {
+        amount: amount.into(),
+        currency: String::new(),
+    }
+}
+
+fn bond_yield(year: i32, value: &str) -> BondYield {
+    BondYield {
+        year,
+        average_yield: rate(value),
+        series: BondYieldSeries::ChinabondCurve10y as i32,
+        averaging_method: "中债国债收益率曲线10年期，全年交易日算术平均".into(),
+        source_publisher: "中央国债登记结算有限责任公司".into(),
+        source_document: Some(DocumentRef {
+            uri: "https://docs.example/yield.pdf".into(),
+            sha256: "00".repeat(32),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+async fn record(h: &mut Harness, b: BondYield) -> Result<BondYield, tonic::Status> {
+    let request = CreateBondYieldRequest {
+        bond_yield: Some(b),
+        request_id: String::new(),
+    };
+    Ok(h.client
+        .create_bond_yield(authority(request))
+        .await?
+        .into_inner()
+        .bond_yield
+        .unwrap())
+}
+
+/// The worked example of DOMAIN §3.2 as preview inputs.
+fn example() -> CalculationInput {
+    CalculationInput {
+        jurisdiction: "jurisdictions/yunnan".into(),
+        cost_basis: Some(CostBasis::OperatingCost(cny("8000000"))),
+        yield_basis: Some(YieldBasis::BondYieldValue(Rate {
+            value: "0.017".into(),
+        })),
+        markup: rate("0.06"),
+        tax_method: TaxMethod::IncomeTaxGrossUp as i32,
+        income_tax_rate: rate("0.25"),
+        period_years: 3,
+        ..Default::default()
+    }
+}
+
+async fn preview(h: &mut Harness, input: CalculationInput) -> Result<CalculationResult, tonic::Status> {
+    let request = PreviewMaxAllowedRevenueRequest { input: Some(input) };
+    Ok(h.client
+        .preview_max_allowed_revenue(authority(request))
+        .await?
+        .into_inner()
+        .result
+        .unwrap())
+}
+
+#[tokio::test]
+async fn the_preview_computes_the_worked_example_and_stores_nothing() {
+    let mut h = start().await;
+    let result = preview(&mut h, example()).await.unwrap();
+    // DOMAIN §3.2: MAR = 8,000,000 + 616,000 + 205,333.33 = 8,821,333.33 a year.
+    assert_eq!(result.allowed_profit.unwrap().amount, "616000.00");
+    assert_eq!(result.taxes.unwrap().amount, "205333.33");
+    assert_eq!(result.max_allowed_revenue.unwrap().amount, "8821333.33");
+    assert_eq!(result.profile_id, "yunnan");
+    assert_eq!(result.markup_max.unwrap().value, "0.06");
+    assert_eq!(result.steps.len(), 11);
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!((outbox, audit), (0, 0), "a preview writes nothing");
+}
+
+#[tokio::test]
+async fn a_preview_refuses_bad_inputs_naming_each_field() {
+    let mut h = start().await;
+    // N1 §三(一): 加不超过6个百分点.
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            markup: rate("0.07"),
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["input.markup"]);
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            markup: rate("six"),
+            tax_method: 0,
+            cost_basis: Some(CostBasis::OperatingCost(cny("1e6"))),
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(
+        &err,
+        &[
+            "input.operating_cost.amount",
+            "input.markup.value",
+            "input.tax_method",
+        ],
+    );
+    // D9 (N1 §四): the period is at most 3 years.
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            period_years: 4,
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["input.period_years"]);
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            jurisdiction: "jurisdictions/atlantis".into(),
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    // Only the roles of the contract may preview.
+    let request = PreviewMaxAllowedRevenueRequest {
+        input: Some(example()),
+    };
+    let err = h
+        .client
+        .preview_max_allowed_revenue(acting("organizations/x", &[Role::Developer], request))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn bond_yields_are_sourced_immutable_and_corrected_by_superseding() {
+    let mut h = start().await;
+    let recorded = record(&mut h, bond_yield(2025, "0.0170")).await.unwrap();
+    assert_eq!(recorded.name, "bondYields/2025-chinabond-10y");
+    assert!(recorded.recorded.is_some());
+    let err = record(&mut h, bond_yield(2025, "0.0175")).await.unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    let err = record(
+        &mut h,
+        BondYield {
+            source_publisher: String::new(),
+            ..bond_yield(2024, "0.25")
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["bond_yield.average_yield", "bond_yield.source_publisher"]);
+    let err = h
+        .client
+        .create_bond_yield(acting(
+            "organizations/op",
+            &[Role::Operator],
+            CreateBondYieldRequest {
+                bond_yield: Some(bond_yield(2023, "0.02")),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // A named yield feeds the preview; once corrected, the old value is refused.
+    let by_name = CalculationInput {
+        yield_basis: Some(YieldBasis::BondYield(recorded.name.clone())),
+        ..example()
+    };
+    let result = preview(&mut h, by_name.clone()).await.unwrap();
+    assert_eq!(result.bond_yield_year, 2025);
+    assert_eq!(result.allowed_profit_rate.unwrap().value, "0.0770");
+    let corrected = record(
+        &mut h,
+        BondYield {
+            supersedes: recorded.name.clone(),
+            ..bond_yield(2025, "0.0171")
+        },
+    )
+    .await
+    .unwrap();
+    let err = preview(&mut h, by_name).await.unwrap_err();
+    assert_eq!(reason(&err), "BOND_YIELD_SUPERSEDED");
+    let list = h
+        .client
+        .list_bond_yields(authority(ListBondYieldsRequest {
+            year: 2025,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .bond_yields;
+    assert_eq!(
+        list.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
+        [corrected.name.as_str()]
+    );
+    let old = h
+        .client
+        .get_bond_yield(authority(GetBondYieldRequest { name: recorded.name }))
+        .await
+        .unwrap()
+        .into_inner()
+        .bond_yield
+        .unwrap();
+    assert_eq!(old.superseded_by, corrected.name);
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = 'pdop.pricing.bond_yield.recorded'")
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 2);
+}
