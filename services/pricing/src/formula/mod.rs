@@ -1,5 +1,6 @@
 //! The pricing arithmetic of N1 (发改价格〔2025〕65号, DOMAIN §3.1) as pure functions: the maximum allowed
-//! revenue with its derivation, the annual deviation check, the period settlement and the cap-price fit.
+//! revenue with its derivation, the cost survey's operating cost, the annual deviation check and the period
+//! settlement.
 //! Nothing here touches a database, so previews, stored calculations and recomputations share one code path.
 //!
 //! Rounding (chosen and documented here; N1 sets none):
@@ -11,11 +12,13 @@
 //!   always add up to the excess.
 
 mod annual;
+mod cost;
 mod explain;
 mod mar;
 mod settlement;
 
 pub use annual::{Deviation, check_deviation};
+pub use cost::{CostLine, CostTotals, cost_totals};
 pub use explain::render;
 pub use mar::{FORMULA_VERSION, MarInputs, MarOutcome, Tax, compute_mar};
 pub use settlement::{Installment, settle};
@@ -33,14 +36,14 @@ pub fn cents(value: Decimal) -> Decimal {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct InputError {
-    pub field: &'static str,
+    pub field: String,
     pub message: String,
 }
 
 impl InputError {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }
