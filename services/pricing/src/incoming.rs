@@ -1,22 +1,40 @@
-//! Events pricing consumes from the registry: jurisdictions (which rule profile applies where). Applying an
+//! Events pricing consumes from the registry: jurisdictions (which rule profile applies where),
+//! organizations, operator agreements and products (with their use class), kept as read models. Applying an
 //! event twice leaves the same row.
 
 use chrono::Utc;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
-use pdop_proto::common::JurisdictionRef;
-use pdop_proto::registry::events::v1::{JurisdictionCreated, JurisdictionUpdated};
+use pdop_kit::names;
+use pdop_proto::common::{JurisdictionRef, OrganizationRef};
+use pdop_proto::registry::events::v1::{
+    AgreementSummary, JurisdictionCreated, JurisdictionUpdated, ProductSnapshot,
+};
 use prost::Message;
 use sqlx::{Postgres, Transaction};
 
 const CREATED: &str = "pdop.registry.jurisdiction.created";
 const UPDATED: &str = "pdop.registry.jurisdiction.updated";
 
-pub fn specs() -> [ConsumerSpec; 1] {
-    [ConsumerSpec {
-        durable: "pricing-jurisdictions".to_owned(),
+pub fn specs() -> [ConsumerSpec; 4] {
+    let spec = |purpose: &str, aggregate: &str| ConsumerSpec {
+        durable: format!("pricing-{purpose}"),
         producer: "registry".to_owned(),
-        filter_subject: "pdop.registry.jurisdiction.>".to_owned(),
-    }]
+        filter_subject: format!("pdop.registry.{aggregate}.>"),
+    };
+    [
+        spec("jurisdictions", "jurisdiction"),
+        spec("organizations", "organization"),
+        spec("agreements", "agreement"),
+        spec("products", "product"),
+    ]
+}
+
+/// Every agreement event carries the agreement's summary as field 1, every product event the product's
+/// snapshot, every organization event the organization: one decoder per aggregate.
+#[derive(Clone, PartialEq, prost::Message)]
+struct First<M: prost::Message + Default + PartialEq + Clone + std::fmt::Debug> {
+    #[prost(message, optional, tag = "1")]
+    value: Option<M>,
 }
 
 #[derive(Clone)]
@@ -28,9 +46,35 @@ impl Handler for Incoming {
         tx: &mut Transaction<'static, Postgres>,
         event: &IncomingEvent,
     ) -> Result<(), HandleError> {
-        let jurisdiction = match event.subject.as_str() {
-            CREATED => JurisdictionCreated::decode(event.payload.clone())?.jurisdiction,
-            UPDATED => JurisdictionUpdated::decode(event.payload.clone())?.jurisdiction,
+        let subject = event.subject.as_str();
+        let payload = event.payload.clone();
+        if subject.starts_with("pdop.registry.agreement.") {
+            if let Some(a) = First::<AgreementSummary>::decode(payload)?.value {
+                upsert_agreement(tx, &a).await?;
+            }
+            return Ok(());
+        }
+        if subject.starts_with("pdop.registry.product.") {
+            if let Some(p) = First::<ProductSnapshot>::decode(payload)?.value {
+                upsert_product(tx, &p).await?;
+            }
+            return Ok(());
+        }
+        if subject.starts_with("pdop.registry.organization.") {
+            if let Some(o) = First::<OrganizationRef>::decode(payload)?.value
+                && let Some(id) = names::parse(&o.name, "organizations")
+            {
+                sqlx::query("INSERT INTO organizations (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body")
+                    .bind(id)
+                    .bind(o.encode_to_vec())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            return Ok(());
+        }
+        let jurisdiction = match subject {
+            CREATED => JurisdictionCreated::decode(payload)?.jurisdiction,
+            UPDATED => JurisdictionUpdated::decode(payload)?.jurisdiction,
             _ => return Ok(()),
         };
         let Some(j) = jurisdiction else { return Ok(()) };
@@ -39,8 +83,61 @@ impl Handler for Incoming {
     }
 }
 
+fn id<'a>(name: &'a str, collection: &str) -> &'a str {
+    names::parse(name, collection).unwrap_or_default()
+}
+
+async fn upsert_agreement(
+    tx: &mut Transaction<'static, Postgres>,
+    a: &AgreementSummary,
+) -> Result<(), sqlx::Error> {
+    let org = |r: &Option<OrganizationRef>| {
+        r.as_ref()
+            .map(|o| id(&o.name, "organizations").to_owned())
+            .unwrap_or_default()
+    };
+    sqlx::query(
+        "INSERT INTO agreements (id, jurisdiction_id, implementing_agency_id, operator_id, state, body)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body",
+    )
+    .bind(id(&a.name, "agreements"))
+    .bind(
+        a.jurisdiction
+            .as_ref()
+            .map(|j| id(&j.name, "jurisdictions").to_owned())
+            .unwrap_or_default(),
+    )
+    .bind(org(&a.implementing_agency))
+    .bind(org(&a.operator))
+    .bind(i16::try_from(a.state).unwrap_or(0))
+    .bind(a.encode_to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_product(
+    tx: &mut Transaction<'static, Postgres>,
+    p: &ProductSnapshot,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO products (id, operator_id, agreement_id, use_class, state, body) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET use_class = excluded.use_class, state = excluded.state, body = excluded.body",
+    )
+    .bind(id(&p.name, "products"))
+    .bind(p.operator.as_ref().map(|o| id(&o.name, "organizations").to_owned()).unwrap_or_default())
+    .bind(id(&p.agreement, "agreements"))
+    .bind(i16::try_from(p.use_class).unwrap_or(0))
+    .bind(i16::try_from(p.state).unwrap_or(0))
+    .bind(p.encode_to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn upsert(tx: &mut Transaction<'static, Postgres>, j: &JurisdictionRef) -> Result<(), sqlx::Error> {
-    let Some(id) = pdop_kit::names::parse(&j.name, "jurisdictions") else {
+    let Some(id) = names::parse(&j.name, "jurisdictions") else {
         return Ok(());
     };
     sqlx::query(

@@ -1,9 +1,11 @@
 //! The pricing service: government-guided cost-plus pricing (政府指导价): cost surveys, maximum allowed revenue, cap and specific prices, annual checks and settlement.
 //!
-//! Implemented so far: the N1 arithmetic (`formula`), bond-yield references and the MAR preview, with the
-//! jurisdictions read from the registry's events. The other RPCs answer `UNIMPLEMENTED`.
+//! Implemented so far: the N1 arithmetic (`formula`), bond-yield references, the MAR preview and pricing
+//! cases up to the cost investigation, with jurisdictions, organizations, agreements and products read from
+//! the registry's events. The other RPCs answer `UNIMPLEMENTED`.
 
 mod bond_yields;
+mod cases;
 mod context;
 mod decimals;
 pub mod formula;
@@ -86,6 +88,17 @@ fn policy() -> Policy {
         ("GetBondYield", Access::Authenticated),
         ("ListBondYields", Access::Authenticated),
         (
+            "CreatePricingCase",
+            Access::Roles(vec![ImplementingAgency, PricingAuthority]),
+        ),
+        ("GetPricingCase", Access::Authenticated),
+        ("ListPricingCases", Access::Authenticated),
+        (
+            "SubmitPricingApplication",
+            Access::Roles(vec![ImplementingAgency]),
+        ),
+        ("AssessPricingBasis", Access::Roles(vec![PricingAuthority])),
+        (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
                 PricingAuthority,
@@ -141,6 +154,56 @@ impl PricingService for Handlers {
         request: Request<pb::PreviewMaxAllowedRevenueRequest>,
     ) -> Result<Response<pb::PreviewMaxAllowedRevenueResponse>, Status> {
         preview::preview(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_pricing_case(
+        &self,
+        request: Request<pb::CreatePricingCaseRequest>,
+    ) -> Result<Response<pb::CreatePricingCaseResponse>, Status> {
+        let caller = caller(&request)?;
+        cases::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_pricing_case(
+        &self,
+        request: Request<pb::GetPricingCaseRequest>,
+    ) -> Result<Response<pb::GetPricingCaseResponse>, Status> {
+        let caller = caller(&request)?;
+        cases::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_pricing_cases(
+        &self,
+        request: Request<pb::ListPricingCasesRequest>,
+    ) -> Result<Response<pb::ListPricingCasesResponse>, Status> {
+        let caller = caller(&request)?;
+        cases::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn submit_pricing_application(
+        &self,
+        request: Request<pb::SubmitPricingApplicationRequest>,
+    ) -> Result<Response<pb::SubmitPricingApplicationResponse>, Status> {
+        let caller = caller(&request)?;
+        cases::submit_application(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn assess_pricing_basis(
+        &self,
+        request: Request<pb::AssessPricingBasisRequest>,
+    ) -> Result<Response<pb::AssessPricingBasisResponse>, Status> {
+        let caller = caller(&request)?;
+        cases::assess_basis(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -3,89 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+mod common;
 
-use pdop_kit::Running;
+use common::*;
 use pdop_kit::auth::Role;
-use pdop_pricing::Pricing;
-use pdop_proto::common::{DocumentRef, JurisdictionRef, Money, Rate};
+use pdop_proto::common::{DocumentRef, Money, Rate};
 use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
-use pdop_proto::pricing::v1::pricing_service_client::PricingServiceClient;
 use pdop_proto::pricing::v1::*;
-use pdop_proto::registry::events::v1::JurisdictionCreated;
-use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, assert_invalid, reason, spawn_service, wait_until};
-use prost::Message;
+use pdop_testkit::{acting, assert_invalid, reason};
 use tonic::Code;
-use tonic::transport::Channel;
-
-struct Harness {
-    _nats: PrivateNats,
-    db: TestDb,
-    _running: Running,
-    client: PricingServiceClient<Channel>,
-}
-
-const AUTHORITY: &str = "organizations/yn-drc";
-
-fn authority<T>(message: T) -> tonic::Request<T> {
-    acting(AUTHORITY, &[Role::PricingAuthority], message)
-}
-
-/// A pricing service on its own NATS, told by a registry event that `yunnan` uses the yunnan profile.
-async fn start() -> Harness {
-    let env = TestEnv::new().await.unwrap();
-    let nats = PrivateNats::start().await.unwrap();
-    let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Pricing>(&db, &nats.url(), &[]).await.unwrap();
-    let client = PricingServiceClient::connect(format!("http://{}", running.grpc_addr))
-        .await
-        .unwrap();
-    let event = JurisdictionCreated {
-        jurisdiction: Some(JurisdictionRef {
-            name: "jurisdictions/yunnan".into(),
-            display_name: "云南省".into(),
-            profile_id: "yunnan".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
-    pdop_kit::events::ensure_stream(&js, "registry", Duration::from_secs(120))
-        .await
-        .unwrap();
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("ce-id", "j-1");
-    headers.insert("Nats-Msg-Id", "j-1");
-    headers.insert("ce-type", "pdop.registry.jurisdiction.created.v1");
-    headers.insert("ce-subject", "jurisdictions/yunnan");
-    js.publish_with_headers(
-        "pdop.registry.jurisdiction.created",
-        headers,
-        event.encode_to_vec().into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
-    let pool = db.pool.clone();
-    wait_until("the jurisdiction is known", Duration::from_secs(20), || {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM jurisdictions WHERE id = 'yunnan')")
-                .fetch_one(&pool)
-                .await
-                .unwrap_or(false)
-        }
-    })
-    .await
-    .unwrap();
-    Harness {
-        _nats: nats,
-        db,
-        _running: running,
-        client,
-    }
-}
 
 fn rate(value: &str) -> Option<Rate> {
     Some(Rate { value: value.into() })

@@ -1,0 +1,162 @@
+//! A pricing service on a private NATS server, and the registry events that tell it about jurisdictions,
+//! organizations and agreements.
+
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use pdop_kit::Running;
+use pdop_kit::auth::Role;
+use pdop_pricing::Pricing;
+use pdop_proto::common::{JurisdictionRef, OrganizationRef, OrganizationRole};
+use pdop_proto::pricing::v1::pricing_service_client::PricingServiceClient;
+use pdop_proto::registry::events::v1::{
+    AgreementSigned, AgreementSummary, JurisdictionCreated, OrganizationCreated,
+};
+use pdop_proto::registry::v1::AgreementState;
+use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, spawn_service, wait_until};
+use prost::Message;
+use tonic::transport::Channel;
+
+pub const AUTHORITY: &str = "organizations/yn-drc";
+pub const DATA_AUTHORITY: &str = "organizations/yn-data";
+pub const AGENCY: &str = "organizations/yn-agency";
+pub const OPERATOR: &str = "organizations/yn-operator";
+pub const AGREEMENT: &str = "agreements/a1";
+
+pub struct Harness {
+    pub nats: PrivateNats,
+    pub db: TestDb,
+    _running: Running,
+    pub client: PricingServiceClient<Channel>,
+}
+
+/// The case's pricing authority (发展改革部门).
+pub fn authority<T>(message: T) -> tonic::Request<T> {
+    acting(AUTHORITY, &[Role::PricingAuthority], message)
+}
+
+/// The authorizing entity (授权主体).
+pub fn agency<T>(message: T) -> tonic::Request<T> {
+    acting(AGENCY, &[Role::ImplementingAgency], message)
+}
+
+impl Harness {
+    /// Publishes a registry event the way the registry's outbox relay does.
+    pub async fn publish(&self, subject: &str, id: &str, payload: Vec<u8>) {
+        let js = async_nats::jetstream::new(async_nats::connect(self.nats.url()).await.unwrap());
+        pdop_kit::events::ensure_stream(&js, "registry", Duration::from_secs(120))
+            .await
+            .unwrap();
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("ce-id", id);
+        headers.insert("Nats-Msg-Id", id);
+        headers.insert("ce-type", format!("{subject}.v1").as_str());
+        headers.insert("ce-subject", id);
+        js.publish_with_headers(subject.to_owned(), headers, payload.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    /// Waits until `sql` (a boolean query) holds in the service's database.
+    pub async fn until(&self, what: &str, sql: &str) {
+        let pool = self.db.pool.clone();
+        wait_until(what, Duration::from_secs(20), || {
+            let pool = pool.clone();
+            let sql = sql.to_owned();
+            async move {
+                sqlx::query_scalar::<_, bool>(&sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or(false)
+            }
+        })
+        .await
+        .unwrap();
+    }
+}
+
+fn org(name: &str, role: OrganizationRole) -> OrganizationRef {
+    OrganizationRef {
+        name: name.into(),
+        display_name: name.trim_start_matches("organizations/").into(),
+        roles: vec![role as i32],
+        ..Default::default()
+    }
+}
+
+/// A pricing service that knows Yunnan (profile yunnan), its authorities, an agency, an operator and a
+/// signed agreement between them, all from registry events.
+pub async fn start() -> Harness {
+    let env = TestEnv::new().await.unwrap();
+    let nats = PrivateNats::start().await.unwrap();
+    let db = env.fresh_database().await.unwrap();
+    let running = spawn_service::<Pricing>(&db, &nats.url(), &[]).await.unwrap();
+    let client = PricingServiceClient::connect(format!("http://{}", running.grpc_addr))
+        .await
+        .unwrap();
+    let h = Harness {
+        nats,
+        db,
+        _running: running,
+        client,
+    };
+    let yunnan = JurisdictionRef {
+        name: "jurisdictions/yunnan".into(),
+        display_name: "云南省".into(),
+        profile_id: "yunnan".into(),
+        ..Default::default()
+    };
+    let created = JurisdictionCreated {
+        jurisdiction: Some(yunnan.clone()),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.jurisdiction.created",
+        "j-1",
+        created.encode_to_vec(),
+    )
+    .await;
+    for (i, (name, role)) in [
+        (AUTHORITY, OrganizationRole::PricingAuthority),
+        (DATA_AUTHORITY, OrganizationRole::DataAuthority),
+        (AGENCY, OrganizationRole::ImplementingAgency),
+        (OPERATOR, OrganizationRole::Operator),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let event = OrganizationCreated {
+            organization: Some(org(name, role)),
+            ..Default::default()
+        };
+        h.publish(
+            "pdop.registry.organization.created",
+            &format!("o-{i}"),
+            event.encode_to_vec(),
+        )
+        .await;
+    }
+    let signed = AgreementSigned {
+        agreement: Some(AgreementSummary {
+            name: AGREEMENT.into(),
+            jurisdiction: Some(yunnan),
+            implementing_agency: Some(org(AGENCY, OrganizationRole::ImplementingAgency)),
+            operator: Some(org(OPERATOR, OrganizationRole::Operator)),
+            state: AgreementState::Signed as i32,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    h.publish("pdop.registry.agreement.signed", "a-1", signed.encode_to_vec())
+        .await;
+    h.until(
+        "the registry's facts are known",
+        "SELECT (SELECT count(*) FROM jurisdictions) = 1 AND (SELECT count(*) FROM organizations) = 4
+            AND EXISTS (SELECT 1 FROM agreements WHERE id = 'a1')",
+    )
+    .await;
+    h
+}
