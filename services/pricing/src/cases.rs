@@ -76,7 +76,7 @@ pub fn may_read(caller: &Caller, c: &PricingCase) -> bool {
 }
 
 /// The period must be whole years (first day to the day before an anniversary), at most `max_years`.
-fn whole_years(period: &DateRange, max_years: u32) -> Result<u32, &'static str> {
+pub fn whole_years(period: &DateRange, max_years: u32) -> Result<u32, &'static str> {
     let start = optional_date(period.start_date.as_ref()).ok().flatten();
     let end = optional_date(period.end_date.as_ref()).ok().flatten();
     let (Some(start), Some(end)) = (start, end) else {

@@ -5,12 +5,14 @@
 //! the registry's events. The other RPCs answer `UNIMPLEMENTED`.
 
 mod bond_yields;
+mod calculations;
 mod cases;
 mod context;
 mod decimals;
 pub mod formula;
 mod incoming;
 mod preview;
+mod surveys;
 
 use std::sync::Arc;
 
@@ -98,6 +100,23 @@ fn policy() -> Policy {
             Access::Roles(vec![ImplementingAgency]),
         ),
         ("AssessPricingBasis", Access::Roles(vec![PricingAuthority])),
+        (
+            "CreateCostSurvey",
+            Access::Roles(vec![Operator, PricingAuthority]),
+        ),
+        ("GetCostSurvey", Access::Authenticated),
+        ("ListCostSurveys", Access::Authenticated),
+        (
+            "UpdateCostSurvey",
+            Access::Roles(vec![Operator, PricingAuthority]),
+        ),
+        ("SubmitCostSurvey", Access::Roles(vec![Operator])),
+        ("ApproveCostSurvey", Access::Roles(vec![PricingAuthority])),
+        ("ReturnCostSurvey", Access::Roles(vec![PricingAuthority])),
+        ("CreateCalculation", Access::Roles(vec![PricingAuthority])),
+        ("GetCalculation", Access::Authenticated),
+        ("ListCalculations", Access::Authenticated),
+        ("ExplainCalculation", Access::Authenticated),
         (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
@@ -204,6 +223,116 @@ impl PricingService for Handlers {
     ) -> Result<Response<pb::AssessPricingBasisResponse>, Status> {
         let caller = caller(&request)?;
         cases::assess_basis(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_cost_survey(
+        &self,
+        request: Request<pb::CreateCostSurveyRequest>,
+    ) -> Result<Response<pb::CreateCostSurveyResponse>, Status> {
+        let caller = caller(&request)?;
+        surveys::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_cost_survey(
+        &self,
+        request: Request<pb::GetCostSurveyRequest>,
+    ) -> Result<Response<pb::GetCostSurveyResponse>, Status> {
+        let caller = caller(&request)?;
+        surveys::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_cost_surveys(
+        &self,
+        request: Request<pb::ListCostSurveysRequest>,
+    ) -> Result<Response<pb::ListCostSurveysResponse>, Status> {
+        let caller = caller(&request)?;
+        surveys::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_cost_survey(
+        &self,
+        request: Request<pb::UpdateCostSurveyRequest>,
+    ) -> Result<Response<pb::UpdateCostSurveyResponse>, Status> {
+        let caller = caller(&request)?;
+        surveys::update(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn submit_cost_survey(
+        &self,
+        request: Request<pb::SubmitCostSurveyRequest>,
+    ) -> Result<Response<pb::SubmitCostSurveyResponse>, Status> {
+        let caller = caller(&request)?;
+        surveys::submit(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn approve_cost_survey(
+        &self,
+        request: Request<pb::ApproveCostSurveyRequest>,
+    ) -> Result<Response<pb::ApproveCostSurveyResponse>, Status> {
+        let caller = caller(&request)?;
+        surveys::approve(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn return_cost_survey(
+        &self,
+        request: Request<pb::ReturnCostSurveyRequest>,
+    ) -> Result<Response<pb::ReturnCostSurveyResponse>, Status> {
+        let caller = caller(&request)?;
+        surveys::return_survey(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_calculation(
+        &self,
+        request: Request<pb::CreateCalculationRequest>,
+    ) -> Result<Response<pb::CreateCalculationResponse>, Status> {
+        let caller = caller(&request)?;
+        calculations::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_calculation(
+        &self,
+        request: Request<pb::GetCalculationRequest>,
+    ) -> Result<Response<pb::GetCalculationResponse>, Status> {
+        let caller = caller(&request)?;
+        calculations::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_calculations(
+        &self,
+        request: Request<pb::ListCalculationsRequest>,
+    ) -> Result<Response<pb::ListCalculationsResponse>, Status> {
+        let caller = caller(&request)?;
+        calculations::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn explain_calculation(
+        &self,
+        request: Request<pb::ExplainCalculationRequest>,
+    ) -> Result<Response<pb::ExplainCalculationResponse>, Status> {
+        let caller = caller(&request)?;
+        calculations::explain(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

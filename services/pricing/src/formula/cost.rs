@@ -27,8 +27,8 @@ pub struct CostTotals {
     pub subsidy: Decimal,
     /// C.
     pub operating_cost: Decimal,
-    /// Allowed amount per category, in `CostCategory` order, categories with lines only.
-    pub by_category: Vec<(CostCategory, Decimal)>,
+    /// Claimed and allowed amounts per category, in `CostCategory` order, categories with lines only.
+    pub by_category: Vec<(CostCategory, Decimal, Decimal)>,
 }
 
 pub fn cost_totals(lines: &[CostLine]) -> Result<CostTotals, InputError> {
@@ -59,14 +59,17 @@ pub fn cost_totals(lines: &[CostLine]) -> Result<CostTotals, InputError> {
         allowed.push(amount);
     }
     let sum = |f: fn(&CostLine) -> Decimal| lines.iter().map(|l| cents(f(l))).sum::<Decimal>();
-    let mut by_category: Vec<(CostCategory, Decimal)> = Vec::new();
+    let mut by_category: Vec<(CostCategory, Decimal, Decimal)> = Vec::new();
     for (line, amount) in lines.iter().zip(&allowed) {
-        match by_category.iter_mut().find(|(c, _)| *c == line.category) {
-            Some((_, total)) => *total += *amount,
-            None => by_category.push((line.category, *amount)),
+        match by_category.iter_mut().find(|(c, _, _)| *c == line.category) {
+            Some((_, claimed, total)) => {
+                *claimed += cents(line.claimed);
+                *total += *amount;
+            }
+            None => by_category.push((line.category, cents(line.claimed), *amount)),
         }
     }
-    by_category.sort_by_key(|(c, _)| *c as i32);
+    by_category.sort_by_key(|(c, _, _)| *c as i32);
     Ok(CostTotals {
         claimed: sum(|l| l.claimed),
         disallowed: sum(|l| l.disallowed),
@@ -125,7 +128,11 @@ mod tests {
         assert_eq!((t.free_use, t.subsidy), (dec!(1500000.00), dec!(500000.00)));
         assert_eq!(
             t.by_category[0],
-            (CostCategory::PlatformOperations, dec!(4600000.00))
+            (
+                CostCategory::PlatformOperations,
+                dec!(6000000.00),
+                dec!(4600000.00)
+            )
         );
     }
 

@@ -1,0 +1,674 @@
+//! Cost surveys (成本调查, N1 §三(一)): the operator claims its costs line by line from its separate accounts;
+//! the pricing authority disallows what is unreasonable or unrelated, allocates the share of free products and
+//! nets off subsidies, then approves the operating cost C (核定) or returns the survey with reasons.
+
+use chrono::{DateTime, Months, Utc};
+use pdop_kit::Violations;
+use pdop_kit::auth::{Caller, Role};
+use pdop_kit::convert::{actor, etag, optional_date, timestamp};
+use pdop_kit::handling::{Stored, fetch_row, optional_name, page_after};
+use pdop_proto::common::{AuditInfo, Money};
+use pdop_proto::pricing::events::v1 as ev;
+use pdop_proto::pricing::v1::{
+    ApproveCostSurveyRequest, ApproveCostSurveyResponse, CostCategory, CostCategoryTotal,
+    CostExclusionReason, CostLineItem, CostSurvey, CostSurveyKind, CostSurveyState, CostSurveyTotals,
+    CreateCostSurveyRequest, CreateCostSurveyResponse, GetCostSurveyRequest, GetCostSurveyResponse,
+    ListCostSurveysRequest, ListCostSurveysResponse, PricingCaseState, ReturnCostSurveyRequest,
+    ReturnCostSurveyResponse, SubmitCostSurveyRequest, SubmitCostSurveyResponse, UpdateCostSurveyRequest,
+    UpdateCostSurveyResponse,
+};
+use prost::Message;
+use rust_decimal::Decimal;
+use sqlx::{Postgres, Transaction};
+use tonic::Status;
+
+use crate::cases::{self, may_read};
+use crate::context::{Ctx, Handling, paging};
+use crate::decimals;
+use crate::formula::{CostLine, cost_totals};
+
+pub const COLLECTION: &str = "costSurveys";
+
+#[derive(sqlx::FromRow)]
+pub struct Row {
+    id: String,
+    body: Vec<u8>,
+    create_time: DateTime<Utc>,
+    update_time: DateTime<Utc>,
+    version: i64,
+}
+
+const COLUMNS: &str = "id, body, create_time, update_time, version";
+
+impl Stored for Row {
+    const TABLE: &'static str = "cost_surveys";
+    const COLUMNS: &'static str = COLUMNS;
+    const COLLECTION: &'static str = COLLECTION;
+    const NOT_FOUND: &'static str = "COST_SURVEY_NOT_FOUND";
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Row {
+    pub fn to_proto(&self) -> CostSurvey {
+        let mut s = CostSurvey::decode(self.body.as_slice()).unwrap_or_default();
+        s.name = format!("{COLLECTION}/{}", self.id);
+        s.create_time = Some(timestamp(self.create_time));
+        s.update_time = Some(timestamp(self.update_time));
+        s.etag = etag(self.version);
+        s
+    }
+}
+
+pub fn state_of(s: &CostSurvey) -> CostSurveyState {
+    CostSurveyState::try_from(s.state).unwrap_or_default()
+}
+
+fn cny(d: Decimal) -> Option<Money> {
+    Some(Money {
+        amount: d.to_string(),
+        currency: "CNY".to_owned(),
+    })
+}
+
+/// Checks the survey's own fields and lines; returns the parsed lines.
+fn validate(s: &CostSurvey, v: &mut Violations) -> Vec<CostLine> {
+    if CostSurveyKind::try_from(s.kind).unwrap_or_default() == CostSurveyKind::Unspecified {
+        v.add("cost_survey.kind", "must be INVESTIGATION or AUDIT");
+    }
+    if !(2000..=9999).contains(&s.survey_year) {
+        v.add(
+            "cost_survey.survey_year",
+            "must be the year the survey is conducted",
+        );
+    }
+    let period = s.surveyed_period.unwrap_or_default();
+    let start = optional_date(period.start_date.as_ref()).ok().flatten();
+    let end = optional_date(period.end_date.as_ref()).ok().flatten();
+    let full_year = match (start, end) {
+        (Some(start), Some(end)) => {
+            start
+                .checked_add_months(Months::new(12))
+                .and_then(|d| d.pred_opt())
+                <= Some(end)
+        }
+        _ => false,
+    };
+    if !full_year {
+        v.add(
+            "cost_survey.surveyed_period",
+            "must cover at least one full operating year (完整年度运营情况, N1 §二)",
+        );
+    }
+    if !s.surveyor.is_empty() && pdop_kit::names::parse(&s.surveyor, "organizations").is_none() {
+        v.add("cost_survey.surveyor", pdop_kit::names::expected("organizations"));
+    }
+    let mut lines = Vec::with_capacity(s.line_items.len());
+    for (i, item) in s.line_items.iter().enumerate() {
+        let field = |name: &str| format!("cost_survey.line_items[{i}].{name}");
+        let valid_id = !item.line_id.is_empty()
+            && item.line_id.len() <= 32
+            && item
+                .line_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid_id {
+            v.add(
+                field("line_id"),
+                "must be 1 to 32 lower-case letters, digits or hyphens",
+            );
+        } else if s.line_items[..i]
+            .iter()
+            .any(|other| other.line_id == item.line_id)
+        {
+            v.add(field("line_id"), "is used twice");
+        }
+        let category = CostCategory::try_from(item.category).unwrap_or_default();
+        if category == CostCategory::Unspecified {
+            v.add(field("category"), "is not a known cost category");
+        }
+        let claimed =
+            decimals::money(item.claimed_amount.as_ref(), &field("claimed_amount"), v).unwrap_or_default();
+        let disallowed =
+            decimals::optional_money(item.disallowed_amount.as_ref(), &field("disallowed_amount"), v);
+        let free_use = decimals::optional_money(item.free_use_amount.as_ref(), &field("free_use_amount"), v);
+        let subsidy = decimals::optional_money(item.subsidy_amount.as_ref(), &field("subsidy_amount"), v);
+        if disallowed > Decimal::ZERO
+            && CostExclusionReason::try_from(item.disallowance_reason).unwrap_or_default()
+                == CostExclusionReason::Unspecified
+        {
+            v.add(field("disallowance_reason"), "a disallowance needs its reason");
+        }
+        if free_use > Decimal::ZERO && item.allocation_basis.trim().is_empty() {
+            v.add(
+                field("allocation_basis"),
+                "an allocation to free products needs its key",
+            );
+        }
+        if subsidy > Decimal::ZERO && item.subsidy_document.as_ref().is_none_or(|d| d.uri.is_empty()) {
+            v.add(field("subsidy_document"), "a subsidy needs its grant document");
+        }
+        lines.push(CostLine {
+            category,
+            claimed,
+            disallowed,
+            free_use,
+            subsidy,
+        });
+    }
+    lines
+}
+
+/// Fills the computed amounts: each line's allowed amount and the totals.
+fn compute(ctx: &Ctx, s: &mut CostSurvey, lines: &[CostLine]) -> Result<(), Status> {
+    let totals = cost_totals(lines).map_err(|e| {
+        let mut v = Violations::new();
+        v.add(e.field, e.message);
+        ctx.errors().invalid(&v)
+    })?;
+    for (item, allowed) in s.line_items.iter_mut().zip(&totals.allowed) {
+        item.allowed_amount = cny(*allowed);
+    }
+    s.totals = Some(CostSurveyTotals {
+        claimed: cny(totals.claimed),
+        disallowed: cny(totals.disallowed),
+        free_use: cny(totals.free_use),
+        subsidy: cny(totals.subsidy),
+        operating_cost: cny(totals.operating_cost),
+        by_category: totals
+            .by_category
+            .iter()
+            .map(|(category, claimed, allowed)| CostCategoryTotal {
+                category: *category as i32,
+                claimed: cny(*claimed),
+                allowed: cny(*allowed),
+            })
+            .collect(),
+    });
+    Ok(())
+}
+
+/// The survey's C once approved, for calculations: (operating cost, survey year, case name).
+pub async fn approved(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+) -> Result<CostSurvey, Status> {
+    let id = ctx.parse_name(name, COLLECTION, field)?;
+    let row: Row = fetch_row(&mut **tx, "cost_surveys", COLUMNS, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("COST_SURVEY_NOT_FOUND", name))?;
+    let s = row.to_proto();
+    ctx.require_state(
+        name,
+        state_of(&s),
+        &[CostSurveyState::Approved],
+        "a calculation from it",
+    )?;
+    Ok(s)
+}
+
+fn audit(caller: &Caller) -> Option<AuditInfo> {
+    Some(AuditInfo {
+        actor: Some(actor(caller)),
+        time: Some(timestamp(Utc::now())),
+        ..Default::default()
+    })
+}
+
+async fn case_of(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+) -> Result<pdop_proto::pricing::v1::PricingCase, Status> {
+    let id = ctx.parse_name(name, cases::COLLECTION, "cost_survey.pricing_case")?;
+    let row: cases::Row = fetch_row(
+        &mut **tx,
+        "pricing_cases",
+        "id, body, create_time, update_time, version",
+        id,
+        false,
+    )
+    .await
+    .map_err(|e| ctx.db(e))?
+    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
+    Ok(row.to_proto())
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: CreateCostSurveyRequest,
+) -> Result<CreateCostSurveyResponse, Status> {
+    const METHOD: &str = "pricing.CreateCostSurvey";
+    let mut s = req.cost_survey.unwrap_or_default();
+    let mut v = Violations::new();
+    if pdop_kit::names::parse(&s.pricing_case, cases::COLLECTION).is_none() {
+        v.add(
+            "cost_survey.pricing_case",
+            pdop_kit::names::expected(cases::COLLECTION),
+        );
+    }
+    let lines = validate(&s, &mut v);
+    v.into_result(ctx.errors())?;
+    let mut tx = ctx.begin().await?;
+    if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
+        return Ok(previous);
+    }
+    let case = case_of(ctx, &mut tx, &s.pricing_case).await?;
+    if !(caller.organization == case.operator || caller.organization == case.pricing_authority) {
+        return Err(ctx.errors().permission_denied(
+            "NOT_A_PARTY",
+            "a survey is opened by the case's operator or its pricing authority",
+        ));
+    }
+    ctx.require_state(
+        &case.name,
+        cases::state_of(&case),
+        &[PricingCaseState::CostInvestigation],
+        "a cost survey",
+    )?;
+    s.operator = case.operator.clone();
+    s.jurisdiction = case.jurisdiction.clone();
+    s.state = CostSurveyState::Draft as i32;
+    s.return_reason.clear();
+    s.submitted = None;
+    s.approved = None;
+    s.approval_document = None;
+    compute(ctx, &mut s, &lines)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = sqlx::query_as::<_, Row>(&format!(
+        "INSERT INTO cost_surveys (id, pricing_case_id, state, body, create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(&id)
+    .bind(case.name.trim_start_matches("pricingCases/"))
+    .bind(CostSurveyState::Draft as i16)
+    .bind(s.encode_to_vec())
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let created = row.to_proto();
+    // Drafts are private to the parties: audited, no event.
+    ctx.audit(
+        &mut tx,
+        caller,
+        METHOD,
+        &created.name,
+        serde_json::json!({ "case": case.name }),
+    )
+    .await?;
+    let response = CreateCostSurveyResponse {
+        cost_survey: Some(created),
+    };
+    ctx.remember(&mut tx, METHOD, &req.request_id, caller, &response)
+        .await?;
+    ctx.commit(tx).await?;
+    Ok(response)
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: GetCostSurveyRequest,
+) -> Result<GetCostSurveyResponse, Status> {
+    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
+    let mut tx = ctx.begin().await?;
+    let row: Row = fetch_row(&mut *tx, "cost_surveys", COLUMNS, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("COST_SURVEY_NOT_FOUND", &req.name))?;
+    let s = row.to_proto();
+    let case = case_of(ctx, &mut tx, &s.pricing_case).await?;
+    if !may_read(caller, &case) {
+        return Err(ctx
+            .errors()
+            .permission_denied("NOT_A_PARTY", "only the case's parties read its surveys"));
+    }
+    Ok(GetCostSurveyResponse { cost_survey: Some(s) })
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: ListCostSurveysRequest,
+) -> Result<ListCostSurveysResponse, Status> {
+    let mut v = Violations::new();
+    let (size, after): (i64, Option<String>) = paging(req.page_size, &req.page_token, &mut v);
+    let case = optional_name(&req.pricing_case, cases::COLLECTION, "pricing_case", &mut v);
+    let operator = optional_name(&req.operator, "organizations", "operator", &mut v);
+    let jurisdiction = optional_name(&req.jurisdiction, "jurisdictions", "jurisdiction", &mut v);
+    v.into_result(ctx.errors())?;
+    let all = [Role::PricingAuthority, Role::DataAuthority, Role::Auditor]
+        .iter()
+        .any(|r| caller.has_role(*r));
+    let own = (!all).then(|| {
+        caller
+            .organization
+            .trim_start_matches("organizations/")
+            .to_owned()
+    });
+    let mut rows = sqlx::query_as::<_, Row>(
+        "SELECT s.id, s.body, s.create_time, s.update_time, s.version FROM cost_surveys s
+         JOIN pricing_cases c ON c.id = s.pricing_case_id
+         WHERE ($1::text IS NULL OR s.id > $1)
+           AND ($2::text IS NULL OR c.id = $2)
+           AND ($3::text IS NULL OR c.operator_id = $3)
+           AND ($4::text IS NULL OR c.jurisdiction_id = $4)
+           AND ($5::smallint = 0 OR s.state = $5)
+           AND ($6::text IS NULL OR c.operator_id = $6 OR c.authorizing_entity_id = $6)
+         ORDER BY s.id LIMIT $7",
+    )
+    .bind(after)
+    .bind(case)
+    .bind(operator)
+    .bind(jurisdiction)
+    .bind(i16::try_from(req.state).unwrap_or(0))
+    .bind(own)
+    .bind(size + 1)
+    .fetch_all(ctx.pool())
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let next_page_token = page_after(&mut rows, size, |r| r.id.clone());
+    let mut surveys: Vec<CostSurvey> = rows.iter().map(Row::to_proto).collect();
+    if req.survey_year != 0 {
+        surveys.retain(|s| s.survey_year == req.survey_year);
+    }
+    Ok(ListCostSurveysResponse {
+        cost_surveys: surveys,
+        next_page_token,
+    })
+}
+
+async fn save(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    row: &Row,
+    s: &CostSurvey,
+) -> Result<CostSurvey, Status> {
+    let updated = sqlx::query_as::<_, Row>(&format!(
+        "UPDATE cost_surveys SET state = $2, body = $3, update_time = $4, version = version + 1
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(&row.id)
+    .bind(i16::try_from(s.state).unwrap_or(0))
+    .bind(s.encode_to_vec())
+    .bind(Utc::now())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    Ok(updated.to_proto())
+}
+
+/// In review the pricing authority decides on each claim; the claims themselves stay as submitted.
+fn claims_unchanged(before: &[CostLineItem], after: &[CostLineItem]) -> bool {
+    before.len() == after.len()
+        && before.iter().zip(after).all(|(b, a)| {
+            b.line_id == a.line_id
+                && b.category == a.category
+                && b.claimed_amount == a.claimed_amount
+                && b.subsidy_amount == a.subsidy_amount
+        })
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: UpdateCostSurveyRequest,
+) -> Result<UpdateCostSurveyResponse, Status> {
+    const METHOD: &str = "pricing.UpdateCostSurvey";
+    let p = req.cost_survey.unwrap_or_default();
+    let mut tx = ctx.begin().await?;
+    let row: Row = ctx.locked(&mut tx, &p.name, &req.etag).await?;
+    let mut s = row.to_proto();
+    let case = case_of(ctx, &mut tx, &s.pricing_case).await?;
+    let state = state_of(&s);
+    let reviewer = caller.organization == case.pricing_authority;
+    let claimant = caller.organization == case.operator;
+    let editable = (claimant && matches!(state, CostSurveyState::Draft | CostSurveyState::Returned))
+        || (reviewer && state == CostSurveyState::Submitted);
+    if !editable {
+        return Err(ctx.errors().failed_precondition(
+            "NOT_EDITABLE",
+            format!(
+                "{} is {state:?}: the operator edits its claims in DRAFT or RETURNED, the pricing authority \
+                 its decisions while SUBMITTED",
+                s.name
+            ),
+        ));
+    }
+    if reviewer && !claims_unchanged(&s.line_items, &p.line_items) {
+        return Err(ctx.errors().failed_precondition(
+            "CLAIMS_FROZEN",
+            "in review only disallowances, allocations and findings change; the lines and their claims stay",
+        ));
+    }
+    s.line_items = p.line_items;
+    if !p.allocation_method.is_empty() {
+        s.allocation_method = p.allocation_method;
+    }
+    if !p.findings.is_empty() {
+        s.findings = p.findings;
+    }
+    if !p.documents.is_empty() {
+        s.documents = p.documents;
+    }
+    let mut v = Violations::new();
+    let lines = validate(&s, &mut v);
+    v.into_result(ctx.errors())?;
+    if claimant {
+        // Disallowances are the surveyor's; a claim carries none.
+        for item in &mut s.line_items {
+            item.disallowed_amount = None;
+            item.disallowance_reason = 0;
+        }
+    }
+    let lines = if claimant {
+        lines
+            .into_iter()
+            .map(|l| CostLine {
+                disallowed: Decimal::ZERO,
+                ..l
+            })
+            .collect()
+    } else {
+        lines
+    };
+    compute(ctx, &mut s, &lines)?;
+    let saved = save(ctx, &mut tx, &row, &s).await?;
+    ctx.audit(
+        &mut tx,
+        caller,
+        METHOD,
+        &saved.name,
+        serde_json::json!({ "operating_cost": saved.totals.as_ref().and_then(|t| t.operating_cost.as_ref()).map(|m| m.amount.clone()) }),
+    )
+    .await?;
+    ctx.commit(tx).await?;
+    Ok(UpdateCostSurveyResponse {
+        cost_survey: Some(saved),
+    })
+}
+
+async fn summary(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    s: &CostSurvey,
+) -> ev::CostSurveySummary {
+    let case = case_of(ctx, tx, &s.pricing_case).await.ok();
+    let totals = s.totals.clone().unwrap_or_default();
+    ev::CostSurveySummary {
+        name: s.name.clone(),
+        pricing_case: s.pricing_case.clone(),
+        operator: case.as_ref().map(|c| pdop_proto::common::OrganizationRef {
+            name: c.operator.clone(),
+            ..Default::default()
+        }),
+        jurisdiction: Some(pdop_proto::common::JurisdictionRef {
+            name: s.jurisdiction.clone(),
+            ..Default::default()
+        }),
+        kind: s.kind,
+        survey_year: s.survey_year,
+        surveyed_period: s.surveyed_period,
+        claimed: totals.claimed,
+        disallowed: totals.disallowed,
+        free_use: totals.free_use,
+        subsidy: totals.subsidy,
+        operating_cost: totals.operating_cost,
+        state: s.state,
+    }
+}
+
+pub async fn submit(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: SubmitCostSurveyRequest,
+) -> Result<SubmitCostSurveyResponse, Status> {
+    const METHOD: &str = "pricing.SubmitCostSurvey";
+    let mut tx = ctx.begin().await?;
+    let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
+    let mut s = row.to_proto();
+    if caller.organization != s.operator {
+        return Err(ctx
+            .errors()
+            .permission_denied("NOT_THE_OPERATOR", "the case's operator submits its survey"));
+    }
+    ctx.require_state(
+        &s.name,
+        state_of(&s),
+        &[CostSurveyState::Draft, CostSurveyState::Returned],
+        "submission",
+    )?;
+    if s.line_items.is_empty() || s.allocation_method.trim().is_empty() {
+        return Err(ctx.errors().failed_precondition(
+            "SURVEY_INCOMPLETE",
+            "a survey is submitted with at least one cost line and its allocation method between free and \
+             chargeable products (分摊方法)",
+        ));
+    }
+    s.state = CostSurveyState::Submitted as i32;
+    s.submitted = audit(caller);
+    let saved = save(ctx, &mut tx, &row, &s).await?;
+    let event = ev::CostSurveySubmitted {
+        cost_survey: Some(summary(ctx, &mut tx, &saved).await),
+        actor: Some(actor(caller)),
+    };
+    ctx.record(
+        &mut tx,
+        caller,
+        METHOD,
+        &saved.name,
+        serde_json::json!({ "state": "SUBMITTED" }),
+        ("pdop.pricing.cost_survey.submitted", &event),
+    )
+    .await?;
+    ctx.commit(tx).await?;
+    Ok(SubmitCostSurveyResponse {
+        cost_survey: Some(saved),
+    })
+}
+
+/// The case's pricing authority, never the surveyed operator, decides on a submitted survey.
+async fn for_decision(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
+    name: &str,
+    expected_etag: &str,
+) -> Result<(Row, CostSurvey), Status> {
+    let row: Row = ctx.locked(tx, name, expected_etag).await?;
+    let s = row.to_proto();
+    let case = case_of(ctx, tx, &s.pricing_case).await?;
+    if caller.organization != case.pricing_authority {
+        return Err(ctx.errors().permission_denied(
+            "NOT_THE_PRICING_AUTHORITY",
+            format!(
+                "only {} (the case's pricing authority) decides on its surveys",
+                case.pricing_authority
+            ),
+        ));
+    }
+    ctx.not_own(caller, &[s.operator.as_str()], &s.name)?;
+    ctx.require_state(&s.name, state_of(&s), &[CostSurveyState::Submitted], "a decision")?;
+    Ok((row, s))
+}
+
+pub async fn approve(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: ApproveCostSurveyRequest,
+) -> Result<ApproveCostSurveyResponse, Status> {
+    const METHOD: &str = "pricing.ApproveCostSurvey";
+    if req.approval_document.as_ref().is_none_or(|d| d.uri.is_empty()) {
+        let mut v = Violations::new();
+        v.add(
+            "approval_document",
+            "must reference the cost audit report or approval (成本监审报告/核定意见)",
+        );
+        return Err(ctx.errors().invalid(&v));
+    }
+    let mut tx = ctx.begin().await?;
+    let (row, mut s) = for_decision(ctx, &mut tx, caller, &req.name, &req.etag).await?;
+    s.state = CostSurveyState::Approved as i32;
+    s.approved = audit(caller);
+    s.approval_document = req.approval_document;
+    let saved = save(ctx, &mut tx, &row, &s).await?;
+    let event = ev::CostSurveyApproved {
+        cost_survey: Some(summary(ctx, &mut tx, &saved).await),
+        actor: Some(actor(caller)),
+    };
+    ctx.record(
+        &mut tx,
+        caller,
+        METHOD,
+        &saved.name,
+        serde_json::json!({ "state": "APPROVED" }),
+        ("pdop.pricing.cost_survey.approved", &event),
+    )
+    .await?;
+    ctx.commit(tx).await?;
+    Ok(ApproveCostSurveyResponse {
+        cost_survey: Some(saved),
+    })
+}
+
+pub async fn return_survey(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: ReturnCostSurveyRequest,
+) -> Result<ReturnCostSurveyResponse, Status> {
+    const METHOD: &str = "pricing.ReturnCostSurvey";
+    if req.reason.trim().is_empty() {
+        let mut v = Violations::new();
+        v.add("reason", "must say what the operator has to revise");
+        return Err(ctx.errors().invalid(&v));
+    }
+    let mut tx = ctx.begin().await?;
+    let (row, mut s) = for_decision(ctx, &mut tx, caller, &req.name, &req.etag).await?;
+    s.state = CostSurveyState::Returned as i32;
+    s.return_reason = req.reason.trim().to_owned();
+    let saved = save(ctx, &mut tx, &row, &s).await?;
+    let event = ev::CostSurveyReturned {
+        cost_survey: Some(summary(ctx, &mut tx, &saved).await),
+        reason: saved.return_reason.clone(),
+        actor: Some(actor(caller)),
+    };
+    ctx.record(
+        &mut tx,
+        caller,
+        METHOD,
+        &saved.name,
+        serde_json::json!({ "state": "RETURNED" }),
+        ("pdop.pricing.cost_survey.returned", &event),
+    )
+    .await?;
+    ctx.commit(tx).await?;
+    Ok(ReturnCostSurveyResponse {
+        cost_survey: Some(saved),
+    })
+}

@@ -1,0 +1,412 @@
+//! From a pricing case in cost investigation to a stored, explained MAR calculation over gRPC: the
+//! operator's cost survey, the pricing authority's review (disallowances), approval, the bond yield of the
+//! survey's prior year, and the calculation with its derivation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use pdop_kit::auth::Role;
+use pdop_kit::convert::date;
+use pdop_proto::common::{DateRange, DocumentRef, Money, Rate};
+use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
+use pdop_proto::pricing::v1::*;
+use pdop_testkit::{acting, assert_invalid, reason};
+use tonic::Code;
+
+fn range(from: (i32, u32, u32), to: (i32, u32, u32)) -> Option<DateRange> {
+    let d = |(y, m, day): (i32, u32, u32)| Some(date(chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap()));
+    Some(DateRange {
+        start_date: d(from),
+        end_date: d(to),
+    })
+}
+
+fn doc(title: &str) -> Option<DocumentRef> {
+    Some(DocumentRef {
+        uri: format!("https://docs.example/{title}.pdf"),
+        ..Default::default()
+    })
+}
+
+fn cny(amount: &str) -> Option<Money> {
+    Some(Money {
+        amount: amount.into(),
+        currency: String::new(),
+    })
+}
+
+fn operator<T>(message: T) -> tonic::Request<T> {
+    acting(OPERATOR, &[Role::Operator], message)
+}
+
+/// A case of the harness's agreement taken to COST_INVESTIGATION.
+async fn investigating(h: &mut Harness) -> PricingCase {
+    let request = CreatePricingCaseRequest {
+        pricing_case: Some(PricingCase {
+            display_name: "定价".into(),
+            agreement: AGREEMENT.into(),
+            pricing_authority: AUTHORITY.into(),
+            data_authority: DATA_AUTHORITY.into(),
+            catalogue: PricingCatalogue::Local as i32,
+            pricing_period: range((2027, 1, 1), (2029, 12, 31)),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let case = h
+        .client
+        .create_pricing_case(agency(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap();
+    let apply = SubmitPricingApplicationRequest {
+        name: case.name.clone(),
+        full_year_period: range((2025, 1, 1), (2025, 12, 31)),
+        document: doc("申请"),
+        ..Default::default()
+    };
+    h.client.submit_pricing_application(agency(apply)).await.unwrap();
+    let assess = AssessPricingBasisRequest {
+        name: case.name.clone(),
+        basis_found: true,
+        reason: "具备定价基础".into(),
+        ..Default::default()
+    };
+    h.client
+        .assess_pricing_basis(authority(assess))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap()
+}
+
+/// DOMAIN §3.2's survey: 10,000,000 claimed, 1,500,000 for free products, 500,000 subsidy.
+fn lines() -> Vec<CostLineItem> {
+    vec![
+        CostLineItem {
+            line_id: "l01".into(),
+            category: CostCategory::PlatformOperations as i32,
+            description: "平台运维".into(),
+            claimed_amount: cny("6000000"),
+            free_use_amount: cny("900000"),
+            allocation_basis: "免费类调用量占比15%".into(),
+            subsidy_amount: cny("500000"),
+            subsidy_document: doc("拨款文件"),
+            ..Default::default()
+        },
+        CostLineItem {
+            line_id: "l02".into(),
+            category: CostCategory::Labour as i32,
+            description: "人力".into(),
+            claimed_amount: cny("4000000"),
+            free_use_amount: cny("600000"),
+            allocation_basis: "工时占比15%".into(),
+            ..Default::default()
+        },
+    ]
+}
+
+async fn approved_survey(h: &mut Harness, case: &PricingCase) -> CostSurvey {
+    let request = CreateCostSurveyRequest {
+        cost_survey: Some(CostSurvey {
+            pricing_case: case.name.clone(),
+            kind: CostSurveyKind::Investigation as i32,
+            survey_year: 2026,
+            surveyed_period: range((2025, 1, 1), (2025, 12, 31)),
+            line_items: lines(),
+            allocation_method: "按调用量与工时占比分摊".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let survey = h
+        .client
+        .create_cost_survey(operator(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .cost_survey
+        .unwrap();
+    let submit = SubmitCostSurveyRequest {
+        name: survey.name.clone(),
+        ..Default::default()
+    };
+    h.client.submit_cost_survey(operator(submit)).await.unwrap();
+    let approve = ApproveCostSurveyRequest {
+        name: survey.name.clone(),
+        approval_document: doc("成本监审报告"),
+        ..Default::default()
+    };
+    h.client
+        .approve_cost_survey(authority(approve))
+        .await
+        .unwrap()
+        .into_inner()
+        .cost_survey
+        .unwrap()
+}
+
+async fn record_yield(h: &mut Harness, year: i32) -> String {
+    let request = CreateBondYieldRequest {
+        bond_yield: Some(BondYield {
+            year,
+            average_yield: Some(Rate {
+                value: "0.017".into(),
+            }),
+            series: BondYieldSeries::ChinabondCurve10y as i32,
+            averaging_method: "全年交易日算术平均".into(),
+            source_publisher: "中央国债登记结算有限责任公司".into(),
+            source_document: doc("yield"),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    h.client
+        .create_bond_yield(authority(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .bond_yield
+        .unwrap()
+        .name
+}
+
+fn calculation_input(case: &str, survey: &str, bond_yield: &str) -> CalculationInput {
+    CalculationInput {
+        pricing_case: case.into(),
+        cost_basis: Some(CostBasis::CostSurvey(survey.into())),
+        yield_basis: Some(YieldBasis::BondYield(bond_yield.into())),
+        markup: Some(Rate { value: "0.06".into() }),
+        tax_method: TaxMethod::IncomeTaxGrossUp as i32,
+        income_tax_rate: Some(Rate { value: "0.25".into() }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn the_cost_survey_fixes_c_and_the_calculation_reproduces_the_worked_example() {
+    let mut h = start().await;
+    let case = investigating(&mut h).await;
+    let survey = approved_survey(&mut h, &case).await;
+    // N1 §三(一): subsidies and the free products' share are netted off: C = 8,000,000.
+    let totals = survey.totals.clone().unwrap();
+    assert_eq!(totals.operating_cost.unwrap().amount, "8000000.00");
+    assert_eq!(survey.state, CostSurveyState::Approved as i32);
+
+    // N1 §三(一): Y is the yield of the year before the survey (2026 → 2025).
+    let wrong = record_yield(&mut h, 2024).await;
+    let request = CreateCalculationRequest {
+        input: Some(calculation_input(&case.name, &survey.name, &wrong)),
+        request_id: String::new(),
+    };
+    let err = h.client.create_calculation(authority(request)).await.unwrap_err();
+    assert_eq!(reason(&err), "YIELD_YEAR");
+    let y2025 = record_yield(&mut h, 2025).await;
+    let request = CreateCalculationRequest {
+        input: Some(calculation_input(&case.name, &survey.name, &y2025)),
+        request_id: "calc-1".into(),
+    };
+    let stored = h
+        .client
+        .create_calculation(authority(request.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .calculation
+        .unwrap();
+    let result = stored.result.clone().unwrap();
+    assert_eq!(result.max_allowed_revenue.unwrap().amount, "8821333.33");
+    assert_eq!(result.period_years, 3);
+    assert_eq!(result.bond_yield_year, 2025);
+    assert_eq!(stored.state, CalculationState::Candidate as i32);
+    // A retry with the same key returns the same calculation.
+    let again = h
+        .client
+        .create_calculation(authority(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .calculation
+        .unwrap();
+    assert_eq!(again.name, stored.name);
+
+    // The stored figures are reproducible: recomputing the stored inputs as a preview gives the same result.
+    let mut what_if = stored.input.clone().unwrap();
+    what_if.pricing_case.clear();
+    what_if.cost_basis = Some(CostBasis::OperatingCost(Money {
+        amount: "8000000.00".into(),
+        currency: String::new(),
+    }));
+    let preview = h
+        .client
+        .preview_max_allowed_revenue(authority(PreviewMaxAllowedRevenueRequest {
+            input: Some(what_if),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(
+        preview.max_allowed_revenue,
+        stored.result.clone().unwrap().max_allowed_revenue
+    );
+    assert_eq!(preview.steps.len(), stored.result.clone().unwrap().steps.len());
+
+    let explained = h
+        .client
+        .explain_calculation(acting(
+            OPERATOR,
+            &[Role::Operator],
+            ExplainCalculationRequest {
+                name: stored.name.clone(),
+                language_code: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        explained.text.contains("P = 8000000.00 × 0.077 = 616000.00"),
+        "{}",
+        explained.text
+    );
+    assert!(
+        explained
+            .sources
+            .iter()
+            .any(|s| s.source_id == "N1" && s.article == "§三(一)")
+    );
+    assert!(
+        explained.assumptions.iter().any(|a| a.contains("t = 0.25")),
+        "{:?}",
+        explained.assumptions
+    );
+    let err = h
+        .client
+        .explain_calculation(authority(ExplainCalculationRequest {
+            name: stored.name.clone(),
+            language_code: "fr".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["language_code"]);
+}
+
+#[tokio::test]
+async fn the_review_disallows_claims_but_never_rewrites_them() {
+    let mut h = start().await;
+    let case = investigating(&mut h).await;
+    let request = CreateCostSurveyRequest {
+        cost_survey: Some(CostSurvey {
+            pricing_case: case.name.clone(),
+            kind: CostSurveyKind::Investigation as i32,
+            survey_year: 2026,
+            surveyed_period: range((2025, 1, 1), (2025, 12, 31)),
+            line_items: lines(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let survey = h
+        .client
+        .create_cost_survey(operator(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .cost_survey
+        .unwrap();
+    // No allocation method yet: not submittable.
+    let submit = || SubmitCostSurveyRequest {
+        name: survey.name.clone(),
+        ..Default::default()
+    };
+    let err = h.client.submit_cost_survey(operator(submit())).await.unwrap_err();
+    assert_eq!(reason(&err), "SURVEY_INCOMPLETE");
+    let update = |items: Vec<CostLineItem>, method: &str| UpdateCostSurveyRequest {
+        cost_survey: Some(CostSurvey {
+            name: survey.name.clone(),
+            line_items: items,
+            allocation_method: method.into(),
+            ..Default::default()
+        }),
+        update_mask: None,
+        etag: String::new(),
+    };
+    h.client
+        .update_cost_survey(operator(update(lines(), "按占比分摊")))
+        .await
+        .unwrap();
+    h.client.submit_cost_survey(operator(submit())).await.unwrap();
+
+    // N1 §三(一): only 合理费用支出 counts — the surveyor disallows 1,000,000 of labour, with a reason.
+    let mut reviewed = lines();
+    reviewed[1].disallowed_amount = cny("1000000");
+    let err = h
+        .client
+        .update_cost_survey(authority(update(reviewed.clone(), "")))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["cost_survey.line_items[1].disallowance_reason"]);
+    reviewed[1].disallowance_reason = CostExclusionReason::AboveStandard as i32;
+    let after = h
+        .client
+        .update_cost_survey(authority(update(reviewed.clone(), "")))
+        .await
+        .unwrap()
+        .into_inner()
+        .cost_survey
+        .unwrap();
+    assert_eq!(after.totals.unwrap().operating_cost.unwrap().amount, "7000000.00");
+    // The claims themselves are the operator's.
+    let mut rewritten = reviewed;
+    rewritten[0].claimed_amount = cny("1");
+    let err = h
+        .client
+        .update_cost_survey(authority(update(rewritten, "")))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "CLAIMS_FROZEN");
+    // The operator cannot edit while it is under review, and cannot approve its own survey.
+    let err = h
+        .client
+        .update_cost_survey(operator(update(lines(), "")))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "NOT_EDITABLE");
+    let ret = ReturnCostSurveyRequest {
+        name: survey.name.clone(),
+        reason: "补充人力成本明细".into(),
+        ..Default::default()
+    };
+    let returned = h
+        .client
+        .return_cost_survey(authority(ret))
+        .await
+        .unwrap()
+        .into_inner()
+        .cost_survey
+        .unwrap();
+    assert_eq!(returned.state, CostSurveyState::Returned as i32);
+    let err = h
+        .client
+        .create_calculation(authority(CreateCalculationRequest {
+            input: Some(CalculationInput {
+                cost_basis: Some(CostBasis::OperatingCost(Money {
+                    amount: "1".into(),
+                    currency: String::new(),
+                })),
+                ..calculation_input(&case.name, &survey.name, "bondYields/2025-chinabond-10y")
+            }),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_invalid(&err, &["input.cost_survey"]);
+}
