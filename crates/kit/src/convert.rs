@@ -64,6 +64,22 @@ fn role(r: KitRole) -> Role {
     }
 }
 
+/// An optional date that defaults to today and may not lie in the future (a fact being recorded).
+pub fn past_or_today(d: Option<&Date>, field: &str, v: &mut crate::Violations) -> NaiveDate {
+    match optional_date(d) {
+        Ok(Some(day)) if day > today() => {
+            v.add(field, "must not be in the future");
+            day
+        }
+        Ok(Some(day)) => day,
+        Ok(None) => today(),
+        Err(e) => {
+            v.add(field, e);
+            today()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

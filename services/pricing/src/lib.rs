@@ -117,6 +117,7 @@ fn policy() -> Policy {
         ("GetCalculation", Access::Authenticated),
         ("ListCalculations", Access::Authenticated),
         ("ExplainCalculation", Access::Authenticated),
+        ("ApproveMaxAllowedRevenue", Access::Roles(vec![PricingAuthority])),
         (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
@@ -333,6 +334,16 @@ impl PricingService for Handlers {
     ) -> Result<Response<pb::ExplainCalculationResponse>, Status> {
         let caller = caller(&request)?;
         calculations::explain(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn approve_max_allowed_revenue(
+        &self,
+        request: Request<pb::ApproveMaxAllowedRevenueRequest>,
+    ) -> Result<Response<pb::ApproveMaxAllowedRevenueResponse>, Status> {
+        let caller = caller(&request)?;
+        calculations::approve(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -296,6 +296,70 @@ async fn the_cost_survey_fixes_c_and_the_calculation_reproduces_the_worked_examp
         .await
         .unwrap_err();
     assert_invalid(&err, &["language_code"]);
+
+    // N1 §二: the pricing authority approves (核定) the MAR jointly with the data authority.
+    let other = h
+        .client
+        .create_calculation(authority(CreateCalculationRequest {
+            input: Some(CalculationInput {
+                markup: Some(Rate { value: "0.03".into() }),
+                ..calculation_input(&case.name, &survey.name, &y2025)
+            }),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .calculation
+        .unwrap();
+    let approve = |concurrence: Option<DocumentRef>| ApproveMaxAllowedRevenueRequest {
+        name: case.name.clone(),
+        calculation: stored.name.clone(),
+        decision_document: doc("核定文件"),
+        data_authority_concurrence: concurrence,
+        decision_reference: "云发改价格〔2026〕1号".into(),
+        ..Default::default()
+    };
+    let err = h
+        .client
+        .approve_max_allowed_revenue(authority(approve(None)))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["data_authority_concurrence"]);
+    let approved = h
+        .client
+        .approve_max_allowed_revenue(authority(approve(doc("会同意见"))))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap();
+    assert_eq!(approved.state, PricingCaseState::RevenueApproved as i32);
+    assert_eq!(approved.max_allowed_revenue.unwrap().amount, "8821333.33");
+    assert_eq!(approved.period_allowed_revenue.unwrap().amount, "26463999.99");
+    assert_eq!(approved.approved_calculation, stored.name);
+    let state_of = |name: &str| {
+        let mut client = h.client.clone();
+        let name = name.to_owned();
+        async move {
+            client
+                .get_calculation(authority(GetCalculationRequest { name }))
+                .await
+                .unwrap()
+                .into_inner()
+                .calculation
+                .unwrap()
+                .state
+        }
+    };
+    assert_eq!(state_of(&stored.name).await, CalculationState::Approved as i32);
+    assert_eq!(state_of(&other.name).await, CalculationState::NotAdopted as i32);
+    let err = h
+        .client
+        .approve_max_allowed_revenue(authority(approve(doc("会同意见"))))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use pdop_kit::Violations;
 use pdop_proto::common::{Date, DateRange};
 
-use crate::convert::{optional_date, today};
+use crate::convert::optional_date;
 use crate::names;
 
 /// A set term needs both dates, valid, the end not before the start.
@@ -28,21 +28,7 @@ pub fn term(term: Option<&DateRange>, field: &str, v: &mut Violations) {
     }
 }
 
-/// An optional date that defaults to today and may not lie in the future (a fact being recorded).
-pub fn past_or_today(d: Option<&Date>, field: &str, v: &mut Violations) -> NaiveDate {
-    match optional_date(d) {
-        Ok(Some(day)) if day > today() => {
-            v.add(field, "must not be in the future");
-            day
-        }
-        Ok(Some(day)) => day,
-        Ok(None) => today(),
-        Err(e) => {
-            v.add(field, e);
-            today()
-        }
-    }
-}
+pub use pdop_kit::convert::past_or_today;
 
 /// A filing (备案) names the authority filed with and the date (default today, not in the future).
 pub fn filing(filed_with: &str, filing_date: Option<&Date>, v: &mut Violations) -> NaiveDate {
