@@ -6,6 +6,7 @@
 
 mod bond_yields;
 mod calculations;
+mod caps;
 mod cases;
 mod context;
 mod decimals;
@@ -118,6 +119,11 @@ fn policy() -> Policy {
         ("ListCalculations", Access::Authenticated),
         ("ExplainCalculation", Access::Authenticated),
         ("ApproveMaxAllowedRevenue", Access::Roles(vec![PricingAuthority])),
+        ("CreateCapPrice", Access::Roles(vec![ImplementingAgency])),
+        ("GetCapPrice", Access::Authenticated),
+        ("ListCapPrices", Access::Authenticated),
+        ("SetCapPrice", Access::Roles(vec![ImplementingAgency])),
+        ("PublishCapPrice", Access::Roles(vec![ImplementingAgency])),
         (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
@@ -344,6 +350,56 @@ impl PricingService for Handlers {
     ) -> Result<Response<pb::ApproveMaxAllowedRevenueResponse>, Status> {
         let caller = caller(&request)?;
         calculations::approve(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_cap_price(
+        &self,
+        request: Request<pb::CreateCapPriceRequest>,
+    ) -> Result<Response<pb::CreateCapPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        caps::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_cap_price(
+        &self,
+        request: Request<pb::GetCapPriceRequest>,
+    ) -> Result<Response<pb::GetCapPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        caps::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_cap_prices(
+        &self,
+        request: Request<pb::ListCapPricesRequest>,
+    ) -> Result<Response<pb::ListCapPricesResponse>, Status> {
+        let caller = caller(&request)?;
+        caps::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn set_cap_price(
+        &self,
+        request: Request<pb::SetCapPriceRequest>,
+    ) -> Result<Response<pb::SetCapPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        caps::set(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn publish_cap_price(
+        &self,
+        request: Request<pb::PublishCapPriceRequest>,
+    ) -> Result<Response<pb::PublishCapPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        caps::publish(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

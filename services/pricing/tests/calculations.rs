@@ -1,6 +1,6 @@
 //! From a pricing case in cost investigation to a stored, explained MAR calculation over gRPC: the
 //! operator's cost survey, the pricing authority's review (disallowances), approval, the bond yield of the
-//! survey's prior year, and the calculation with its derivation.
+//! survey's prior year, the calculation with its derivation, its approval, and cap prices within the MAR.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,10 +9,13 @@ mod common;
 use common::*;
 use pdop_kit::auth::Role;
 use pdop_kit::convert::date;
-use pdop_proto::common::{DateRange, DocumentRef, Money, Rate};
+use pdop_proto::common::{BillingUnit, DateRange, DocumentRef, Money, Rate, UseClass};
 use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
 use pdop_proto::pricing::v1::*;
+use pdop_proto::registry::events::v1::{ProductListed, ProductSnapshot};
+use pdop_proto::registry::v1::ProductState;
 use pdop_testkit::{acting, assert_invalid, reason};
+use prost::Message;
 use tonic::Code;
 
 fn range(from: (i32, u32, u32), to: (i32, u32, u32)) -> Option<DateRange> {
@@ -473,4 +476,200 @@ async fn the_review_disallows_claims_but_never_rewrites_them() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_invalid(&err, &["input.cost_survey"]);
+}
+
+async fn product(h: &Harness, id: &str, use_class: UseClass, n: usize) {
+    let listed = ProductListed {
+        product: Some(ProductSnapshot {
+            name: format!("products/{id}"),
+            display_name: id.into(),
+            operator: Some(pdop_proto::common::OrganizationRef {
+                name: OPERATOR.into(),
+                ..Default::default()
+            }),
+            agreement: AGREEMENT.into(),
+            use_class: use_class as i32,
+            state: ProductState::Listed as i32,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.product.listed",
+        &format!("p-{n}"),
+        listed.encode_to_vec(),
+    )
+    .await;
+}
+
+fn cap(case: &str, product: &str, amount: &str, volume: &str) -> CapPrice {
+    CapPrice {
+        pricing_case: case.into(),
+        product: format!("products/{product}"),
+        billing_unit: BillingUnit::PerCall as i32,
+        unit_label: "元/次".into(),
+        cap_amount: cny(amount),
+        expected_volume: Some(pdop_proto::common::Decimal { value: volume.into() }),
+        effective_period: range((2027, 1, 1), (2027, 12, 31)),
+        ..Default::default()
+    }
+}
+
+async fn create_cap(h: &mut Harness, c: CapPrice) -> Result<CapPrice, tonic::Status> {
+    let request = CreateCapPriceRequest {
+        cap_price: Some(c),
+        request_id: String::new(),
+    };
+    Ok(h.client
+        .create_cap_price(agency(request))
+        .await?
+        .into_inner()
+        .cap_price
+        .unwrap())
+}
+
+async fn set_cap(h: &mut Harness, name: &str, to: &[&str]) -> Result<SetCapPriceResponse, tonic::Status> {
+    let request = SetCapPriceRequest {
+        name: name.into(),
+        written_report: doc("书面报告"),
+        reported_to: to.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    };
+    Ok(h.client.set_cap_price(agency(request)).await?.into_inner())
+}
+
+#[tokio::test]
+async fn caps_fit_within_the_mar_and_free_products_are_free() {
+    let mut h = start().await;
+    let case = investigating(&mut h).await;
+    let survey = approved_survey(&mut h, &case).await;
+    let y2025 = record_yield(&mut h, 2025).await;
+    let calculation = h
+        .client
+        .create_calculation(authority(CreateCalculationRequest {
+            input: Some(calculation_input(&case.name, &survey.name, &y2025)),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .calculation
+        .unwrap();
+    let approve = ApproveMaxAllowedRevenueRequest {
+        name: case.name.clone(),
+        calculation: calculation.name,
+        decision_document: doc("核定文件"),
+        data_authority_concurrence: doc("会同意见"),
+        ..Default::default()
+    };
+    h.client
+        .approve_max_allowed_revenue(authority(approve))
+        .await
+        .unwrap();
+    for (n, (id, class)) in [
+        ("api", UseClass::IndustryDevelopment),
+        ("dataset", UseClass::IndustryDevelopment),
+        ("extra", UseClass::IndustryDevelopment),
+        ("welfare", UseClass::PublicGovernance),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        product(&h, id, class, n).await;
+    }
+    h.until("the products are known", "SELECT count(*) = 4 FROM products")
+        .await;
+    let both = [AUTHORITY, DATA_AUTHORITY];
+
+    // DOMAIN §3.2: 1.50 × 4,000,000 + 28,000 × 100 = 8,800,000 ≤ MAR 8,821,333.33.
+    let api = create_cap(&mut h, cap(&case.name, "api", "1.50", "4000000"))
+        .await
+        .unwrap();
+    assert_eq!(api.expected_revenue.clone().unwrap().amount, "6000000.00");
+    let err = set_cap(&mut h, &api.name, &[AUTHORITY]).await.unwrap_err();
+    assert_invalid(&err, &["reported_to"]);
+    set_cap(&mut h, &api.name, &both).await.unwrap();
+    let dataset = create_cap(
+        &mut h,
+        CapPrice {
+            billing_unit: BillingUnit::PerProduct as i32,
+            unit_label: "元/年·套".into(),
+            ..cap(&case.name, "dataset", "28000", "100")
+        },
+    )
+    .await
+    .unwrap();
+    let check = set_cap(&mut h, &dataset.name, &both)
+        .await
+        .unwrap()
+        .check
+        .unwrap();
+    assert_eq!(check.total_expected_revenue.unwrap().amount, "8800000.00");
+    assert_eq!(check.headroom.unwrap().amount, "21333.33");
+    assert!(check.within);
+    // One cent above the MAR is refused (N1 §二: 在最高准许收入范围内).
+    let extra = create_cap(&mut h, cap(&case.name, "extra", "21333.34", "1"))
+        .await
+        .unwrap();
+    let err = set_cap(&mut h, &extra.name, &both).await.unwrap_err();
+    assert_eq!(reason(&err), "CAP_REVENUE_EXCEEDS_MAR");
+
+    // N1 §一: public-governance products are free.
+    let err = create_cap(&mut h, cap(&case.name, "welfare", "0", "1000"))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["cap_price.free_provision"]);
+    let err = create_cap(
+        &mut h,
+        CapPrice {
+            free_provision: FreeProvisionBasis::PublicGovernance as i32,
+            ..cap(&case.name, "welfare", "0.10", "1000")
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["cap_price.cap_amount"]);
+    let free = create_cap(
+        &mut h,
+        CapPrice {
+            free_provision: FreeProvisionBasis::PublicGovernance as i32,
+            ..cap(&case.name, "welfare", "0", "1000")
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(free.use_class, UseClass::PublicGovernance as i32);
+
+    // Publishing puts the case in effect; drafts stay private, published caps are public.
+    let published = h
+        .client
+        .publish_cap_price(agency(PublishCapPriceRequest {
+            name: api.name.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .cap_price
+        .unwrap();
+    assert_eq!(published.state, CapPriceState::Published as i32);
+    let get = |name: &str| GetCapPriceRequest { name: name.into() };
+    let public = acting("organizations/anyone", &[Role::Developer], get(&api.name));
+    assert!(h.client.get_cap_price(public).await.is_ok());
+    let private = acting("organizations/anyone", &[Role::Developer], get(&extra.name));
+    assert_eq!(
+        h.client.get_cap_price(private).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let case_now = h
+        .client
+        .get_pricing_case(authority(GetPricingCaseRequest {
+            name: case.name.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap();
+    assert_eq!(case_now.state, PricingCaseState::InEffect as i32);
 }

@@ -1,0 +1,563 @@
+//! Cap prices (上限收费标准, N1 §二, §三(二)): set by the authorizing entity per product and billing unit within
+//! the approved MAR (Σ cap × expected volume ≤ MAR), reported in writing to the pricing and data authorities,
+//! then published. Free products (公共治理、公益事业) have a cap of 0 (N1 §一: 免费提供).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use pdop_kit::Violations;
+use pdop_kit::auth::{Caller, Role};
+use pdop_kit::convert::{actor, etag, optional_date, timestamp};
+use pdop_kit::handling::{Stored, fetch_row, optional_name, page_after};
+use pdop_proto::common::{AuditInfo, BillingUnit, Money, UseClass};
+use pdop_proto::pricing::events::v1 as ev;
+use pdop_proto::pricing::v1::{
+    CapPrice, CapPriceState, CapRevenueCheck, CreateCapPriceRequest, CreateCapPriceResponse,
+    FreeProvisionBasis, GetCapPriceRequest, GetCapPriceResponse, ListCapPricesRequest, ListCapPricesResponse,
+    PricingCase, PricingCaseState, PublishCapPriceRequest, PublishCapPriceResponse, SetCapPriceRequest,
+    SetCapPriceResponse,
+};
+use pdop_proto::registry::v1::ProductState;
+use prost::Message;
+use rust_decimal::Decimal;
+use sqlx::{Postgres, Transaction};
+use tonic::Status;
+
+use crate::cases::{self, may_read};
+use crate::context::{Ctx, Handling, paging};
+use crate::decimals;
+use crate::formula::cents;
+
+const COLLECTION: &str = "capPrices";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    body: Vec<u8>,
+    create_time: DateTime<Utc>,
+    update_time: DateTime<Utc>,
+    version: i64,
+}
+
+const COLUMNS: &str = "id, body, create_time, update_time, version";
+
+impl Stored for Row {
+    const TABLE: &'static str = "cap_prices";
+    const COLUMNS: &'static str = COLUMNS;
+    const COLLECTION: &'static str = COLLECTION;
+    const NOT_FOUND: &'static str = "CAP_PRICE_NOT_FOUND";
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Row {
+    fn to_proto(&self) -> CapPrice {
+        let mut c = CapPrice::decode(self.body.as_slice()).unwrap_or_default();
+        c.name = format!("{COLLECTION}/{}", self.id);
+        c.create_time = Some(timestamp(self.create_time));
+        c.update_time = Some(timestamp(self.update_time));
+        c.etag = etag(self.version);
+        c
+    }
+}
+
+fn state_of(c: &CapPrice) -> CapPriceState {
+    CapPriceState::try_from(c.state).unwrap_or_default()
+}
+
+fn cny(d: Decimal) -> Option<Money> {
+    Some(Money {
+        amount: d.to_string(),
+        currency: "CNY".to_owned(),
+    })
+}
+
+async fn case_of(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+) -> Result<(cases::Row, PricingCase), Status> {
+    let id = ctx.parse_name(name, cases::COLLECTION, field)?;
+    let row: cases::Row = fetch_row(
+        &mut **tx,
+        "pricing_cases",
+        "id, body, create_time, update_time, version",
+        id,
+        true,
+    )
+    .await
+    .map_err(|e| ctx.db(e))?
+    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
+    let case = row.to_proto();
+    Ok((row, case))
+}
+
+fn check_entity(ctx: &Ctx, caller: &Caller, case: &PricingCase) -> Result<(), Status> {
+    if caller.organization == case.authorizing_entity {
+        return Ok(());
+    }
+    Err(ctx.errors().permission_denied(
+        "NOT_THE_AUTHORIZING_ENTITY",
+        format!(
+            "caps of {} are set by {} (授权主体, N1 §二)",
+            case.name, case.authorizing_entity
+        ),
+    ))
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: CreateCapPriceRequest,
+) -> Result<CreateCapPriceResponse, Status> {
+    const METHOD: &str = "pricing.CreateCapPrice";
+    let mut c = req.cap_price.unwrap_or_default();
+    let mut v = Violations::new();
+    if pdop_kit::names::parse(&c.product, "products").is_none() {
+        v.add("cap_price.product", pdop_kit::names::expected("products"));
+    }
+    if BillingUnit::try_from(c.billing_unit).unwrap_or_default() == BillingUnit::Unspecified {
+        v.add(
+            "cap_price.billing_unit",
+            "must say what is charged for (N1 §三(二): 产品数量、服务次数、服务时间、数据调用量)",
+        );
+    }
+    if c.unit_label.trim().is_empty() {
+        v.add(
+            "cap_price.unit_label",
+            "must give the unit as published, e.g. 元/次",
+        );
+    }
+    let cap = decimals::money(c.cap_amount.as_ref(), "cap_price.cap_amount", &mut v);
+    if cap.is_some_and(|a| a < Decimal::ZERO || a.scale() > 4) {
+        v.add(
+            "cap_price.cap_amount",
+            "must be at least 0 with at most 4 fraction digits",
+        );
+    }
+    let volume = match c.expected_volume.as_ref() {
+        Some(d) => Decimal::from_str(d.value.trim())
+            .ok()
+            .filter(|q| *q >= Decimal::ZERO),
+        None => None,
+    };
+    if volume.is_none() {
+        v.add(
+            "cap_price.expected_volume",
+            "must give the expected annual volume (预计销售规模), at least 0",
+        );
+    }
+    let free =
+        FreeProvisionBasis::try_from(c.free_provision).unwrap_or_default() != FreeProvisionBasis::Unspecified;
+    if free && cap.is_some_and(|a| !a.is_zero()) {
+        v.add(
+            "cap_price.cap_amount",
+            "a free product's cap is 0 (N1 §一: 免费提供)",
+        );
+    }
+    if !c.supersedes.is_empty() && c.adjustment_reason.trim().is_empty() {
+        v.add(
+            "cap_price.adjustment_reason",
+            "an adjusted cap says why it is adjusted",
+        );
+    }
+    let period = c.effective_period.unwrap_or_default();
+    let from = optional_date(period.start_date.as_ref()).ok().flatten();
+    let to = optional_date(period.end_date.as_ref()).ok().flatten();
+    if from.is_none() || to.is_none() || from > to {
+        v.add("cap_price.effective_period", "needs a valid start and end");
+    }
+    v.into_result(ctx.errors())?;
+    let mut tx = ctx.begin().await?;
+    if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
+        return Ok(previous);
+    }
+    let (_, case) = case_of(ctx, &mut tx, &c.pricing_case, "cap_price.pricing_case").await?;
+    check_entity(ctx, caller, &case)?;
+    ctx.require_state(
+        &case.name,
+        cases::state_of(&case),
+        &[PricingCaseState::RevenueApproved, PricingCaseState::InEffect],
+        "setting caps",
+    )?;
+    let pricing_period = case.pricing_period.unwrap_or_default();
+    let (case_from, case_to) = (
+        optional_date(pricing_period.start_date.as_ref()).ok().flatten(),
+        optional_date(pricing_period.end_date.as_ref()).ok().flatten(),
+    );
+    if from < case_from || to > case_to {
+        let mut v = Violations::new();
+        v.add(
+            "cap_price.effective_period",
+            "must lie within the case's pricing period",
+        );
+        return Err(ctx.errors().invalid(&v));
+    }
+    let product_id = pdop_kit::names::parse(&c.product, "products").unwrap_or_default();
+    let product: Option<(String, i16, i16, Vec<u8>)> =
+        sqlx::query_as("SELECT operator_id, use_class, state, body FROM products WHERE id = $1")
+            .bind(product_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| ctx.db(e))?;
+    let (operator_id, use_class, product_state, body) =
+        product.ok_or_else(|| ctx.errors().not_found("PRODUCT_NOT_FOUND", &c.product))?;
+    if format!("organizations/{operator_id}") != case.operator
+        || product_state == ProductState::Withdrawn as i16
+    {
+        return Err(ctx.errors().failed_precondition(
+            "PRODUCT_NOT_PRICEABLE",
+            format!("{} is not a current product of {}", c.product, case.operator),
+        ));
+    }
+    // N1 §一: products for public governance and welfare are provided free.
+    if use_class == UseClass::PublicGovernance as i16 && !free {
+        let mut v = Violations::new();
+        v.add(
+            "cap_price.free_provision",
+            "a public-governance / public-welfare product is free (N1 §一): give the basis and a cap of 0",
+        );
+        return Err(ctx.errors().invalid(&v));
+    }
+    let snapshot =
+        pdop_proto::registry::events::v1::ProductSnapshot::decode(body.as_slice()).unwrap_or_default();
+    c.product_display_name = snapshot.display_name;
+    c.use_class = i32::from(use_class);
+    let expected = cents(cap.unwrap_or_default() * volume.unwrap_or_default());
+    c.expected_revenue = cny(expected);
+    c.state = CapPriceState::Draft as i32;
+    c.written_report = None;
+    c.reported_to.clear();
+    c.set = None;
+    c.publish_time = None;
+    c.superseded_by.clear();
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = sqlx::query_as::<_, Row>(&format!(
+        "INSERT INTO cap_prices (id, pricing_case_id, product_id, state, expected_revenue, body, create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(&id)
+    .bind(case.name.trim_start_matches("pricingCases/"))
+    .bind(product_id)
+    .bind(CapPriceState::Draft as i16)
+    .bind(expected)
+    .bind(c.encode_to_vec())
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let created = row.to_proto();
+    ctx.audit(
+        &mut tx,
+        caller,
+        METHOD,
+        &created.name,
+        serde_json::json!({ "product": created.product }),
+    )
+    .await?;
+    let response = CreateCapPriceResponse {
+        cap_price: Some(created),
+    };
+    ctx.remember(&mut tx, METHOD, &req.request_id, caller, &response)
+        .await?;
+    ctx.commit(tx).await?;
+    Ok(response)
+}
+
+async fn save(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    row: &Row,
+    c: &CapPrice,
+) -> Result<CapPrice, Status> {
+    let updated = sqlx::query_as::<_, Row>(&format!(
+        "UPDATE cap_prices SET state = $2, body = $3, update_time = $4, version = version + 1 WHERE id = $1
+         RETURNING {COLUMNS}"
+    ))
+    .bind(&row.id)
+    .bind(i16::try_from(c.state).unwrap_or(0))
+    .bind(c.encode_to_vec())
+    .bind(Utc::now())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    Ok(updated.to_proto())
+}
+
+/// Σ expected revenue of the case's set and published caps (plus `adding`) against its annual MAR.
+async fn revenue_check(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    case: &PricingCase,
+    adding: &CapPrice,
+) -> Result<CapRevenueCheck, Status> {
+    let counted: Decimal = sqlx::query_scalar(
+        "SELECT COALESCE(sum(expected_revenue), 0) FROM cap_prices
+         WHERE pricing_case_id = $1 AND state = ANY($2)",
+    )
+    .bind(case.name.trim_start_matches("pricingCases/"))
+    .bind(vec![CapPriceState::Set as i16, CapPriceState::Published as i16])
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let own = adding
+        .expected_revenue
+        .as_ref()
+        .and_then(|m| Decimal::from_str(&m.amount).ok())
+        .unwrap_or_default();
+    // A cap that adjusts another replaces its expected revenue.
+    let replaced: Decimal = if adding.supersedes.is_empty() {
+        Decimal::ZERO
+    } else {
+        sqlx::query_scalar(
+            "SELECT COALESCE(sum(expected_revenue), 0) FROM cap_prices WHERE id = $1 AND state = $2",
+        )
+        .bind(adding.supersedes.trim_start_matches("capPrices/"))
+        .bind(CapPriceState::Published as i16)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| ctx.db(e))?
+    };
+    let total = cents(counted + own - replaced);
+    let mar = case
+        .max_allowed_revenue
+        .as_ref()
+        .and_then(|m| Decimal::from_str(&m.amount).ok())
+        .unwrap_or_default();
+    Ok(CapRevenueCheck {
+        total_expected_revenue: cny(total),
+        max_allowed_revenue: cny(cents(mar)),
+        headroom: cny(cents(mar - total)),
+        within: total <= mar,
+    })
+}
+
+fn snapshot(c: &CapPrice, case: &PricingCase) -> ev::CapPriceSnapshot {
+    let org = |name: &str| pdop_proto::common::OrganizationRef {
+        name: name.to_owned(),
+        ..Default::default()
+    };
+    ev::CapPriceSnapshot {
+        name: c.name.clone(),
+        pricing_case: c.pricing_case.clone(),
+        product: c.product.clone(),
+        product_display_name: c.product_display_name.clone(),
+        operator: Some(org(&case.operator)),
+        authorizing_entity: Some(org(&case.authorizing_entity)),
+        jurisdiction: Some(pdop_proto::common::JurisdictionRef {
+            name: case.jurisdiction.clone(),
+            ..Default::default()
+        }),
+        use_class: c.use_class,
+        free_provision: c.free_provision,
+        billing_unit: c.billing_unit,
+        unit_label: c.unit_label.clone(),
+        cap_amount: c.cap_amount.clone(),
+        expected_volume: c.expected_volume.clone(),
+        effective_period: c.effective_period,
+        supersedes: c.supersedes.clone(),
+        adjustment_reason: c.adjustment_reason.clone(),
+        state: c.state,
+    }
+}
+
+pub async fn set(ctx: &Ctx, caller: &Caller, req: SetCapPriceRequest) -> Result<SetCapPriceResponse, Status> {
+    const METHOD: &str = "pricing.SetCapPrice";
+    if req.written_report.as_ref().is_none_or(|d| d.uri.is_empty()) {
+        let mut v = Violations::new();
+        v.add(
+            "written_report",
+            "must reference the written report to the pricing and data authorities (N1 §二)",
+        );
+        return Err(ctx.errors().invalid(&v));
+    }
+    let mut tx = ctx.begin().await?;
+    let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
+    let mut c = row.to_proto();
+    let (_, case) = case_of(ctx, &mut tx, &c.pricing_case, "name").await?;
+    check_entity(ctx, caller, &case)?;
+    ctx.require_state(&c.name, state_of(&c), &[CapPriceState::Draft], "setting")?;
+    for authority in [&case.pricing_authority, &case.data_authority] {
+        if !req.reported_to.contains(authority) {
+            let mut v = Violations::new();
+            v.add(
+                "reported_to",
+                format!("must include {authority}: caps are reported to both authorities (N1 §二)"),
+            );
+            return Err(ctx.errors().invalid(&v));
+        }
+    }
+    let check = revenue_check(ctx, &mut tx, &case, &c).await?;
+    if !check.within {
+        let total = check
+            .total_expected_revenue
+            .as_ref()
+            .map(|m| m.amount.clone())
+            .unwrap_or_default();
+        let mar = check
+            .max_allowed_revenue
+            .as_ref()
+            .map(|m| m.amount.clone())
+            .unwrap_or_default();
+        return Err(ctx.errors().failed_precondition(
+            "CAP_REVENUE_EXCEEDS_MAR",
+            format!("Σ cap × expected volume would be {total}, above the MAR of {mar} (N1 §二: 在最高准许收入范围内)"),
+        ));
+    }
+    c.state = CapPriceState::Set as i32;
+    c.written_report = req.written_report;
+    c.reported_to = req.reported_to;
+    c.set = Some(AuditInfo {
+        actor: Some(actor(caller)),
+        time: Some(timestamp(Utc::now())),
+        ..Default::default()
+    });
+    let saved = save(ctx, &mut tx, &row, &c).await?;
+    let event = ev::CapPriceSet {
+        cap_price: Some(snapshot(&saved, &case)),
+        total_expected_revenue: check.total_expected_revenue.clone(),
+        max_allowed_revenue: check.max_allowed_revenue.clone(),
+        reported_to: saved
+            .reported_to
+            .iter()
+            .map(|name| pdop_proto::common::OrganizationRef {
+                name: name.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        actor: Some(actor(caller)),
+    };
+    ctx.record(
+        &mut tx,
+        caller,
+        METHOD,
+        &saved.name,
+        serde_json::json!({ "state": "SET" }),
+        ("pdop.pricing.cap_price.set", &event),
+    )
+    .await?;
+    ctx.commit(tx).await?;
+    Ok(SetCapPriceResponse {
+        cap_price: Some(saved),
+        check: Some(check),
+    })
+}
+
+pub async fn publish(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: PublishCapPriceRequest,
+) -> Result<PublishCapPriceResponse, Status> {
+    const METHOD: &str = "pricing.PublishCapPrice";
+    let mut tx = ctx.begin().await?;
+    let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
+    let mut c = row.to_proto();
+    let (case_row, mut case) = case_of(ctx, &mut tx, &c.pricing_case, "name").await?;
+    check_entity(ctx, caller, &case)?;
+    ctx.require_state(&c.name, state_of(&c), &[CapPriceState::Set], "publication")?;
+    if !c.supersedes.is_empty() {
+        let old: Row = ctx.locked(&mut tx, &c.supersedes, "").await?;
+        let mut previous = old.to_proto();
+        previous.state = CapPriceState::Superseded as i32;
+        previous.superseded_by = c.name.clone();
+        save(ctx, &mut tx, &old, &previous).await?;
+    }
+    let now = Utc::now();
+    c.state = CapPriceState::Published as i32;
+    c.publish_time = Some(timestamp(now));
+    let saved = save(ctx, &mut tx, &row, &c).await?;
+    if cases::state_of(&case) == PricingCaseState::RevenueApproved {
+        case.state = PricingCaseState::InEffect as i32;
+        cases::save(ctx, &mut tx, &case_row, &case).await?;
+    }
+    let event = ev::CapPricePublished {
+        cap_price: Some(snapshot(&saved, &case)),
+        publish_time: Some(timestamp(now)),
+        specific_prices_above_cap: Vec::new(),
+        actor: Some(actor(caller)),
+    };
+    ctx.record(
+        &mut tx,
+        caller,
+        METHOD,
+        &saved.name,
+        serde_json::json!({ "state": "PUBLISHED", "case": case.name }),
+        ("pdop.pricing.cap_price.published", &event),
+    )
+    .await?;
+    ctx.commit(tx).await?;
+    Ok(PublishCapPriceResponse {
+        cap_price: Some(saved),
+        specific_prices_above_cap: Vec::new(),
+    })
+}
+
+pub async fn get(ctx: &Ctx, caller: &Caller, req: GetCapPriceRequest) -> Result<GetCapPriceResponse, Status> {
+    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
+    let mut tx = ctx.begin().await?;
+    let row: Row = fetch_row(&mut *tx, "cap_prices", COLUMNS, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("CAP_PRICE_NOT_FOUND", &req.name))?;
+    let c = row.to_proto();
+    let public = matches!(
+        state_of(&c),
+        CapPriceState::Published | CapPriceState::Superseded | CapPriceState::Ended
+    );
+    if !public {
+        let (_, case) = case_of(ctx, &mut tx, &c.pricing_case, "name").await?;
+        if !may_read(caller, &case) {
+            return Err(ctx.errors().not_found("CAP_PRICE_NOT_FOUND", &req.name));
+        }
+    }
+    Ok(GetCapPriceResponse { cap_price: Some(c) })
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: ListCapPricesRequest,
+) -> Result<ListCapPricesResponse, Status> {
+    let mut v = Violations::new();
+    let (size, after): (i64, Option<String>) = paging(req.page_size, &req.page_token, &mut v);
+    let case = optional_name(&req.pricing_case, cases::COLLECTION, "pricing_case", &mut v);
+    let product = optional_name(&req.product, "products", "product", &mut v);
+    v.into_result(ctx.errors())?;
+    let all = [Role::PricingAuthority, Role::DataAuthority, Role::Auditor]
+        .iter()
+        .any(|r| caller.has_role(*r));
+    let own = (!all).then(|| {
+        caller
+            .organization
+            .trim_start_matches("organizations/")
+            .to_owned()
+    });
+    // Parties see their drafts; everyone sees what is published.
+    let mut rows = sqlx::query_as::<_, Row>(
+        "SELECT p.id, p.body, p.create_time, p.update_time, p.version FROM cap_prices p
+         JOIN pricing_cases c ON c.id = p.pricing_case_id
+         WHERE ($1::text IS NULL OR p.id > $1)
+           AND ($2::text IS NULL OR c.id = $2)
+           AND ($3::text IS NULL OR p.product_id = $3)
+           AND ($4::smallint = 0 OR p.state = $4)
+           AND ($5::text IS NULL OR p.state >= $6 OR c.operator_id = $5 OR c.authorizing_entity_id = $5)
+         ORDER BY p.id LIMIT $7",
+    )
+    .bind(after)
+    .bind(case)
+    .bind(product)
+    .bind(i16::try_from(req.state).unwrap_or(0))
+    .bind(own)
+    .bind(CapPriceState::Published as i16)
+    .bind(size + 1)
+    .fetch_all(ctx.pool())
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let next_page_token = page_after(&mut rows, size, |r| r.id.clone());
+    Ok(ListCapPricesResponse {
+        cap_prices: rows.iter().map(Row::to_proto).collect(),
+        next_page_token,
+    })
+}
