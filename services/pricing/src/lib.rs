@@ -13,6 +13,7 @@ mod decimals;
 pub mod formula;
 mod incoming;
 mod preview;
+mod prices;
 mod surveys;
 
 use std::sync::Arc;
@@ -124,6 +125,10 @@ fn policy() -> Policy {
         ("ListCapPrices", Access::Authenticated),
         ("SetCapPrice", Access::Roles(vec![ImplementingAgency])),
         ("PublishCapPrice", Access::Roles(vec![ImplementingAgency])),
+        ("CreateSpecificPrice", Access::Roles(vec![Operator])),
+        ("GetSpecificPrice", Access::Authenticated),
+        ("ListSpecificPrices", Access::Authenticated),
+        ("PublishSpecificPrice", Access::Roles(vec![Operator])),
         (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
@@ -400,6 +405,46 @@ impl PricingService for Handlers {
     ) -> Result<Response<pb::PublishCapPriceResponse>, Status> {
         let caller = caller(&request)?;
         caps::publish(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_specific_price(
+        &self,
+        request: Request<pb::CreateSpecificPriceRequest>,
+    ) -> Result<Response<pb::CreateSpecificPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        prices::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_specific_price(
+        &self,
+        request: Request<pb::GetSpecificPriceRequest>,
+    ) -> Result<Response<pb::GetSpecificPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        prices::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_specific_prices(
+        &self,
+        request: Request<pb::ListSpecificPricesRequest>,
+    ) -> Result<Response<pb::ListSpecificPricesResponse>, Status> {
+        let caller = caller(&request)?;
+        prices::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn publish_specific_price(
+        &self,
+        request: Request<pb::PublishSpecificPriceRequest>,
+    ) -> Result<Response<pb::PublishSpecificPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        prices::publish(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -672,4 +672,117 @@ async fn caps_fit_within_the_mar_and_free_products_are_free() {
         .pricing_case
         .unwrap();
     assert_eq!(case_now.state, PricingCaseState::InEffect as i32);
+
+    // N1 §二: the operator's specific price is at most the published cap, and posted publicly.
+    let price = |product: &str, amount: &str| SpecificPrice {
+        pricing_case: case.name.clone(),
+        product: format!("products/{product}"),
+        billing_unit: BillingUnit::PerCall as i32,
+        unit_label: "元/次".into(),
+        amount: cny(amount),
+        effective_period: range((2027, 1, 1), (2027, 12, 31)),
+        ..Default::default()
+    };
+    let create_price = |p: SpecificPrice| CreateSpecificPriceRequest {
+        specific_price: Some(p),
+        request_id: String::new(),
+    };
+    let err = h
+        .client
+        .create_specific_price(operator(create_price(price("api", "1.6000"))))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "PRICE_ABOVE_CAP");
+    let err = h
+        .client
+        .create_specific_price(operator(create_price(price("dataset", "1"))))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "NO_PUBLISHED_CAP");
+    let draft = h
+        .client
+        .create_specific_price(operator(create_price(price("api", "1.50"))))
+        .await
+        .unwrap()
+        .into_inner()
+        .specific_price
+        .unwrap();
+    assert_eq!(draft.kind, SpecificPriceKind::Standard as i32);
+    assert_eq!(draft.cap_price, api.name);
+    let publish = || PublishSpecificPriceRequest {
+        name: draft.name.clone(),
+        ..Default::default()
+    };
+    let err = h
+        .client
+        .publish_specific_price(operator(publish()))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "NO_CHANNEL");
+    let subjects: Vec<String> = sqlx::query_scalar("SELECT subject FROM outbox ORDER BY seq")
+        .fetch_all(&h.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        !subjects
+            .iter()
+            .any(|s| s == "pdop.pricing.specific_price.published")
+    );
+}
+
+#[tokio::test]
+async fn trial_prices_rest_on_the_authorizing_entitys_guidance() {
+    // N1 §二: 尚无完整年度运营情况的 … 指导运营机构制定试行收费标准.
+    let mut h = start().await;
+    let case = investigating(&mut h).await;
+    product(&h, "api", UseClass::IndustryDevelopment, 0).await;
+    h.until("the product is known", "SELECT count(*) = 1 FROM products")
+        .await;
+    let trial = |guidance: Option<DocumentRef>| CreateSpecificPriceRequest {
+        specific_price: Some(SpecificPrice {
+            pricing_case: case.name.clone(),
+            product: "products/api".into(),
+            billing_unit: BillingUnit::PerCall as i32,
+            unit_label: "元/次".into(),
+            amount: cny("2.00"),
+            guidance_document: guidance,
+            publication_channels: vec!["https://market.example/api".into()],
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let err = h
+        .client
+        .create_specific_price(operator(trial(None)))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["specific_price.guidance_document"]);
+    let draft = h
+        .client
+        .create_specific_price(operator(trial(doc("指导意见"))))
+        .await
+        .unwrap()
+        .into_inner()
+        .specific_price
+        .unwrap();
+    assert_eq!(draft.kind, SpecificPriceKind::Trial as i32);
+    let published = h
+        .client
+        .publish_specific_price(operator(PublishSpecificPriceRequest {
+            name: draft.name.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .specific_price
+        .unwrap();
+    assert_eq!(published.state, SpecificPriceState::Published as i32);
+    // Published prices are public.
+    let anyone = acting(
+        "organizations/anyone",
+        &[Role::Developer],
+        GetSpecificPriceRequest { name: draft.name },
+    );
+    assert!(h.client.get_specific_price(anyone).await.is_ok());
 }
