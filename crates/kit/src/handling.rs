@@ -271,3 +271,23 @@ pub fn page_after<R, C: serde::Serialize>(rows: &mut Vec<R>, size: i64, key: imp
         .map(|r| pagination::encode_token(&key(r)))
         .unwrap_or_default()
 }
+
+/// Writes a new state and protobuf body to the row `id` of a table kept as `(state, body, update_time,
+/// version)` and returns the row as stored.
+pub async fn save_state_body<R: Stored>(
+    tx: &mut Transaction<'static, Postgres>,
+    id: &str,
+    state: i32,
+    body: Vec<u8>,
+) -> Result<R, sqlx::Error> {
+    sqlx::query_as::<_, R>(&format!(
+        "UPDATE {} SET state = $2, body = $3, update_time = now(), version = version + 1 WHERE id = $1 RETURNING {}",
+        R::TABLE,
+        R::COLUMNS
+    ))
+    .bind(id)
+    .bind(i16::try_from(state).unwrap_or(0))
+    .bind(body)
+    .fetch_one(&mut **tx)
+    .await
+}

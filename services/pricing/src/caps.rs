@@ -272,17 +272,9 @@ async fn save(
     row: &Row,
     c: &CapPrice,
 ) -> Result<CapPrice, Status> {
-    let updated = sqlx::query_as::<_, Row>(&format!(
-        "UPDATE cap_prices SET state = $2, body = $3, update_time = $4, version = version + 1 WHERE id = $1
-         RETURNING {COLUMNS}"
-    ))
-    .bind(&row.id)
-    .bind(i16::try_from(c.state).unwrap_or(0))
-    .bind(c.encode_to_vec())
-    .bind(Utc::now())
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(|e| ctx.db(e))?;
+    let updated: Row = pdop_kit::handling::save_state_body(tx, &row.id, c.state, c.encode_to_vec())
+        .await
+        .map_err(|e| ctx.db(e))?;
     Ok(updated.to_proto())
 }
 

@@ -390,17 +390,9 @@ async fn save(
     row: &Row,
     s: &CostSurvey,
 ) -> Result<CostSurvey, Status> {
-    let updated = sqlx::query_as::<_, Row>(&format!(
-        "UPDATE cost_surveys SET state = $2, body = $3, update_time = $4, version = version + 1
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(&row.id)
-    .bind(i16::try_from(s.state).unwrap_or(0))
-    .bind(s.encode_to_vec())
-    .bind(Utc::now())
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(|e| ctx.db(e))?;
+    let updated: Row = pdop_kit::handling::save_state_body(tx, &row.id, s.state, s.encode_to_vec())
+        .await
+        .map_err(|e| ctx.db(e))?;
     Ok(updated.to_proto())
 }
 
