@@ -4,6 +4,7 @@
 //! cases up to the cost investigation, with jurisdictions, organizations, agreements and products read from
 //! the registry's events. The other RPCs answer `UNIMPLEMENTED`.
 
+mod annual;
 mod bond_yields;
 mod calculations;
 mod caps;
@@ -129,6 +130,12 @@ fn policy() -> Policy {
         ("GetSpecificPrice", Access::Authenticated),
         ("ListSpecificPrices", Access::Authenticated),
         ("PublishSpecificPrice", Access::Roles(vec![Operator])),
+        (
+            "CreateAnnualCheck",
+            Access::Roles(vec![ImplementingAgency, Operator]),
+        ),
+        ("GetAnnualCheck", Access::Authenticated),
+        ("CompleteAnnualCheck", Access::Roles(vec![ImplementingAgency])),
         (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
@@ -445,6 +452,36 @@ impl PricingService for Handlers {
     ) -> Result<Response<pb::PublishSpecificPriceResponse>, Status> {
         let caller = caller(&request)?;
         prices::publish(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_annual_check(
+        &self,
+        request: Request<pb::CreateAnnualCheckRequest>,
+    ) -> Result<Response<pb::CreateAnnualCheckResponse>, Status> {
+        let caller = caller(&request)?;
+        annual::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_annual_check(
+        &self,
+        request: Request<pb::GetAnnualCheckRequest>,
+    ) -> Result<Response<pb::GetAnnualCheckResponse>, Status> {
+        let caller = caller(&request)?;
+        annual::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn complete_annual_check(
+        &self,
+        request: Request<pb::CompleteAnnualCheckRequest>,
+    ) -> Result<Response<pb::CompleteAnnualCheckResponse>, Status> {
+        let caller = caller(&request)?;
+        annual::complete(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -46,6 +46,10 @@ fn operator<T>(message: T) -> tonic::Request<T> {
 
 /// A case of the harness's agreement taken to COST_INVESTIGATION.
 async fn investigating(h: &mut Harness) -> PricingCase {
+    investigating_over(h, range((2027, 1, 1), (2029, 12, 31))).await
+}
+
+async fn investigating_over(h: &mut Harness, period: Option<DateRange>) -> PricingCase {
     let request = CreatePricingCaseRequest {
         pricing_case: Some(PricingCase {
             display_name: "定价".into(),
@@ -53,7 +57,7 @@ async fn investigating(h: &mut Harness) -> PricingCase {
             pricing_authority: AUTHORITY.into(),
             data_authority: DATA_AUTHORITY.into(),
             catalogue: PricingCatalogue::Local as i32,
-            pricing_period: range((2027, 1, 1), (2029, 12, 31)),
+            pricing_period: period,
             ..Default::default()
         }),
         request_id: String::new(),
@@ -785,4 +789,156 @@ async fn trial_prices_rest_on_the_authorizing_entitys_guidance() {
         GetSpecificPriceRequest { name: draft.name },
     );
     assert!(h.client.get_specific_price(anyone).await.is_ok());
+}
+
+/// A case over 2025–2027 in effect: MAR of the worked example approved and one cap published.
+async fn in_effect(h: &mut Harness) -> PricingCase {
+    let case = investigating_over(h, range((2025, 1, 1), (2027, 12, 31))).await;
+    let survey = approved_survey(h, &case).await;
+    let y2025 = record_yield(h, 2025).await;
+    let calculation = h
+        .client
+        .create_calculation(authority(CreateCalculationRequest {
+            input: Some(calculation_input(&case.name, &survey.name, &y2025)),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .calculation
+        .unwrap();
+    let approve = ApproveMaxAllowedRevenueRequest {
+        name: case.name.clone(),
+        calculation: calculation.name,
+        decision_document: doc("核定文件"),
+        data_authority_concurrence: doc("会同意见"),
+        ..Default::default()
+    };
+    h.client
+        .approve_max_allowed_revenue(authority(approve))
+        .await
+        .unwrap();
+    product(h, "api", UseClass::IndustryDevelopment, 0).await;
+    h.until("the product is known", "SELECT count(*) = 1 FROM products")
+        .await;
+    let api = create_cap(
+        h,
+        CapPrice {
+            effective_period: range((2025, 1, 1), (2025, 12, 31)),
+            ..cap(&case.name, "api", "1.50", "4000000")
+        },
+    )
+    .await
+    .unwrap();
+    set_cap(h, &api.name, &[AUTHORITY, DATA_AUTHORITY]).await.unwrap();
+    let publish = PublishCapPriceRequest {
+        name: api.name,
+        ..Default::default()
+    };
+    h.client.publish_cap_price(agency(publish)).await.unwrap();
+    case
+}
+
+#[tokio::test]
+async fn the_annual_check_decides_who_adjusts_and_flags_a_late_report() {
+    let mut h = start().await;
+    let case = in_effect(&mut h).await;
+    let check = |year: i32, actual: &str| CreateAnnualCheckRequest {
+        annual_check: Some(AnnualCheck {
+            pricing_case: case.name.clone(),
+            year,
+            actual_revenue: cny(actual),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    // DOMAIN §3.2: 9,900,000 against 8,821,333.33 is +12.23%: above 10%, the caps are adjusted (down).
+    let over = h
+        .client
+        .create_annual_check(agency(check(2025, "9900000")))
+        .await
+        .unwrap()
+        .into_inner()
+        .annual_check
+        .unwrap();
+    assert_eq!(over.deviation.clone().unwrap().value, "0.122279");
+    assert_eq!(over.adjustment_level, AdjustmentLevel::CapPrices as i32);
+    assert_eq!(over.adjustment_direction, AdjustmentDirection::Decrease as i32);
+    // D10 (N1 §五): the report is due 2026-03-31.
+    let deadline = over.report_deadline.clone().unwrap();
+    assert_eq!(
+        deadline.due_date,
+        Some(pdop_proto::common::Date {
+            year: 2026,
+            month: 3,
+            day: 31
+        })
+    );
+    assert_eq!(deadline.source.unwrap().rule_id, "D10");
+    let err = h
+        .client
+        .create_annual_check(agency(check(2025, "1")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    // 9,500,000 is +7.69%: within 10%, the operator adjusts its specific prices.
+    let within = h
+        .client
+        .create_annual_check(operator(check(2026, "9500000")))
+        .await
+        .unwrap()
+        .into_inner()
+        .annual_check
+        .unwrap();
+    assert_eq!(within.adjustment_level, AdjustmentLevel::SpecificPrices as i32);
+    let err = h
+        .client
+        .create_annual_check(agency(check(2031, "1")))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["annual_check.year"]);
+    let mut mismatch = check(2027, "100");
+    mismatch.annual_check.as_mut().unwrap().product_revenues = vec![ProductRevenue {
+        product: "products/api".into(),
+        revenue: cny("99"),
+        ..Default::default()
+    }];
+    let err = h.client.create_annual_check(agency(mismatch)).await.unwrap_err();
+    assert_invalid(&err, &["annual_check.product_revenues"]);
+
+    let complete = |name: &str| CompleteAnnualCheckRequest {
+        name: name.into(),
+        business_report: doc("经营情况报告"),
+        report_date: Some(pdop_proto::common::Date {
+            year: 2026,
+            month: 4,
+            day: 15,
+        }),
+        fee_adjustments: "下调上限收费标准".into(),
+        ..Default::default()
+    };
+    let done = h
+        .client
+        .complete_annual_check(agency(complete(&over.name)))
+        .await
+        .unwrap()
+        .into_inner()
+        .annual_check
+        .unwrap();
+    assert_eq!(done.state, AnnualCheckState::Completed as i32);
+    assert!(done.report_late, "sent after 2026-03-31");
+    // 2026 has not ended yet on this machine's calendar.
+    let err = h
+        .client
+        .complete_annual_check(agency(complete(&within.name)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "YEAR_NOT_ENDED");
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE subject = 'pdop.pricing.annual_check.completed'",
+    )
+    .fetch_one(&h.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
 }
