@@ -4,11 +4,11 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
-use pdop_kit::convert::{actor, date, etag, past_or_today, timestamp, today};
-use pdop_kit::handling::{Stored, fetch_row, is_unique_violation};
+use pdop_kit::convert::{actor, date, past_or_today, timestamp, today};
+use pdop_kit::handling::{fetch_row, is_unique_violation};
 use pdop_proto::common::{AuditInfo, Deadline, DeadlineUnit, Money, Rate, SourceCitation};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -28,37 +28,7 @@ use crate::formula::{cents, check_deviation};
 
 const COLLECTION: &str = "annualChecks";
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const COLUMNS: &str = "id, body, create_time, update_time, version";
-
-impl Stored for Row {
-    const TABLE: &'static str = "annual_checks";
-    const COLUMNS: &'static str = COLUMNS;
-    const COLLECTION: &'static str = COLLECTION;
-    const NOT_FOUND: &'static str = "ANNUAL_CHECK_NOT_FOUND";
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Row {
-    fn to_proto(&self) -> AnnualCheck {
-        let mut a = AnnualCheck::decode(self.body.as_slice()).unwrap_or_default();
-        a.name = format!("{COLLECTION}/{}", self.id);
-        a.create_time = Some(timestamp(self.create_time));
-        a.update_time = Some(timestamp(self.update_time));
-        a.etag = etag(self.version);
-        a
-    }
-}
+crate::rows::body_row!(AnnualCheck, "annual_checks", COLLECTION, "ANNUAL_CHECK_NOT_FOUND");
 
 async fn case_of(
     ctx: &Ctx,

@@ -4,11 +4,11 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{actor, etag, optional_date, timestamp};
-use pdop_kit::handling::{Stored, fetch_row, optional_name, page_after};
+use pdop_kit::convert::{actor, optional_date, timestamp};
+use pdop_kit::handling::{fetch_row, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, BillingUnit, Money, UseClass};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -30,37 +30,7 @@ use crate::formula::cents;
 
 const COLLECTION: &str = "capPrices";
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const COLUMNS: &str = "id, body, create_time, update_time, version";
-
-impl Stored for Row {
-    const TABLE: &'static str = "cap_prices";
-    const COLUMNS: &'static str = COLUMNS;
-    const COLLECTION: &'static str = COLLECTION;
-    const NOT_FOUND: &'static str = "CAP_PRICE_NOT_FOUND";
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Row {
-    fn to_proto(&self) -> CapPrice {
-        let mut c = CapPrice::decode(self.body.as_slice()).unwrap_or_default();
-        c.name = format!("{COLLECTION}/{}", self.id);
-        c.create_time = Some(timestamp(self.create_time));
-        c.update_time = Some(timestamp(self.update_time));
-        c.etag = etag(self.version);
-        c
-    }
-}
+crate::rows::body_row!(CapPrice, "cap_prices", COLLECTION, "CAP_PRICE_NOT_FOUND");
 
 fn state_of(c: &CapPrice) -> CapPriceState {
     CapPriceState::try_from(c.state).unwrap_or_default()

@@ -2,11 +2,11 @@
 //! opens in TRIAL (试行收费); once a full operating year exists the authorizing entity applies in writing and
 //! the pricing authority assesses whether a pricing basis exists (→ COST_INVESTIGATION, or back to TRIAL).
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{Months, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{actor, etag, optional_date, timestamp, today};
-use pdop_kit::handling::{Stored, is_unique_violation, optional_name, page_after};
+use pdop_kit::convert::{actor, optional_date, timestamp, today};
+use pdop_kit::handling::{is_unique_violation, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, DateRange, OrganizationRef};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -25,37 +25,7 @@ use crate::preview::limits;
 
 pub const COLLECTION: &str = "pricingCases";
 
-#[derive(sqlx::FromRow)]
-pub struct Row {
-    id: String,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const COLUMNS: &str = "id, body, create_time, update_time, version";
-
-impl Stored for Row {
-    const TABLE: &'static str = "pricing_cases";
-    const COLUMNS: &'static str = COLUMNS;
-    const COLLECTION: &'static str = COLLECTION;
-    const NOT_FOUND: &'static str = "PRICING_CASE_NOT_FOUND";
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Row {
-    pub fn to_proto(&self) -> PricingCase {
-        let mut c = PricingCase::decode(self.body.as_slice()).unwrap_or_default();
-        c.name = format!("{COLLECTION}/{}", self.id);
-        c.create_time = Some(timestamp(self.create_time));
-        c.update_time = Some(timestamp(self.update_time));
-        c.etag = etag(self.version);
-        c
-    }
-}
+crate::rows::body_row!(PricingCase, "pricing_cases", COLLECTION, "PRICING_CASE_NOT_FOUND");
 
 pub fn state_of(c: &PricingCase) -> PricingCaseState {
     PricingCaseState::try_from(c.state).unwrap_or_default()

@@ -15,6 +15,8 @@ pub mod formula;
 mod incoming;
 mod preview;
 mod prices;
+mod rows;
+mod settlement;
 mod surveys;
 
 use std::sync::Arc;
@@ -136,6 +138,9 @@ fn policy() -> Policy {
         ),
         ("GetAnnualCheck", Access::Authenticated),
         ("CompleteAnnualCheck", Access::Roles(vec![ImplementingAgency])),
+        ("CreatePeriodSettlement", Access::Roles(vec![PricingAuthority])),
+        ("GetPeriodSettlement", Access::Authenticated),
+        ("CompletePeriodSettlement", Access::Roles(vec![PricingAuthority])),
         (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
@@ -482,6 +487,36 @@ impl PricingService for Handlers {
     ) -> Result<Response<pb::CompleteAnnualCheckResponse>, Status> {
         let caller = caller(&request)?;
         annual::complete(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_period_settlement(
+        &self,
+        request: Request<pb::CreatePeriodSettlementRequest>,
+    ) -> Result<Response<pb::CreatePeriodSettlementResponse>, Status> {
+        let caller = caller(&request)?;
+        settlement::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_period_settlement(
+        &self,
+        request: Request<pb::GetPeriodSettlementRequest>,
+    ) -> Result<Response<pb::GetPeriodSettlementResponse>, Status> {
+        let caller = caller(&request)?;
+        settlement::get(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn complete_period_settlement(
+        &self,
+        request: Request<pb::CompletePeriodSettlementRequest>,
+    ) -> Result<Response<pb::CompletePeriodSettlementResponse>, Status> {
+        let caller = caller(&request)?;
+        settlement::complete(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -5,11 +5,11 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
-use pdop_kit::convert::{actor, etag, timestamp};
-use pdop_kit::handling::{Stored, fetch_row, optional_name, page_after};
+use pdop_kit::convert::{actor, timestamp};
+use pdop_kit::handling::{fetch_row, optional_name, page_after};
 use pdop_proto::common::{BillingUnit, Money, UseClass};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -29,37 +29,12 @@ use crate::decimals;
 
 const COLLECTION: &str = "specificPrices";
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const COLUMNS: &str = "id, body, create_time, update_time, version";
-
-impl Stored for Row {
-    const TABLE: &'static str = "specific_prices";
-    const COLUMNS: &'static str = COLUMNS;
-    const COLLECTION: &'static str = COLLECTION;
-    const NOT_FOUND: &'static str = "SPECIFIC_PRICE_NOT_FOUND";
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Row {
-    fn to_proto(&self) -> SpecificPrice {
-        let mut p = SpecificPrice::decode(self.body.as_slice()).unwrap_or_default();
-        p.name = format!("{COLLECTION}/{}", self.id);
-        p.create_time = Some(timestamp(self.create_time));
-        p.update_time = Some(timestamp(self.update_time));
-        p.etag = etag(self.version);
-        p
-    }
-}
+crate::rows::body_row!(
+    SpecificPrice,
+    "specific_prices",
+    COLLECTION,
+    "SPECIFIC_PRICE_NOT_FOUND"
+);
 
 fn state_of(p: &SpecificPrice) -> SpecificPriceState {
     SpecificPriceState::try_from(p.state).unwrap_or_default()

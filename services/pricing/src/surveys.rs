@@ -2,11 +2,11 @@
 //! the pricing authority disallows what is unreasonable or unrelated, allocates the share of free products and
 //! nets off subsidies, then approves the operating cost C (核定) or returns the survey with reasons.
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{Months, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{actor, etag, optional_date, timestamp};
-use pdop_kit::handling::{Stored, fetch_row, optional_name, page_after};
+use pdop_kit::convert::{actor, optional_date, timestamp};
+use pdop_kit::handling::{fetch_row, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, Money};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -29,37 +29,7 @@ use crate::formula::{CostLine, cost_totals};
 
 pub const COLLECTION: &str = "costSurveys";
 
-#[derive(sqlx::FromRow)]
-pub struct Row {
-    id: String,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const COLUMNS: &str = "id, body, create_time, update_time, version";
-
-impl Stored for Row {
-    const TABLE: &'static str = "cost_surveys";
-    const COLUMNS: &'static str = COLUMNS;
-    const COLLECTION: &'static str = COLLECTION;
-    const NOT_FOUND: &'static str = "COST_SURVEY_NOT_FOUND";
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Row {
-    pub fn to_proto(&self) -> CostSurvey {
-        let mut s = CostSurvey::decode(self.body.as_slice()).unwrap_or_default();
-        s.name = format!("{COLLECTION}/{}", self.id);
-        s.create_time = Some(timestamp(self.create_time));
-        s.update_time = Some(timestamp(self.update_time));
-        s.etag = etag(self.version);
-        s
-    }
-}
+crate::rows::body_row!(CostSurvey, "cost_surveys", COLLECTION, "COST_SURVEY_NOT_FOUND");
 
 pub fn state_of(s: &CostSurvey) -> CostSurveyState {
     CostSurveyState::try_from(s.state).unwrap_or_default()

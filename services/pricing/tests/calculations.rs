@@ -793,7 +793,11 @@ async fn trial_prices_rest_on_the_authorizing_entitys_guidance() {
 
 /// A case over 2025–2027 in effect: MAR of the worked example approved and one cap published.
 async fn in_effect(h: &mut Harness) -> PricingCase {
-    let case = investigating_over(h, range((2025, 1, 1), (2027, 12, 31))).await;
+    in_effect_over(h, range((2025, 1, 1), (2027, 12, 31))).await
+}
+
+async fn in_effect_over(h: &mut Harness, period: Option<DateRange>) -> PricingCase {
+    let case = investigating_over(h, period).await;
     let survey = approved_survey(h, &case).await;
     let y2025 = record_yield(h, 2025).await;
     let calculation = h
@@ -941,4 +945,111 @@ async fn the_annual_check_decides_who_adjusts_and_flags_a_late_report() {
     .await
     .unwrap();
     assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn a_settled_period_carries_its_over_collection_forward() {
+    // N1 §四: 上一周期内实际收入超过最高准许收入的部分 … 予以扣减，超出较多的，可在不同周期平滑处理.
+    let mut h = start().await;
+    let case = in_effect_over(&mut h, range((2025, 1, 1), (2025, 12, 31))).await;
+    let create = || CreatePeriodSettlementRequest {
+        pricing_case: case.name.clone(),
+        request_id: String::new(),
+    };
+    let err = h
+        .client
+        .create_period_settlement(authority(create()))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ANNUAL_CHECK_MISSING");
+    let check = h
+        .client
+        .create_annual_check(agency(CreateAnnualCheckRequest {
+            annual_check: Some(AnnualCheck {
+                pricing_case: case.name.clone(),
+                year: 2025,
+                actual_revenue: cny("9900000"),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .annual_check
+        .unwrap();
+    h.client
+        .complete_annual_check(agency(CompleteAnnualCheckRequest {
+            name: check.name,
+            business_report: doc("经营情况报告"),
+            report_date: Some(pdop_proto::common::Date {
+                year: 2026,
+                month: 3,
+                day: 20,
+            }),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let draft = h
+        .client
+        .create_period_settlement(authority(create()))
+        .await
+        .unwrap()
+        .into_inner()
+        .period_settlement
+        .unwrap();
+    assert_eq!(draft.excess.clone().unwrap().amount, "1078666.67");
+    let complete = |treatment: SettlementTreatment, parts: &[(i32, &str)]| CompletePeriodSettlementRequest {
+        name: draft.name.clone(),
+        treatment: treatment as i32,
+        installments: parts
+            .iter()
+            .map(|(offset, amount)| DeductionInstallment {
+                period_offset: *offset,
+                amount: cny(amount),
+            })
+            .collect(),
+        evaluation_report: doc("定期评估报告"),
+        ..Default::default()
+    };
+    let err = h
+        .client
+        .complete_period_settlement(authority(complete(SettlementTreatment::NoExcess, &[])))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["treatment"]);
+    let err = h
+        .client
+        .complete_period_settlement(authority(complete(
+            SettlementTreatment::Smoothed,
+            &[(1, "539333.34"), (2, "539333.32")],
+        )))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["installments"]);
+    let done = h
+        .client
+        .complete_period_settlement(authority(complete(
+            SettlementTreatment::Smoothed,
+            &[(1, "539333.34"), (2, "539333.33")],
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .period_settlement
+        .unwrap();
+    assert_eq!(done.state, PeriodSettlementState::Completed as i32);
+    let settled = h
+        .client
+        .get_pricing_case(authority(GetPricingCaseRequest {
+            name: case.name.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap();
+    assert_eq!(settled.state, PricingCaseState::Settled as i32);
+    assert_eq!(settled.settlement, done.name);
 }

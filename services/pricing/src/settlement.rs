@@ -1,0 +1,367 @@
+//! Period settlement (周期清算, N1 §四): at the end of a pricing period the actual revenue of its years is
+//! compared with the allowed revenue; an over-collection is deducted from the next period's MAR, or smoothed
+//! over several periods (超出较多的，可在不同周期平滑处理). The case is then SETTLED.
+
+use std::str::FromStr;
+
+use chrono::Utc;
+use pdop_kit::Violations;
+use pdop_kit::auth::Caller;
+use pdop_kit::convert::{actor, naive_date, timestamp, today};
+use pdop_kit::handling::{fetch_row, is_unique_violation};
+use pdop_proto::common::{AuditInfo, Money, Rate};
+use pdop_proto::pricing::events::v1 as ev;
+use pdop_proto::pricing::v1::{
+    AnnualCheck, AnnualCheckState, CompletePeriodSettlementRequest, CompletePeriodSettlementResponse,
+    CreatePeriodSettlementRequest, CreatePeriodSettlementResponse, DeductionInstallment,
+    GetPeriodSettlementRequest, GetPeriodSettlementResponse, PeriodSettlement, PeriodSettlementState,
+    PricingCase, PricingCaseState, SettlementTreatment,
+};
+use prost::Message;
+use rust_decimal::{Decimal, RoundingStrategy};
+use sqlx::{Postgres, Transaction};
+use tonic::Status;
+
+use crate::cases::{self, may_read};
+use crate::context::{Ctx, Handling};
+use crate::decimals;
+use crate::formula::{cents, settle};
+
+const COLLECTION: &str = "periodSettlements";
+
+crate::rows::body_row!(
+    PeriodSettlement,
+    "period_settlements",
+    COLLECTION,
+    "PERIOD_SETTLEMENT_NOT_FOUND"
+);
+
+fn money(d: Decimal) -> Option<Money> {
+    Some(Money {
+        amount: d.to_string(),
+        currency: "CNY".to_owned(),
+    })
+}
+
+fn amount(m: Option<&Money>) -> Decimal {
+    m.and_then(|m| Decimal::from_str(&m.amount).ok())
+        .unwrap_or_default()
+}
+
+async fn case_of(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    lock: bool,
+) -> Result<(cases::Row, PricingCase), Status> {
+    let id = ctx.parse_name(name, cases::COLLECTION, "pricing_case")?;
+    let row: cases::Row = fetch_row(
+        &mut **tx,
+        "pricing_cases",
+        "id, body, create_time, update_time, version",
+        id,
+        lock,
+    )
+    .await
+    .map_err(|e| ctx.db(e))?
+    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
+    let case = row.to_proto();
+    Ok((row, case))
+}
+
+fn check_authority(ctx: &Ctx, caller: &Caller, case: &PricingCase) -> Result<(), Status> {
+    if caller.organization == case.pricing_authority {
+        return Ok(());
+    }
+    Err(ctx.errors().permission_denied(
+        "NOT_THE_PRICING_AUTHORITY",
+        format!(
+            "only {} (the case's pricing authority) settles it",
+            case.pricing_authority
+        ),
+    ))
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: CreatePeriodSettlementRequest,
+) -> Result<CreatePeriodSettlementResponse, Status> {
+    const METHOD: &str = "pricing.CreatePeriodSettlement";
+    let mut tx = ctx.begin().await?;
+    if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
+        return Ok(previous);
+    }
+    let (_, case) = case_of(ctx, &mut tx, &req.pricing_case, false).await?;
+    check_authority(ctx, caller, &case)?;
+    ctx.require_state(
+        &case.name,
+        cases::state_of(&case),
+        &[PricingCaseState::InEffect],
+        "settlement",
+    )?;
+    let period = case.pricing_period.unwrap_or_default();
+    let end = period.end_date.as_ref().and_then(naive_date);
+    let (first, last) = (
+        period.start_date.map(|d| d.year).unwrap_or_default(),
+        period.end_date.map(|d| d.year).unwrap_or_default(),
+    );
+    if end.is_none_or(|end| end >= today()) {
+        return Err(ctx.errors().failed_precondition(
+            "PERIOD_NOT_ENDED",
+            format!(
+                "{} runs until {}; it is settled after it ends",
+                case.name,
+                end.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        ));
+    }
+    let bodies: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, body FROM annual_checks WHERE pricing_case_id = $1 AND state = $2 ORDER BY year",
+    )
+    .bind(case.name.trim_start_matches("pricingCases/"))
+    .bind(AnnualCheckState::Completed as i16)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let checks: Vec<(String, AnnualCheck)> = bodies
+        .into_iter()
+        .map(|(id, b)| {
+            (
+                format!("annualChecks/{id}"),
+                AnnualCheck::decode(b.as_slice()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let missing: Vec<i32> = (first..=last)
+        .filter(|y| !checks.iter().any(|(_, c)| c.year == *y))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ctx.errors().failed_precondition(
+            "ANNUAL_CHECK_MISSING",
+            format!("complete the annual checks of {missing:?} first"),
+        ));
+    }
+    let actual: Decimal = checks
+        .iter()
+        .map(|(_, c)| cents(amount(c.actual_revenue.as_ref())))
+        .sum();
+    let allowed: Decimal = checks
+        .iter()
+        .map(|(_, c)| cents(amount(c.max_allowed_revenue.as_ref())))
+        .sum();
+    let (excess, _) =
+        settle(actual, allowed, 1).map_err(|e| ctx.errors().failed_precondition("SETTLEMENT", e.message))?;
+    let ratio = if allowed.is_zero() {
+        Decimal::ZERO
+    } else {
+        (excess / allowed).round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+    };
+    let settlement = PeriodSettlement {
+        pricing_case: case.name.clone(),
+        period: case.pricing_period,
+        annual_checks: checks.iter().map(|(name, _)| name.clone()).collect(),
+        total_actual_revenue: money(actual),
+        total_allowed_revenue: money(allowed),
+        excess: money(excess),
+        excess_ratio: Some(Rate {
+            value: ratio.to_string(),
+        }),
+        state: PeriodSettlementState::Draft as i32,
+        ..Default::default()
+    };
+    let id = uuid::Uuid::now_v7().to_string();
+    let inserted = sqlx::query_as::<_, Row>(&format!(
+        "INSERT INTO period_settlements (id, pricing_case_id, state, body, create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(&id)
+    .bind(case.name.trim_start_matches("pricingCases/"))
+    .bind(PeriodSettlementState::Draft as i16)
+    .bind(settlement.encode_to_vec())
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(err) if is_unique_violation(&err) => {
+            return Err(ctx.errors().already_exists(
+                "SETTLEMENT_EXISTS",
+                format!("{} already has a settlement", case.name),
+            ));
+        }
+        Err(err) => return Err(ctx.db(err)),
+    };
+    let created = row.to_proto();
+    ctx.audit(
+        &mut tx,
+        caller,
+        METHOD,
+        &created.name,
+        serde_json::json!({ "excess": excess.to_string() }),
+    )
+    .await?;
+    let response = CreatePeriodSettlementResponse {
+        period_settlement: Some(created),
+    };
+    ctx.remember(&mut tx, METHOD, &req.request_id, caller, &response)
+        .await?;
+    ctx.commit(tx).await?;
+    Ok(response)
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: GetPeriodSettlementRequest,
+) -> Result<GetPeriodSettlementResponse, Status> {
+    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
+    let mut tx = ctx.begin().await?;
+    let row: Row = fetch_row(&mut *tx, "period_settlements", COLUMNS, id, false)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("PERIOD_SETTLEMENT_NOT_FOUND", &req.name))?;
+    let s = row.to_proto();
+    let (_, case) = case_of(ctx, &mut tx, &s.pricing_case, false).await?;
+    if !may_read(caller, &case) {
+        return Err(ctx
+            .errors()
+            .permission_denied("NOT_A_PARTY", "only the case's parties read its settlement"));
+    }
+    Ok(GetPeriodSettlementResponse {
+        period_settlement: Some(s),
+    })
+}
+
+/// The installments of the chosen treatment; they must add up to a positive excess (N1 §四).
+fn installments(
+    treatment: SettlementTreatment,
+    excess: Decimal,
+    given: &[DeductionInstallment],
+    v: &mut Violations,
+) -> Vec<DeductionInstallment> {
+    match treatment {
+        SettlementTreatment::Unspecified => {
+            v.add("treatment", "must be NO_EXCESS, DEDUCT_NEXT_PERIOD or SMOOTHED");
+            Vec::new()
+        }
+        SettlementTreatment::NoExcess => {
+            if excess > Decimal::ZERO {
+                v.add(
+                    "treatment",
+                    format!("the period over-collected {excess}; it must be deducted (N1 §四)"),
+                );
+            }
+            Vec::new()
+        }
+        _ if excess <= Decimal::ZERO => {
+            v.add(
+                "treatment",
+                "there is no over-collection to deduct; use NO_EXCESS",
+            );
+            Vec::new()
+        }
+        SettlementTreatment::DeductNextPeriod => vec![DeductionInstallment {
+            period_offset: 1,
+            amount: money(excess),
+        }],
+        SettlementTreatment::Smoothed => {
+            let mut sum = Decimal::ZERO;
+            for (i, part) in given.iter().enumerate() {
+                sum += decimals::money(part.amount.as_ref(), &format!("installments[{i}].amount"), v)
+                    .unwrap_or_default();
+                if part.period_offset < 1 || given[..i].iter().any(|p| p.period_offset == part.period_offset)
+                {
+                    v.add(
+                        format!("installments[{i}].period_offset"),
+                        "must be 1, 2, … and used once",
+                    );
+                }
+            }
+            if given.len() < 2 || cents(sum) != excess {
+                v.add(
+                    "installments",
+                    format!(
+                        "smoothing spreads the excess {excess} over at least two periods; these sum to {sum}"
+                    ),
+                );
+            }
+            given.to_vec()
+        }
+    }
+}
+
+pub async fn complete(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: CompletePeriodSettlementRequest,
+) -> Result<CompletePeriodSettlementResponse, Status> {
+    const METHOD: &str = "pricing.CompletePeriodSettlement";
+    let mut tx = ctx.begin().await?;
+    let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
+    let mut s = row.to_proto();
+    let (case_row, mut case) = case_of(ctx, &mut tx, &s.pricing_case, true).await?;
+    check_authority(ctx, caller, &case)?;
+    ctx.require_state(
+        &s.name,
+        PeriodSettlementState::try_from(s.state).unwrap_or_default(),
+        &[PeriodSettlementState::Draft],
+        "completion",
+    )?;
+    let treatment = SettlementTreatment::try_from(req.treatment).unwrap_or_default();
+    let excess = amount(s.excess.as_ref());
+    let mut v = Violations::new();
+    let parts = installments(treatment, excess, &req.installments, &mut v);
+    if req.evaluation_report.as_ref().is_none_or(|d| d.uri.is_empty()) {
+        v.add(
+            "evaluation_report",
+            "must reference the periodic evaluation report (定期评估, N1 §四)",
+        );
+    }
+    v.into_result(ctx.errors())?;
+    s.treatment = treatment as i32;
+    s.installments = parts;
+    s.evaluation_report = req.evaluation_report;
+    s.state = PeriodSettlementState::Completed as i32;
+    s.completed = Some(AuditInfo {
+        actor: Some(actor(caller)),
+        time: Some(timestamp(Utc::now())),
+        ..Default::default()
+    });
+    case.state = PricingCaseState::Settled as i32;
+    case.settlement = s.name.clone();
+    let case = cases::save(ctx, &mut tx, &case_row, &case).await?;
+    let saved: Row = pdop_kit::handling::save_state_body(&mut tx, &row.id, s.state, s.encode_to_vec())
+        .await
+        .map_err(|e| ctx.db(e))?;
+    let saved = saved.to_proto();
+    let event = ev::SettlementCompleted {
+        name: saved.name.clone(),
+        pricing_case: Some(cases::summary(ctx, &mut tx, &case).await?),
+        total_actual_revenue: saved.total_actual_revenue.clone(),
+        total_allowed_revenue: saved.total_allowed_revenue.clone(),
+        excess: saved.excess.clone(),
+        treatment: saved.treatment,
+        installment_period_offsets: saved.installments.iter().map(|i| i.period_offset).collect(),
+        installment_amounts: saved
+            .installments
+            .iter()
+            .filter_map(|i| i.amount.clone())
+            .collect(),
+        successor_case: saved.successor_case.clone(),
+        actor: Some(actor(caller)),
+    };
+    ctx.record(
+        &mut tx,
+        caller,
+        METHOD,
+        &saved.name,
+        serde_json::json!({ "treatment": saved.treatment }),
+        ("pdop.pricing.period_settlement.completed", &event),
+    )
+    .await?;
+    ctx.commit(tx).await?;
+    Ok(CompletePeriodSettlementResponse {
+        period_settlement: Some(saved),
+    })
+}
