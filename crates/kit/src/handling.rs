@@ -186,6 +186,20 @@ pub trait Handling: Sync {
         Ok(row)
     }
 
+    /// The row named `name` (the request's `field`), read without a lock; `NOT_FOUND` when absent.
+    async fn find<R: Stored>(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        name: &str,
+        field: &str,
+    ) -> Result<R, Status> {
+        let id = self.parse_name(name, R::COLLECTION, field)?;
+        fetch_row(&mut **tx, R::TABLE, R::COLUMNS, id, false)
+            .await
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| self.errors().not_found(R::NOT_FOUND, name))
+    }
+
     async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), Status> {
         tx.commit().await.map_err(|e| self.db(e))
     }

@@ -204,12 +204,8 @@ pub async fn get(
     caller: &Caller,
     req: GetAnnualCheckRequest,
 ) -> Result<GetAnnualCheckResponse, Status> {
-    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
     let mut tx = ctx.begin().await?;
-    let row: Row = fetch_row(&mut *tx, "annual_checks", COLUMNS, id, false)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("ANNUAL_CHECK_NOT_FOUND", &req.name))?;
+    let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let a = row.to_proto();
     let case = case_of(ctx, &mut tx, &a.pricing_case).await?;
     if !may_read(caller, &case) {

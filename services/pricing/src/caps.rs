@@ -457,12 +457,8 @@ pub async fn publish(
 }
 
 pub async fn get(ctx: &Ctx, caller: &Caller, req: GetCapPriceRequest) -> Result<GetCapPriceResponse, Status> {
-    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
     let mut tx = ctx.begin().await?;
-    let row: Row = fetch_row(&mut *tx, "cap_prices", COLUMNS, id, false)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("CAP_PRICE_NOT_FOUND", &req.name))?;
+    let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let c = row.to_proto();
     let public = matches!(
         state_of(&c),

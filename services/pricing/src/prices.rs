@@ -367,12 +367,8 @@ pub async fn get(
     caller: &Caller,
     req: GetSpecificPriceRequest,
 ) -> Result<GetSpecificPriceResponse, Status> {
-    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
     let mut tx = ctx.begin().await?;
-    let row: Row = fetch_row(&mut *tx, "specific_prices", COLUMNS, id, false)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("SPECIFIC_PRICE_NOT_FOUND", &req.name))?;
+    let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let p = row.to_proto();
     if state_of(&p) == SpecificPriceState::Draft {
         let case = case_of(ctx, &mut tx, &p.pricing_case).await?;

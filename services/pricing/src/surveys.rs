@@ -286,12 +286,8 @@ pub async fn get(
     caller: &Caller,
     req: GetCostSurveyRequest,
 ) -> Result<GetCostSurveyResponse, Status> {
-    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
     let mut tx = ctx.begin().await?;
-    let row: Row = fetch_row(&mut *tx, "cost_surveys", COLUMNS, id, false)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("COST_SURVEY_NOT_FOUND", &req.name))?;
+    let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let s = row.to_proto();
     let case = case_of(ctx, &mut tx, &s.pricing_case).await?;
     if !may_read(caller, &case) {
