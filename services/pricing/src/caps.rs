@@ -9,7 +9,7 @@ use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
 use pdop_kit::convert::{actor, optional_date, timestamp};
 use pdop_kit::handling::{fetch_row, optional_name, page_after};
-use pdop_proto::common::{AuditInfo, BillingUnit, Money, UseClass};
+use pdop_proto::common::{AuditInfo, BillingUnit, Money};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     CapPrice, CapPriceState, CapRevenueCheck, CreateCapPriceRequest, CreateCapPriceResponse,
@@ -25,8 +25,8 @@ use tonic::Status;
 
 use crate::cases::{self, may_read};
 use crate::context::{Ctx, Handling, paging};
-use crate::decimals;
 use crate::formula::cents;
+use crate::{decimals, products};
 
 const COLLECTION: &str = "capPrices";
 
@@ -165,36 +165,16 @@ pub async fn create(
         );
         return Err(ctx.errors().invalid(&v));
     }
-    let product_id = pdop_kit::names::parse(&c.product, "products").unwrap_or_default();
-    let product: Option<(String, i16, i16, Vec<u8>)> =
-        sqlx::query_as("SELECT operator_id, use_class, state, body FROM products WHERE id = $1")
-            .bind(product_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| ctx.db(e))?;
-    let (operator_id, use_class, product_state, body) =
-        product.ok_or_else(|| ctx.errors().not_found("PRODUCT_NOT_FOUND", &c.product))?;
-    if format!("organizations/{operator_id}") != case.operator
-        || product_state == ProductState::Withdrawn as i16
-    {
+    let product = products::of_case(ctx, &mut tx, &case, &c.product, free, "cap_price").await?;
+    if product.state == ProductState::Withdrawn as i16 {
         return Err(ctx.errors().failed_precondition(
             "PRODUCT_NOT_PRICEABLE",
             format!("{} is not a current product of {}", c.product, case.operator),
         ));
     }
-    // N1 §一: products for public governance and welfare are provided free.
-    if use_class == UseClass::PublicGovernance as i16 && !free {
-        let mut v = Violations::new();
-        v.add(
-            "cap_price.free_provision",
-            "a public-governance / public-welfare product is free (N1 §一): give the basis and a cap of 0",
-        );
-        return Err(ctx.errors().invalid(&v));
-    }
-    let snapshot =
-        pdop_proto::registry::events::v1::ProductSnapshot::decode(body.as_slice()).unwrap_or_default();
-    c.product_display_name = snapshot.display_name;
-    c.use_class = i32::from(use_class);
+    let product_id = product.id.as_str();
+    c.product_display_name = product.display_name.clone();
+    c.use_class = i32::from(product.use_class);
     let expected = cents(cap.unwrap_or_default() * volume.unwrap_or_default());
     c.expected_revenue = cny(expected);
     c.state = CapPriceState::Draft as i32;

@@ -15,6 +15,7 @@ pub mod formula;
 mod incoming;
 mod preview;
 mod prices;
+mod products;
 mod rows;
 mod settlement;
 mod surveys;

@@ -10,7 +10,7 @@ use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, timestamp};
 use pdop_kit::handling::{fetch_row, optional_name, page_after};
-use pdop_proto::common::{BillingUnit, Money, UseClass};
+use pdop_proto::common::{BillingUnit, Money};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     CapPrice, CapPriceState, CreateSpecificPriceRequest, CreateSpecificPriceResponse, FreeProvisionBasis,
@@ -25,7 +25,7 @@ use tonic::Status;
 
 use crate::cases::{self, may_read};
 use crate::context::{Ctx, Handling, paging};
-use crate::decimals;
+use crate::{decimals, products};
 
 const COLLECTION: &str = "specificPrices";
 
@@ -157,33 +157,10 @@ pub async fn create(
             .errors()
             .permission_denied("NOT_THE_OPERATOR", "prices are set by the case's operator"));
     }
-    let product_id = pdop_kit::names::parse(&p.product, "products").unwrap_or_default();
-    let product: Option<(String, i16, Vec<u8>)> =
-        sqlx::query_as("SELECT operator_id, use_class, body FROM products WHERE id = $1")
-            .bind(product_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| ctx.db(e))?;
-    let (operator_id, use_class, body) =
-        product.ok_or_else(|| ctx.errors().not_found("PRODUCT_NOT_FOUND", &p.product))?;
-    if format!("organizations/{operator_id}") != case.operator {
-        return Err(ctx.errors().failed_precondition(
-            "PRODUCT_NOT_PRICEABLE",
-            format!("{} is not a product of {}", p.product, case.operator),
-        ));
-    }
-    if use_class == UseClass::PublicGovernance as i16 && !free {
-        let mut v = Violations::new();
-        v.add(
-            "specific_price.free_provision",
-            "a public-governance / public-welfare product is free (N1 §一)",
-        );
-        return Err(ctx.errors().invalid(&v));
-    }
-    p.product_display_name = pdop_proto::registry::events::v1::ProductSnapshot::decode(body.as_slice())
-        .unwrap_or_default()
-        .display_name;
-    p.use_class = i32::from(use_class);
+    let product = products::of_case(ctx, &mut tx, &case, &p.product, free, "specific_price").await?;
+    let product_id = product.id.as_str();
+    p.product_display_name = product.display_name.clone();
+    p.use_class = i32::from(product.use_class);
     match cases::state_of(&case) {
         PricingCaseState::Settled => {
             return Err(ctx
