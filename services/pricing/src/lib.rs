@@ -5,6 +5,7 @@
 //! the registry's events. The other RPCs answer `UNIMPLEMENTED`.
 
 mod annual;
+mod approval;
 mod bond_yields;
 mod calculations;
 mod caps;
@@ -367,7 +368,7 @@ impl PricingService for Handlers {
         request: Request<pb::ApproveMaxAllowedRevenueRequest>,
     ) -> Result<Response<pb::ApproveMaxAllowedRevenueResponse>, Status> {
         let caller = caller(&request)?;
-        calculations::approve(&self.ctx, &caller, request.into_inner())
+        approval::approve(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }
