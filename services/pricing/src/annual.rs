@@ -7,14 +7,14 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
-use pdop_kit::convert::{actor, date, past_or_today, timestamp, today};
-use pdop_kit::handling::{fetch_row, is_unique_violation};
+use pdop_kit::convert::{actor, date, naive_date, past_or_today, timestamp, today};
+use pdop_kit::handling::{fetch_row, is_unique_violation, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, Deadline, DeadlineUnit, Money, Rate, SourceCitation};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     AnnualCheck, AnnualCheckState, CompleteAnnualCheckRequest, CompleteAnnualCheckResponse,
     CreateAnnualCheckRequest, CreateAnnualCheckResponse, DeviationMode, GetAnnualCheckRequest,
-    GetAnnualCheckResponse, PricingCase, PricingCaseState,
+    GetAnnualCheckResponse, ListAnnualChecksRequest, ListAnnualChecksResponse, PricingCase, PricingCaseState,
 };
 use prost::Message;
 use rust_decimal::Decimal;
@@ -22,7 +22,7 @@ use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use crate::cases::{self, may_read};
-use crate::context::{Ctx, Handling};
+use crate::context::{Ctx, Handling, paging};
 use crate::decimals;
 use crate::formula::{cents, check_deviation};
 
@@ -301,5 +301,71 @@ pub async fn complete(
     ctx.commit(tx).await?;
     Ok(CompleteAnnualCheckResponse {
         annual_check: Some(saved),
+    })
+}
+
+/// Checks with the body of their case, so that readability is decided by the same rule as `get`.
+#[derive(sqlx::FromRow)]
+struct Listed {
+    #[sqlx(flatten)]
+    row: Row,
+    case_body: Vec<u8>,
+    case_id: String,
+    year: i32,
+}
+
+fn overdue_or_late(a: &AnnualCheck) -> bool {
+    let due = a
+        .report_deadline
+        .as_ref()
+        .and_then(|d| d.due_date.as_ref())
+        .and_then(naive_date);
+    a.report_late || (a.state != AnnualCheckState::Completed as i32 && due.is_some_and(|due| today() > due))
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: ListAnnualChecksRequest,
+) -> Result<ListAnnualChecksResponse, Status> {
+    let mut v = Violations::new();
+    let (size, after): (i64, Option<(String, i32)>) = paging(req.page_size, &req.page_token, &mut v);
+    let case = optional_name(&req.pricing_case, cases::COLLECTION, "pricing_case", &mut v);
+    if req.year < 0 {
+        v.add("year", "must be a calendar year, or 0 for all");
+    }
+    v.into_result(ctx.errors())?;
+    let (after_case, after_year) = after.unzip();
+    let mut rows = sqlx::query_as::<_, Listed>(
+        "SELECT a.id, a.body, a.create_time, a.update_time, a.version, a.year,
+                c.id AS case_id, c.body AS case_body
+         FROM annual_checks a JOIN pricing_cases c ON c.id = a.pricing_case_id
+         WHERE ($1::text IS NULL OR (c.id, a.year) > ($1, $2))
+           AND ($3::text IS NULL OR c.id = $3)
+           AND ($4 = 0 OR a.year = $4)
+           AND ($5::smallint = 0 OR a.state = $5)
+         ORDER BY c.id, a.year LIMIT $6",
+    )
+    .bind(after_case)
+    .bind(after_year)
+    .bind(case)
+    .bind(req.year)
+    .bind(i16::try_from(req.state).unwrap_or(0))
+    .bind(size + 1)
+    .fetch_all(ctx.pool())
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let next_page_token = page_after(&mut rows, size, |r| (r.case_id.clone(), r.year));
+    // Body-level filters and readability thin a page; the cursor still moves past every row read.
+    let annual_checks = rows
+        .iter()
+        .filter(|r| PricingCase::decode(r.case_body.as_slice()).is_ok_and(|c| may_read(caller, &c)))
+        .map(|r| r.row.to_proto())
+        .filter(|a| req.adjustment_level == 0 || a.adjustment_level == req.adjustment_level)
+        .filter(|a| !req.report_late || overdue_or_late(a))
+        .collect();
+    Ok(ListAnnualChecksResponse {
+        annual_checks,
+        next_page_token,
     })
 }

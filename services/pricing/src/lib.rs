@@ -17,6 +17,7 @@ mod incoming;
 mod preview;
 mod prices;
 mod products;
+mod revenue_sharing;
 mod rows;
 mod settlement;
 mod surveys;
@@ -139,10 +140,15 @@ fn policy() -> Policy {
             Access::Roles(vec![ImplementingAgency, Operator]),
         ),
         ("GetAnnualCheck", Access::Authenticated),
+        ("ListAnnualChecks", Access::Authenticated),
         ("CompleteAnnualCheck", Access::Roles(vec![ImplementingAgency])),
         ("CreatePeriodSettlement", Access::Roles(vec![PricingAuthority])),
         ("GetPeriodSettlement", Access::Authenticated),
+        ("ListPeriodSettlements", Access::Authenticated),
         ("CompletePeriodSettlement", Access::Roles(vec![PricingAuthority])),
+        ("RecordRevenueSharing", Access::Roles(vec![ImplementingAgency])),
+        ("GetRevenueSharing", Access::Authenticated),
+        ("ListRevenueSharings", Access::Authenticated),
         (
             "PreviewMaxAllowedRevenue",
             Access::Roles(vec![
@@ -519,6 +525,54 @@ impl PricingService for Handlers {
     ) -> Result<Response<pb::CompletePeriodSettlementResponse>, Status> {
         let caller = caller(&request)?;
         settlement::complete(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn record_revenue_sharing(
+        &self,
+        request: Request<pb::RecordRevenueSharingRequest>,
+    ) -> Result<Response<pb::RecordRevenueSharingResponse>, Status> {
+        let caller = caller(&request)?;
+        revenue_sharing::record(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_revenue_sharing(
+        &self,
+        request: Request<pb::GetRevenueSharingRequest>,
+    ) -> Result<Response<pb::GetRevenueSharingResponse>, Status> {
+        revenue_sharing::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_revenue_sharings(
+        &self,
+        request: Request<pb::ListRevenueSharingsRequest>,
+    ) -> Result<Response<pb::ListRevenueSharingsResponse>, Status> {
+        revenue_sharing::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_annual_checks(
+        &self,
+        request: Request<pb::ListAnnualChecksRequest>,
+    ) -> Result<Response<pb::ListAnnualChecksResponse>, Status> {
+        let caller = caller(&request)?;
+        annual::list(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_period_settlements(
+        &self,
+        request: Request<pb::ListPeriodSettlementsRequest>,
+    ) -> Result<Response<pb::ListPeriodSettlementsResponse>, Status> {
+        let caller = caller(&request)?;
+        settlement::list(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -26,6 +26,11 @@ macro_rules! body_row {
         }
 
         impl Row {
+            #[allow(dead_code, reason = "only the listings that page by id read it")]
+            pub fn id(&self) -> &str {
+                &self.id
+            }
+
             pub fn to_proto(&self) -> $msg {
                 let mut m = <$msg as prost::Message>::decode(self.body.as_slice()).unwrap_or_default();
                 m.name = format!("{}/{}", $collection, self.id);

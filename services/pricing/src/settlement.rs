@@ -8,14 +8,15 @@ use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, naive_date, timestamp, today};
-use pdop_kit::handling::{fetch_row, is_unique_violation};
+use pdop_kit::handling::{fetch_row, is_unique_violation, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, Money, Rate};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     AnnualCheck, AnnualCheckState, CompletePeriodSettlementRequest, CompletePeriodSettlementResponse,
     CreatePeriodSettlementRequest, CreatePeriodSettlementResponse, DeductionInstallment,
-    GetPeriodSettlementRequest, GetPeriodSettlementResponse, PeriodSettlement, PeriodSettlementState,
-    PricingCase, PricingCaseState, SettlementTreatment,
+    GetPeriodSettlementRequest, GetPeriodSettlementResponse, ListPeriodSettlementsRequest,
+    ListPeriodSettlementsResponse, PeriodSettlement, PeriodSettlementState, PricingCase, PricingCaseState,
+    SettlementTreatment,
 };
 use prost::Message;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -23,7 +24,7 @@ use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use crate::cases::{self, may_read};
-use crate::context::{Ctx, Handling};
+use crate::context::{Ctx, Handling, paging};
 use crate::decimals;
 use crate::formula::{cents, settle};
 
@@ -359,5 +360,56 @@ pub async fn complete(
     ctx.commit(tx).await?;
     Ok(CompletePeriodSettlementResponse {
         period_settlement: Some(saved),
+    })
+}
+
+/// Settlements with the body of their case, so that readability is decided by the same rule as `get`.
+#[derive(sqlx::FromRow)]
+struct Listed {
+    #[sqlx(flatten)]
+    row: Row,
+    case_body: Vec<u8>,
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: ListPeriodSettlementsRequest,
+) -> Result<ListPeriodSettlementsResponse, Status> {
+    let mut v = Violations::new();
+    let (size, after): (i64, Option<String>) = paging(req.page_size, &req.page_token, &mut v);
+    let case = optional_name(&req.pricing_case, cases::COLLECTION, "pricing_case", &mut v);
+    let operator = optional_name(&req.operator, "organizations", "operator", &mut v);
+    let jurisdiction = optional_name(&req.jurisdiction, "jurisdictions", "jurisdiction", &mut v);
+    v.into_result(ctx.errors())?;
+    let mut rows = sqlx::query_as::<_, Listed>(
+        "SELECT s.id, s.body, s.create_time, s.update_time, s.version, c.body AS case_body
+         FROM period_settlements s JOIN pricing_cases c ON c.id = s.pricing_case_id
+         WHERE ($1::text IS NULL OR s.id > $1)
+           AND ($2::text IS NULL OR c.id = $2)
+           AND ($3::text IS NULL OR c.operator_id = $3)
+           AND ($4::text IS NULL OR c.jurisdiction_id = $4)
+           AND ($5::smallint = 0 OR s.state = $5)
+         ORDER BY s.id LIMIT $6",
+    )
+    .bind(after)
+    .bind(case)
+    .bind(operator)
+    .bind(jurisdiction)
+    .bind(i16::try_from(req.state).unwrap_or(0))
+    .bind(size + 1)
+    .fetch_all(ctx.pool())
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let next_page_token = page_after(&mut rows, size, |r| r.row.id().to_owned());
+    // Readability thins a page (an operator sees its own only); the cursor still moves past every row read.
+    let period_settlements = rows
+        .iter()
+        .filter(|r| PricingCase::decode(r.case_body.as_slice()).is_ok_and(|c| may_read(caller, &c)))
+        .map(|r| r.row.to_proto())
+        .collect();
+    Ok(ListPeriodSettlementsResponse {
+        period_settlements,
+        next_page_token,
     })
 }

@@ -18,6 +18,9 @@ use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, spawn_service, wait_unt
 use prost::Message;
 use tonic::transport::Channel;
 
+mod workflow;
+pub use workflow::*;
+
 pub const AUTHORITY: &str = "organizations/yn-drc";
 pub const DATA_AUTHORITY: &str = "organizations/yn-data";
 pub const AGENCY: &str = "organizations/yn-agency";
