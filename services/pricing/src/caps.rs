@@ -26,7 +26,7 @@ use tonic::Status;
 use crate::cases::{self, may_read};
 use crate::context::{Ctx, Handling, paging};
 use crate::formula::cents;
-use crate::{decimals, products};
+use crate::{decimals, prices, products};
 
 const COLLECTION: &str = "capPrices";
 
@@ -406,6 +406,14 @@ pub async fn publish(
         previous.superseded_by = c.name.clone();
         save(ctx, &mut tx, &old, &previous).await?;
     }
+    let above = prices::flag_above_cap(
+        ctx,
+        &mut tx,
+        case_row.id(),
+        &c.product,
+        prices::amount_of(c.cap_amount.as_ref()),
+    )
+    .await?;
     let now = Utc::now();
     c.state = CapPriceState::Published as i32;
     c.publish_time = Some(timestamp(now));
@@ -417,7 +425,7 @@ pub async fn publish(
     let event = ev::CapPricePublished {
         cap_price: Some(snapshot(&saved, &case)),
         publish_time: Some(timestamp(now)),
-        specific_prices_above_cap: Vec::new(),
+        specific_prices_above_cap: above.clone(),
         actor: Some(actor(caller)),
     };
     ctx.record(
@@ -432,7 +440,7 @@ pub async fn publish(
     ctx.commit(tx).await?;
     Ok(PublishCapPriceResponse {
         cap_price: Some(saved),
-        specific_prices_above_cap: Vec::new(),
+        specific_prices_above_cap: above,
     })
 }
 

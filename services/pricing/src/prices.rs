@@ -40,7 +40,8 @@ fn state_of(p: &SpecificPrice) -> SpecificPriceState {
     SpecificPriceState::try_from(p.state).unwrap_or_default()
 }
 
-fn amount_of(m: Option<&Money>) -> Decimal {
+/// A stored amount; stored amounts were validated on the way in.
+pub fn amount_of(m: Option<&Money>) -> Decimal {
     m.and_then(|m| Decimal::from_str(&m.amount).ok())
         .unwrap_or_default()
 }
@@ -245,6 +246,39 @@ async fn save(
         .await
         .map_err(|e| ctx.db(e))?;
     Ok(updated.to_proto())
+}
+
+/// Flags the PUBLISHED prices of `product` in `case_id` that a newly published cap of `cap_amount` leaves
+/// above it (N1 §二: prices stay at or below the cap; the operator must publish a compliant one) and returns
+/// their names. Prices are locked in id order, before the caller's audit row.
+pub async fn flag_above_cap(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    case_id: &str,
+    product: &str,
+    cap_amount: Decimal,
+) -> Result<Vec<String>, Status> {
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM specific_prices
+         WHERE pricing_case_id = $1 AND product_id = $2 AND state = $3 ORDER BY id FOR UPDATE"
+    ))
+    .bind(case_id)
+    .bind(product.trim_start_matches("products/"))
+    .bind(SpecificPriceState::Published as i16)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let mut flagged = Vec::new();
+    for row in &rows {
+        let mut p = row.to_proto();
+        if amount_of(p.amount.as_ref()) > cap_amount && !p.exceeds_cap {
+            p.exceeds_cap = true;
+            flagged.push(save(ctx, tx, row, &p).await?.name);
+        } else if p.exceeds_cap {
+            flagged.push(p.name);
+        }
+    }
+    Ok(flagged)
 }
 
 pub async fn publish(

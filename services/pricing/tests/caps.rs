@@ -236,3 +236,96 @@ async fn trial_prices_rest_on_the_authorizing_entitys_guidance() {
     );
     assert!(h.client.get_specific_price(anyone).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_lower_cap_flags_the_published_prices_above_it() {
+    // N1 §二: specific prices stay 不高于上限收费标准; a lowered cap leaves a published price above it, which is
+    // flagged for the operator to replace.
+    let mut h = start().await;
+    let case = in_effect(&mut h).await;
+    let caps = h
+        .client
+        .list_cap_prices(agency(ListCapPricesRequest {
+            pricing_case: case.name.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .cap_prices;
+    let current = caps[0].clone();
+    let price = h
+        .client
+        .create_specific_price(operator(CreateSpecificPriceRequest {
+            specific_price: Some(SpecificPrice {
+                pricing_case: case.name.clone(),
+                product: "products/api".into(),
+                billing_unit: BillingUnit::PerCall as i32,
+                unit_label: "元/次".into(),
+                amount: cny("1.40"),
+                effective_period: range((2025, 1, 1), (2025, 12, 31)),
+                publication_channels: vec!["https://market.example/api".into()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .specific_price
+        .unwrap();
+    let publish = PublishSpecificPriceRequest {
+        name: price.name.clone(),
+        ..Default::default()
+    };
+    h.client.publish_specific_price(operator(publish)).await.unwrap();
+
+    let lower = create_cap(
+        &mut h,
+        CapPrice {
+            supersedes: current.name.clone(),
+            adjustment_reason: "年度校核：收入超出最高准许收入10%以上".into(),
+            effective_period: range((2025, 1, 1), (2025, 12, 31)),
+            ..cap(&case.name, "api", "1.20", "4000000")
+        },
+    )
+    .await
+    .unwrap();
+    set_cap(&mut h, &lower.name, &[AUTHORITY, DATA_AUTHORITY])
+        .await
+        .unwrap();
+    let published = h
+        .client
+        .publish_cap_price(agency(PublishCapPriceRequest {
+            name: lower.name.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(published.specific_prices_above_cap, std::slice::from_ref(&price.name));
+    let flagged = h
+        .client
+        .list_specific_prices(operator(ListSpecificPricesRequest {
+            pricing_case: case.name.clone(),
+            exceeds_cap: true,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .specific_prices;
+    assert_eq!(flagged.len(), 1);
+    assert!(flagged[0].exceeds_cap);
+    let announced: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE subject = 'pdop.pricing.cap_price.published' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_all(&h.db.pool)
+    .await
+    .unwrap();
+    let event = <pdop_proto::pricing::events::v1::CapPricePublished as prost::Message>::decode(
+        announced[0].as_slice(),
+    )
+    .unwrap();
+    assert_eq!(event.specific_prices_above_cap, [price.name]);
+}
