@@ -73,6 +73,7 @@ pub async fn approve(
         &[PricingCaseState::CostInvestigation],
         "MAR approval",
     )?;
+    settled_before(ctx, &mut tx, &case).await?;
     let calculation_id = calculation_id.unwrap_or_default();
     let row: Row = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM calculations WHERE id = $1 FOR UPDATE"
@@ -88,6 +89,23 @@ pub async fn approve(
         return Err(ctx.errors().failed_precondition(
             "CALCULATION_OF_ANOTHER_CASE",
             format!("{} was made for {}", req.calculation, input.pricing_case),
+        ));
+    }
+    let money = |m: Option<&pdop_proto::common::Money>| {
+        m.and_then(|m| rust_decimal::Decimal::from_str_exact(&m.amount).ok())
+            .unwrap_or_default()
+    };
+    let (used, carried) = (
+        money(input.prior_period_deduction.as_ref()),
+        money(case.carried_deduction.as_ref()),
+    );
+    if used != carried {
+        return Err(ctx.errors().failed_precondition(
+            "CALCULATION_STALE",
+            format!(
+                "{} deducted {used}, but the case now carries {carried} from its predecessor's settlement; calculate again",
+                req.calculation
+            ),
         ));
     }
     // Lock the case's calculations (before the audit row) and settle which one is adopted.
@@ -170,4 +188,27 @@ pub async fn approve(
         .await?;
     ctx.commit(tx).await?;
     Ok(response)
+}
+
+/// N1 §四: the next period's MAR is set net of the previous period's over-collection, so it waits for the
+/// predecessor's settlement.
+async fn settled_before(
+    ctx: &Ctx,
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    case: &pdop_proto::pricing::v1::PricingCase,
+) -> Result<(), Status> {
+    if case.predecessor.is_empty() {
+        return Ok(());
+    }
+    let previous: cases::Row = ctx.find(tx, &case.predecessor, "predecessor").await?;
+    if cases::state_of(&previous.to_proto()) != PricingCaseState::Settled {
+        return Err(ctx.errors().failed_precondition(
+            "PREDECESSOR_NOT_SETTLED",
+            format!(
+                "{} is not settled yet; its over-collection must be known first (N1 §四)",
+                case.predecessor
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -20,6 +20,7 @@ use prost::Message;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
+use crate::carry;
 use crate::context::{Ctx, Handling, paging};
 use crate::preview::limits;
 
@@ -106,6 +107,9 @@ pub async fn create(
             v.add(field, pdop_kit::names::expected(collection));
         }
     }
+    if !c.predecessor.is_empty() && pdop_kit::names::parse(&c.predecessor, COLLECTION).is_none() {
+        v.add("pricing_case.predecessor", pdop_kit::names::expected(COLLECTION));
+    }
     if PricingCatalogue::try_from(c.catalogue).unwrap_or_default() == PricingCatalogue::Unspecified {
         v.add(
             "pricing_case.catalogue",
@@ -158,6 +162,8 @@ pub async fn create(
     ] {
         organization(ctx, &mut tx, name, field).await?;
     }
+    let predecessor = carry::predecessor_of_new(ctx, &mut tx, &agreement_id, &c.predecessor).await?;
+    let carried = predecessor.as_ref().map(|(_, _, d)| *d).unwrap_or_default();
     let jurisdiction = format!("jurisdictions/{jurisdiction_id}");
     let profile = ctx
         .profile_of(&mut tx, &jurisdiction, "pricing_case.agreement")
@@ -180,18 +186,16 @@ pub async fn create(
         catalogue: c.catalogue,
         pricing_period: c.pricing_period,
         note: c.note,
+        predecessor: c.predecessor,
         state: PricingCaseState::Trial as i32,
-        carried_deduction: Some(pdop_proto::common::Money {
-            amount: "0.00".to_owned(),
-            currency: "CNY".to_owned(),
-        }),
+        carried_deduction: Some(carry::cny(carried)),
         ..Default::default()
     };
     let id = uuid::Uuid::now_v7().to_string();
     let inserted = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO pricing_cases (id, jurisdiction_id, authorizing_entity_id, operator_id, agreement_id, state, body,
-                                    create_time, update_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+                                    create_time, update_time, predecessor_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING {COLUMNS}"
     ))
     .bind(&id)
     .bind(&jurisdiction_id)
@@ -201,6 +205,7 @@ pub async fn create(
     .bind(PricingCaseState::Trial as i16)
     .bind(case.encode_to_vec())
     .bind(Utc::now())
+    .bind(predecessor.as_ref().map(|(row, _, _)| row.id().to_owned()))
     .fetch_one(&mut *tx)
     .await;
     let row = match inserted {
@@ -217,6 +222,10 @@ pub async fn create(
         Err(err) => return Err(ctx.db(err)),
     };
     let created = row.to_proto();
+    if let Some((row, mut previous, _)) = predecessor {
+        previous.successor = created.name.clone();
+        save(ctx, &mut tx, &row, &previous).await?;
+    }
     let event = ev::PricingCaseCreated {
         pricing_case: Some(summary(ctx, &mut tx, &created).await?),
         predecessor: created.predecessor.clone(),

@@ -9,6 +9,7 @@ mod approval;
 mod bond_yields;
 mod calculations;
 mod caps;
+mod carry;
 mod cases;
 mod context;
 mod decimals;

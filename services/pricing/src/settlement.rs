@@ -332,6 +332,7 @@ pub async fn complete(
         .await
         .map_err(|e| ctx.db(e))?;
     let saved = saved.to_proto();
+    crate::carry::pass_on(ctx, &mut tx, &case).await?;
     let event = ev::SettlementCompleted {
         name: saved.name.clone(),
         pricing_case: Some(cases::summary(ctx, &mut tx, &case).await?),
@@ -345,7 +346,7 @@ pub async fn complete(
             .iter()
             .filter_map(|i| i.amount.clone())
             .collect(),
-        successor_case: saved.successor_case.clone(),
+        successor_case: case.successor.clone(),
         actor: Some(actor(caller)),
     };
     ctx.record(

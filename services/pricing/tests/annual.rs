@@ -189,35 +189,7 @@ async fn a_settled_period_carries_its_over_collection_forward() {
         .await
         .unwrap_err();
     assert_eq!(reason(&err), "ANNUAL_CHECK_MISSING");
-    let check = h
-        .client
-        .create_annual_check(agency(CreateAnnualCheckRequest {
-            annual_check: Some(AnnualCheck {
-                pricing_case: case.name.clone(),
-                year: 2025,
-                actual_revenue: cny("9900000"),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .annual_check
-        .unwrap();
-    h.client
-        .complete_annual_check(agency(CompleteAnnualCheckRequest {
-            name: check.name,
-            business_report: doc("经营情况报告"),
-            report_date: Some(pdop_proto::common::Date {
-                year: 2026,
-                month: 3,
-                day: 20,
-            }),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
+    check_2025(&mut h, &case).await;
     let draft = h
         .client
         .create_period_settlement(authority(create()))
@@ -314,4 +286,105 @@ async fn a_settled_period_carries_its_over_collection_forward() {
         .await
         .unwrap_err();
     assert_invalid(&err, &["jurisdiction"]);
+}
+
+#[tokio::test]
+async fn the_next_period_waits_for_the_settlement_and_deducts_its_over_collection() {
+    // N1 §四: 上一周期内实际收入超过最高准许收入的部分，在核定下一周期最高准许收入时予以扣减.
+    let mut h = start().await;
+    let case = in_effect_over(&mut h, range((2025, 1, 1), (2025, 12, 31))).await;
+    let fresh = CreatePricingCaseRequest {
+        pricing_case: Some(PricingCase {
+            display_name: "下一周期".into(),
+            agreement: AGREEMENT.into(),
+            pricing_authority: AUTHORITY.into(),
+            data_authority: DATA_AUTHORITY.into(),
+            catalogue: PricingCatalogue::Local as i32,
+            pricing_period: range((2026, 1, 1), (2026, 12, 31)),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let err = h.client.create_pricing_case(agency(fresh)).await.unwrap_err();
+    assert_eq!(reason(&err), "PREDECESSOR_REQUIRED");
+
+    let next = investigating_after(&mut h, range((2026, 1, 1), (2026, 12, 31)), &case.name).await;
+    assert_eq!(next.predecessor, case.name);
+    assert_eq!(next.carried_deduction.clone().unwrap().amount, "0.00");
+    let survey = approved_survey(&mut h, &next).await;
+    let calculate = |h: &mut Harness| {
+        let request = CreateCalculationRequest {
+            input: Some(calculation_input(
+                &next.name,
+                &survey.name,
+                "bondYields/2025-chinabond-10y",
+            )),
+            request_id: String::new(),
+        };
+        let mut client = h.client.clone();
+        async move {
+            client
+                .create_calculation(authority(request))
+                .await
+                .unwrap()
+                .into_inner()
+                .calculation
+                .unwrap()
+        }
+    };
+    let early = calculate(&mut h).await;
+    let approve = |calculation: &str| ApproveMaxAllowedRevenueRequest {
+        name: next.name.clone(),
+        calculation: calculation.into(),
+        decision_document: doc("核定文件"),
+        data_authority_concurrence: doc("会同意见"),
+        ..Default::default()
+    };
+    let err = h
+        .client
+        .approve_max_allowed_revenue(authority(approve(&early.name)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "PREDECESSOR_NOT_SETTLED");
+
+    // Smoothed over two periods: the first installment falls due in the next one.
+    settle_2025(&mut h, &case, &[(1, "539333.34"), (2, "539333.33")]).await;
+    let get = |name: &str| GetPricingCaseRequest { name: name.into() };
+    let carried = h
+        .client
+        .get_pricing_case(authority(get(&next.name)))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap();
+    assert_eq!(carried.carried_deduction.unwrap().amount, "539333.34");
+    let settled = h
+        .client
+        .get_pricing_case(authority(get(&case.name)))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap();
+    assert_eq!(settled.successor, next.name);
+
+    // The calculation made before the settlement did not deduct; a new one does.
+    let err = h
+        .client
+        .approve_max_allowed_revenue(authority(approve(&early.name)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "CALCULATION_STALE");
+    let current = calculate(&mut h).await;
+    let approved = h
+        .client
+        .approve_max_allowed_revenue(authority(approve(&current.name)))
+        .await
+        .unwrap()
+        .into_inner()
+        .pricing_case
+        .unwrap();
+    // DOMAIN §3.2: 8,821,333.33 less the 539,333.34 carried into this one-year period.
+    assert_eq!(approved.max_allowed_revenue.unwrap().amount, "8281999.99");
 }

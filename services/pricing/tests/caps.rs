@@ -303,7 +303,10 @@ async fn a_lower_cap_flags_the_published_prices_above_it() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(published.specific_prices_above_cap, std::slice::from_ref(&price.name));
+    assert_eq!(
+        published.specific_prices_above_cap,
+        std::slice::from_ref(&price.name)
+    );
     let flagged = h
         .client
         .list_specific_prices(operator(ListSpecificPricesRequest {

@@ -45,8 +45,18 @@ pub async fn investigating(h: &mut Harness) -> PricingCase {
 }
 
 pub async fn investigating_over(h: &mut Harness, period: Option<DateRange>) -> PricingCase {
+    investigating_after(h, period, "").await
+}
+
+/// A case of the period after `predecessor` (empty: a first pricing) taken to COST_INVESTIGATION.
+pub async fn investigating_after(
+    h: &mut Harness,
+    period: Option<DateRange>,
+    predecessor: &str,
+) -> PricingCase {
     let request = CreatePricingCaseRequest {
         pricing_case: Some(PricingCase {
+            predecessor: predecessor.into(),
             display_name: "定价".into(),
             agreement: AGREEMENT.into(),
             pricing_authority: AUTHORITY.into(),
@@ -306,4 +316,74 @@ pub async fn in_effect_over(h: &mut Harness, period: Option<DateRange>) -> Prici
     };
     h.client.publish_cap_price(agency(publish)).await.unwrap();
     case
+}
+
+/// Completes the 2025 annual check of a case in effect: actual 9,900,000, reported on 2026-03-20.
+pub async fn check_2025(h: &mut Harness, case: &PricingCase) {
+    let check = h
+        .client
+        .create_annual_check(agency(CreateAnnualCheckRequest {
+            annual_check: Some(AnnualCheck {
+                pricing_case: case.name.clone(),
+                year: 2025,
+                actual_revenue: cny("9900000"),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .annual_check
+        .unwrap();
+    let report_date = Some(pdop_proto::common::Date {
+        year: 2026,
+        month: 3,
+        day: 20,
+    });
+    let complete = CompleteAnnualCheckRequest {
+        name: check.name,
+        business_report: doc("经营情况报告"),
+        report_date,
+        ..Default::default()
+    };
+    h.client.complete_annual_check(agency(complete)).await.unwrap();
+}
+
+/// Completes the 2025 annual check of a one-year case in effect (1,078,666.67 over the MAR) and settles the
+/// period with the given installments (offset, amount), smoothed.
+pub async fn settle_2025(h: &mut Harness, case: &PricingCase, parts: &[(i32, &str)]) -> PeriodSettlement {
+    check_2025(h, case).await;
+    let create = CreatePeriodSettlementRequest {
+        pricing_case: case.name.clone(),
+        request_id: String::new(),
+    };
+    let draft = h
+        .client
+        .create_period_settlement(authority(create))
+        .await
+        .unwrap()
+        .into_inner()
+        .period_settlement
+        .unwrap();
+    let complete = CompletePeriodSettlementRequest {
+        name: draft.name,
+        treatment: SettlementTreatment::Smoothed as i32,
+        installments: parts
+            .iter()
+            .map(|(offset, amount)| DeductionInstallment {
+                period_offset: *offset,
+                amount: cny(amount),
+            })
+            .collect(),
+        evaluation_report: doc("定期评估报告"),
+        ..Default::default()
+    };
+    h.client
+        .complete_period_settlement(authority(complete))
+        .await
+        .unwrap()
+        .into_inner()
+        .period_settlement
+        .unwrap()
 }
