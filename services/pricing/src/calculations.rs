@@ -24,7 +24,7 @@ use tonic::Status;
 use crate::cases::{self, may_read};
 use crate::context::{Ctx, Handling, paging};
 use crate::formula::{self, MarInputs, MarOutcome};
-use crate::preview::{limits, tax_of, vat_of};
+use crate::preview::{check_tax_model, limits, tax_of, vat_of};
 use crate::{bond_yields, decimals, surveys};
 
 pub const COLLECTION: &str = "calculations";
@@ -155,6 +155,7 @@ pub async fn create(
     let profile = ctx
         .profile_of(&mut tx, &case.jurisdiction, "input.pricing_case")
         .await?;
+    check_tax_model(ctx, &profile, &input)?;
     let limits = limits(&profile);
     let period_years = case
         .pricing_period

@@ -7,6 +7,7 @@ use pdop_proto::pricing::v1::{
     CalculationInput, PreviewMaxAllowedRevenueRequest, PreviewMaxAllowedRevenueResponse, TaxMethod,
     VatTreatment,
 };
+use pdop_rules::profiles::TaxModel;
 use pdop_rules::{Period, Profile};
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -80,6 +81,33 @@ pub fn tax_of(input: &CalculationInput, v: &mut Violations) -> Tax {
     }
 }
 
+/// A jurisdiction that fixes its tax model refuses a calculation using another one (INVALID_ARGUMENT on
+/// `input.tax_method`).
+pub fn check_tax_model(ctx: &Ctx, profile: &Profile, input: &CalculationInput) -> Result<(), Status> {
+    let Some(fixed) = &profile.pricing.tax_model else {
+        return Ok(());
+    };
+    let expected = match fixed.value {
+        TaxModel::None => TaxMethod::None,
+        TaxModel::IncomeTaxGrossUp => TaxMethod::IncomeTaxGrossUp,
+        TaxModel::Itemized => TaxMethod::Itemized,
+    };
+    if input.tax_method == expected as i32 {
+        return Ok(());
+    }
+    let mut v = Violations::new();
+    v.add(
+        "input.tax_method",
+        format!(
+            "{} computes taxes as {} ({})",
+            profile.name,
+            expected.as_str_name(),
+            fixed.source
+        ),
+    );
+    Err(ctx.errors().invalid(&v))
+}
+
 pub fn vat_of(input: &CalculationInput, v: &mut Violations) -> Option<Decimal> {
     match VatTreatment::try_from(input.vat_treatment).unwrap_or_default() {
         VatTreatment::Included => decimals::rate(input.vat_rate.as_ref(), "input.vat_rate", v),
@@ -145,6 +173,7 @@ pub async fn preview(
     let profile = ctx
         .profile_of(&mut tx, &input.jurisdiction, "input.jurisdiction")
         .await?;
+    check_tax_model(ctx, &profile, &input)?;
     let (bond_yield, bond_yield_year, yield_origin) = match &input.yield_basis {
         Some(YieldBasis::BondYield(name)) => {
             let (value, year) = bond_yields::current(ctx, &mut tx, name, "input.bond_yield").await?;

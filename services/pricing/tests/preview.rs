@@ -248,3 +248,42 @@ async fn bond_yields_are_sourced_immutable_and_corrected_by_superseding() {
             .unwrap();
     assert_eq!(events, 2);
 }
+
+/// The shipped profiles, with Yunnan fixing the income-tax gross-up as its tax model.
+fn profiles_fixing_the_tax_model() -> std::path::PathBuf {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/rules/profiles");
+    let dir = std::env::temp_dir().join(format!("pdop-profiles-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let yunnan = dir.join("yunnan.toml");
+    let mut text = std::fs::read_to_string(&yunnan).unwrap();
+    text.push_str(
+        "\n[pricing]\ntax_model = { value = \"income_tax_gross_up\", source = \"test: a province fixing its tax model\" }\n",
+    );
+    std::fs::write(&yunnan, text).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_jurisdiction_that_fixes_its_tax_model_refuses_another() {
+    // DOMAIN §3.1 [INF]: the tax item is configurable per jurisdiction (N1: 税金按照国家现行相关规定执行).
+    let dir = profiles_fixing_the_tax_model();
+    let mut h = start_with(&[("rules.profiles_dir", dir.display().to_string())]).await;
+    let result = preview(&mut h, example()).await.unwrap();
+    assert_eq!(result.taxes.unwrap().amount, "205333.33");
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            tax_method: TaxMethod::None as i32,
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["input.tax_method"]);
+    assert!(err.message().contains("INCOME_TAX_GROSS_UP"), "{err:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

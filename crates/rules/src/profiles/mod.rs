@@ -22,7 +22,7 @@ pub use self::model::{
 };
 pub use self::values::{
     AnnualReportDue, Cadence, DecimalString, EvaluationGrade, ListItem, MonthDay, RegistrationPrecondition,
-    Sourced,
+    Sourced, TaxModel,
 };
 
 /// The profiles shipped with the crate, as (file name, content).

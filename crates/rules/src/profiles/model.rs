@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::values::{
     AnnualReportDue, Cadence, DecimalString, EvaluationGrade, ListItem, MonthDay, RegistrationPrecondition,
-    Sourced,
+    Sourced, TaxModel,
 };
 use crate::Period;
 
@@ -219,6 +219,9 @@ pub struct PricingRules {
     /// Yearly due date of the operator business report (D10).
     #[serde(default, deserialize_with = "setting")]
     pub annual_report_due: Option<Sourced<MonthDay>>,
+    /// The tax model every calculation of the jurisdiction must use; unset: chosen per calculation.
+    #[serde(default, deserialize_with = "setting")]
+    pub tax_model: Option<Sourced<TaxModel>>,
 }
 
 /// Disclosure rules (DOMAIN §7; D11).

@@ -38,6 +38,18 @@ pub enum Cadence {
     Periodic,
 }
 
+/// How taxes T enter the maximum allowed revenue (N1 §三(一): 税金按照国家现行相关规定执行, no formula).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxModel {
+    /// No tax item.
+    None,
+    /// Corporate income tax grossed up on the allowed profit: T = P × t / (1 − t).
+    IncomeTaxGrossUp,
+    /// Tax amounts entered item by item.
+    Itemized,
+}
+
 /// A result an evaluation may give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -93,10 +93,17 @@ fn org(name: &str, role: OrganizationRole) -> OrganizationRef {
 /// A pricing service that knows Yunnan (profile yunnan), its authorities, an agency, an operator and a
 /// signed agreement between them, all from registry events.
 pub async fn start() -> Harness {
+    start_with(&[]).await
+}
+
+/// As `start`, with configuration overrides (`section.key`, value).
+pub async fn start_with(overrides: &[(&str, String)]) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Pricing>(&db, &nats.url(), &[]).await.unwrap();
+    let running = spawn_service::<Pricing>(&db, &nats.url(), overrides)
+        .await
+        .unwrap();
     let client = PricingServiceClient::connect(format!("http://{}", running.grpc_addr))
         .await
         .unwrap();
