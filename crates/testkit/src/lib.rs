@@ -9,12 +9,14 @@
 //! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals.
 
 mod env;
+mod events;
 mod grpc;
 mod nats_server;
 mod service;
 mod wait;
 
 pub use env::{TestDb, TestEnv, database_url_with_name};
+pub use events::{publish_as_relay, until_holds};
 pub use grpc::{acting, assert_invalid, reason};
 pub use nats_server::PrivateNats;
 pub use service::{DEV_SECRET, dev_token, spawn_service};

@@ -1,25 +1,67 @@
-//! The disclosure service: the public, append-only, verifiable disclosure log (信息公开) and its feeds.
+//! The disclosure service: the public, append-only, verifiable disclosure log (信息公开).
 //!
-//! Its RPCs answer `UNIMPLEMENTED` until the service's own issue lands; the service already starts,
-//! migrates its database, provisions its NATS stream, reports health and serves reflection.
+//! Built so far: the consumers that turn the other services' public facts into entries, the RFC 9162 Merkle log
+//! with signed tree heads, and the public reads (entries, subscription, tree heads, inclusion and consistency
+//! proofs). Notices and objections, corrections, reports, feeds and the public HTTP port answer `UNIMPLEMENTED`
+//! or are not served yet.
 
-use std::sync::Arc;
+mod context;
+mod entries;
+mod incoming;
+pub mod leaf;
+mod log;
+mod proofs;
+mod render;
+mod routes;
+pub mod signer;
+mod tree_heads;
 
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context as _;
 use pdop_kit::auth::{Access, Policy};
-use pdop_kit::config::ServiceDefaults;
+use pdop_kit::config::{ServiceDefaults, humantime_secs};
 use pdop_kit::{Platform, Service};
+use pdop_proto::disclosure::v1 as pb;
 use pdop_proto::disclosure::v1::disclosure_service_server::{DisclosureService, DisclosureServiceServer};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
+use tokio::sync::Notify;
 use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use crate::context::Ctx;
+use crate::signer::LogSigner;
+use crate::tree_heads::LogContext;
 
 /// The disclosure service, as assembled by `pdop_kit::server`.
 pub struct Disclosure;
 
-/// The `disclosure:` configuration section (none yet).
-#[derive(Debug, Default, Deserialize)]
+/// The `disclosure:` configuration section.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DisclosureConfig {}
+pub struct DisclosureConfig {
+    /// Identity of the log, stable for its lifetime (LogInfo.origin).
+    pub origin: String,
+    /// Human-readable description of the log.
+    pub description: String,
+    /// Base URL of the public HTTP interface, for entry links.
+    pub http_base_url: String,
+    /// The Ed25519 signing key as the base64 of its 32-byte seed (a Secret in Kubernetes). Unset: a random key
+    /// per start, and tree heads of an earlier start no longer verify against the published key.
+    pub signing_key: Option<SecretString>,
+    /// A tree head is signed at least this often, also when nothing was appended.
+    #[serde(with = "humantime_secs")]
+    pub signing_interval: Duration,
+    /// After an append, how long to gather more before signing.
+    #[serde(with = "humantime_secs")]
+    pub batch_delay: Duration,
+    /// The log's shared state, made by `routes` and started by `on_ready`.
+    #[serde(skip)]
+    log: OnceLock<Arc<LogContext>>,
+}
 
 impl Service for Disclosure {
     type Config = DisclosureConfig;
@@ -29,7 +71,14 @@ impl Service for Disclosure {
         admin_port: 9095,
     };
     const GRPC_SERVICE: &'static str = "pdop.disclosure.v1.DisclosureService";
-    const CONFIG_DEFAULTS: &'static str = "disclosure: {}";
+    const CONFIG_DEFAULTS: &'static str = "disclosure:
+  origin: disclosure.pdop.local
+  description: 公共数据资源授权运营信息披露日志
+  http_base_url: http://127.0.0.1:8080
+  signing_key: null
+  signing_interval: 60s
+  batch_delay: 200ms
+";
 
     fn descriptor_set() -> &'static [u8] {
         pdop_proto::FILE_DESCRIPTOR_SET
@@ -40,15 +89,138 @@ impl Service for Disclosure {
     }
 
     fn policy() -> Policy {
-        Policy::new().allow_service(Self::GRPC_SERVICE, Access::Authenticated)
+        policy()
     }
 
-    fn routes(_platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        Ok(Routes::new(DisclosureServiceServer::new(Handlers)))
+    fn routes(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<Routes> {
+        let signer = match &config.signing_key {
+            Some(seed) => LogSigner::from_seed_base64(seed.expose_secret())?,
+            None => {
+                tracing::warn!(
+                    "disclosure.signing_key is not set: signing with a random key that changes at every start"
+                );
+                LogSigner::random()?
+            }
+        };
+        let log = Arc::new(LogContext {
+            signer,
+            interval: config.signing_interval,
+            batch_delay: config.batch_delay,
+            appended: Notify::new(),
+            signed: Notify::new(),
+        });
+        config
+            .log
+            .set(log.clone())
+            .map_err(|_| anyhow::anyhow!("the disclosure routes were built twice"))?;
+        let ctx = Arc::new(Ctx {
+            platform,
+            log,
+            config,
+        });
+        Ok(Routes::new(DisclosureServiceServer::new(Handlers { ctx })))
+    }
+
+    async fn on_ready(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<()> {
+        let log = config
+            .log
+            .get()
+            .cloned()
+            .context("the disclosure routes were not built")?;
+        tracing::info!(key_id = %log.signer.key_id(), origin = %config.origin, "disclosure log ready");
+        for spec in incoming::specs() {
+            platform
+                .spawn_consumer(spec, incoming::Incoming { log: log.clone() })
+                .await?;
+        }
+        tokio::spawn(tree_heads::run(platform, log));
+        Ok(())
     }
 }
 
-/// RPC handlers; every method not written here answers `UNIMPLEMENTED`.
-struct Handlers;
+/// Reads are public (no token); everything else needs a token and answers `UNIMPLEMENTED` until built.
+fn policy() -> Policy {
+    let svc = Disclosure::GRPC_SERVICE;
+    [
+        "GetLogInfo",
+        "GetSignedTreeHead",
+        "GetInclusionProof",
+        "GetConsistencyProof",
+        "GetEntry",
+        "ListEntries",
+        "SubscribeEntries",
+    ]
+    .into_iter()
+    .fold(
+        Policy::new().allow_service(svc, Access::Authenticated),
+        |policy, method| policy.allow(svc, method, Access::Public),
+    )
+}
 
-impl DisclosureService for Handlers {}
+struct Handlers {
+    ctx: Arc<Ctx>,
+}
+
+#[tonic::async_trait]
+impl DisclosureService for Handlers {
+    async fn get_log_info(
+        &self,
+        _request: Request<pb::GetLogInfoRequest>,
+    ) -> Result<Response<pb::GetLogInfoResponse>, Status> {
+        proofs::log_info(&self.ctx).await.map(Response::new)
+    }
+
+    async fn get_signed_tree_head(
+        &self,
+        request: Request<pb::GetSignedTreeHeadRequest>,
+    ) -> Result<Response<pb::GetSignedTreeHeadResponse>, Status> {
+        proofs::tree_head(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
+        proofs::inclusion(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
+        proofs::consistency(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_entry(
+        &self,
+        request: Request<pb::GetEntryRequest>,
+    ) -> Result<Response<pb::GetEntryResponse>, Status> {
+        entries::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_entries(
+        &self,
+        request: Request<pb::ListEntriesRequest>,
+    ) -> Result<Response<pb::ListEntriesResponse>, Status> {
+        entries::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn subscribe_entries(
+        &self,
+        request: Request<pb::SubscribeEntriesRequest>,
+    ) -> Result<Response<entries::EntryStream>, Status> {
+        entries::subscribe(self.ctx.clone(), request.into_inner())
+            .await
+            .map(Response::new)
+    }
+}

@@ -14,7 +14,7 @@ use pdop_proto::registry::events::v1::{
     AgreementSigned, AgreementSummary, JurisdictionCreated, OrganizationCreated,
 };
 use pdop_proto::registry::v1::AgreementState;
-use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, spawn_service, wait_until};
+use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, publish_as_relay, spawn_service, until_holds};
 use prost::Message;
 use tonic::transport::Channel;
 
@@ -47,37 +47,14 @@ pub fn agency<T>(message: T) -> tonic::Request<T> {
 impl Harness {
     /// Publishes a registry event the way the registry's outbox relay does.
     pub async fn publish(&self, subject: &str, id: &str, payload: Vec<u8>) {
-        let js = async_nats::jetstream::new(async_nats::connect(self.nats.url()).await.unwrap());
-        pdop_kit::events::ensure_stream(&js, "registry", Duration::from_secs(120))
-            .await
-            .unwrap();
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("ce-id", id);
-        headers.insert("Nats-Msg-Id", id);
-        headers.insert("ce-type", format!("{subject}.v1").as_str());
-        headers.insert("ce-subject", id);
-        js.publish_with_headers(subject.to_owned(), headers, payload.into())
-            .await
-            .unwrap()
+        publish_as_relay(&self.nats.url(), subject, id, id, id, payload)
             .await
             .unwrap();
     }
 
     /// Waits until `sql` (a boolean query) holds in the service's database.
     pub async fn until(&self, what: &str, sql: &str) {
-        let pool = self.db.pool.clone();
-        wait_until(what, Duration::from_secs(20), || {
-            let pool = pool.clone();
-            let sql = sql.to_owned();
-            async move {
-                sqlx::query_scalar::<_, bool>(&sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap_or(false)
-            }
-        })
-        .await
-        .unwrap();
+        until_holds(&self.db.pool, what, sql).await.unwrap();
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use pdop_kit::auth::Role;
 use pdop_proto::common::{OrganizationRef, UseClass};
 use pdop_proto::registry::v1::*;
@@ -92,22 +91,7 @@ pub async fn publish_review_event(nats: &PrivateNats, subject: &str, id: &str, p
 /// Publishes an event of another service (`pdop.<producer>.…`) the way its outbox relay does: CloudEvents
 /// headers, the event id as `Nats-Msg-Id`, protobuf body.
 pub async fn publish_event(nats: &PrivateNats, subject: &str, id: &str, payload: Vec<u8>) {
-    let producer = subject.split('.').nth(1).unwrap();
-    let client = async_nats::connect(nats.url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    pdop_kit::events::ensure_stream(&js, producer, Duration::from_secs(120))
-        .await
-        .unwrap();
-    let mut headers = HeaderMap::new();
-    headers.insert("ce-id", id);
-    headers.insert("Nats-Msg-Id", id);
-    headers.insert("ce-type", format!("{subject}.v1").as_str());
-    headers.insert("ce-subject", id);
-    headers.insert("ce-source", format!("/{producer}").as_str());
-    headers.insert("content-type", "application/protobuf");
-    js.publish_with_headers(subject.to_owned(), headers, payload.into())
-        .await
-        .unwrap()
+    pdop_testkit::publish_as_relay(&nats.url(), subject, id, id, id, payload)
         .await
         .unwrap();
 }

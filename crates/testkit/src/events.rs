@@ -1,0 +1,51 @@
+//! Publishing another service's events the way its outbox relay does, and waiting on the database.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use sqlx::PgPool;
+
+use crate::wait_until;
+
+/// Publishes `payload` on `subject` (`pdop.<producer>.…`) with CloudEvents headers. `msg_id` is JetStream's
+/// de-duplication id: equal to `ce_id` for a first delivery, another value to simulate a redelivery that
+/// JetStream cannot drop.
+pub async fn publish_as_relay(
+    nats_url: &str,
+    subject: &str,
+    ce_id: &str,
+    msg_id: &str,
+    ce_subject: &str,
+    payload: Vec<u8>,
+) -> anyhow::Result<()> {
+    let producer = pdop_kit::events::service_of(subject)
+        .ok_or_else(|| anyhow::anyhow!("{subject} is not a pdop subject"))?;
+    let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
+    pdop_kit::events::ensure_stream(&js, producer, Duration::from_secs(120)).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert("ce-id", ce_id);
+    headers.insert("Nats-Msg-Id", msg_id);
+    headers.insert("ce-type", format!("{subject}.v1").as_str());
+    headers.insert("ce-subject", ce_subject);
+    headers.insert("ce-source", format!("/{producer}").as_str());
+    headers.insert("content-type", "application/protobuf");
+    js.publish_with_headers(subject.to_owned(), headers, payload.into())
+        .await?
+        .await?;
+    Ok(())
+}
+
+/// Waits (20 s at most) until `sql`, a boolean query, holds.
+pub async fn until_holds(pool: &PgPool, what: &str, sql: &str) -> anyhow::Result<()> {
+    wait_until(what, Duration::from_secs(20), || {
+        let pool = pool.clone();
+        let sql = sql.to_owned();
+        async move {
+            sqlx::query_scalar::<_, bool>(&sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(false)
+        }
+    })
+    .await
+}

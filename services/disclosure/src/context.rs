@@ -1,0 +1,21 @@
+//! What every disclosure handler needs: the platform, the log's signer and wake-ups, and the configuration.
+
+use std::sync::Arc;
+
+use pdop_kit::Platform;
+use pdop_kit::handling::Handling;
+
+use crate::DisclosureConfig;
+use crate::tree_heads::LogContext;
+
+pub struct Ctx {
+    pub platform: Arc<Platform>,
+    pub log: Arc<LogContext>,
+    pub config: Arc<DisclosureConfig>,
+}
+
+impl Handling for Ctx {
+    fn platform(&self) -> &Platform {
+        &self.platform
+    }
+}

@@ -1,0 +1,203 @@
+//! The verifiable side of the log: its parameters and keys, signed tree heads, and inclusion and consistency
+//! proofs computed from stored nodes in O(log n) reads (pdop_merkle).
+
+use pdop_kit::Violations;
+use pdop_kit::handling::Handling as _;
+use pdop_merkle::{ProofPlan, consistency_plan, inclusion_plan};
+use pdop_proto::disclosure::v1::get_inclusion_proof_request::Leaf;
+use pdop_proto::disclosure::v1::{
+    GetConsistencyProofRequest, GetConsistencyProofResponse, GetInclusionProofRequest,
+    GetInclusionProofResponse, GetLogInfoResponse, GetSignedTreeHeadRequest, GetSignedTreeHeadResponse,
+    LogInfo, LogKey, LogKeyState,
+};
+use tonic::Status;
+
+use crate::context::Ctx;
+use crate::log::fetch_nodes;
+use crate::signer;
+use crate::tree_heads::{self, Row};
+
+fn invalid(ctx: &Ctx, field: &str, message: &str) -> Status {
+    let mut v = Violations::new();
+    v.add(field, message);
+    ctx.errors().invalid(&v)
+}
+
+async fn latest(ctx: &Ctx) -> Result<Row, Status> {
+    tree_heads::latest(ctx.pool())
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| Status::unavailable("the log has not signed a tree head yet"))
+}
+
+pub async fn log_info(ctx: &Ctx) -> Result<GetLogInfoResponse, Status> {
+    let keys: Vec<(String, Vec<u8>, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT key_id, public_key, first_used FROM log_keys ORDER BY first_used")
+            .fetch_all(ctx.pool())
+            .await
+            .map_err(|e| ctx.db(e))?;
+    let current = ctx.log.signer.key_id();
+    let mut listed: Vec<LogKey> = keys
+        .into_iter()
+        .map(|(key_id, public_key, first_used)| LogKey {
+            state: if key_id == current {
+                LogKeyState::Active
+            } else {
+                LogKeyState::Retired
+            } as i32,
+            public_key_pem: signer::public_key_pem(&public_key),
+            key_id,
+            public_key,
+            valid_from: Some(pdop_kit::convert::timestamp(first_used)),
+            valid_until: None,
+        })
+        .collect();
+    if !listed.iter().any(|k| k.key_id == current) {
+        let public_key = ctx.log.signer.public_key().to_vec();
+        listed.push(LogKey {
+            key_id: current,
+            public_key_pem: signer::public_key_pem(&public_key),
+            public_key,
+            state: LogKeyState::Active as i32,
+            ..Default::default()
+        });
+    }
+    let latest = tree_heads::latest(ctx.pool()).await.map_err(|e| ctx.db(e))?;
+    Ok(GetLogInfoResponse {
+        log_info: Some(LogInfo {
+            origin: ctx.config.origin.clone(),
+            description: ctx.config.description.clone(),
+            hash_algorithm: "SHA-256".to_owned(),
+            signature_algorithm: "Ed25519".to_owned(),
+            keys: listed,
+            signing_interval: prost_types::Duration::try_from(ctx.log.interval).ok(),
+            http_base_url: ctx.config.http_base_url.clone(),
+            latest_tree_head: latest.map(|h| h.to_proto()),
+        }),
+    })
+}
+
+pub async fn tree_head(
+    ctx: &Ctx,
+    req: GetSignedTreeHeadRequest,
+) -> Result<GetSignedTreeHeadResponse, Status> {
+    let head = match req.tree_size {
+        n if n < 0 => return Err(invalid(ctx, "tree_size", "must not be negative")),
+        0 => latest(ctx).await?,
+        n => tree_heads::at_size(ctx.pool(), n)
+            .await
+            .map_err(|e| ctx.db(e))?
+            .ok_or_else(|| {
+                ctx.errors()
+                    .not_found("TREE_HEAD_NOT_FOUND", &format!("treeHeads/{n}"))
+            })?,
+    };
+    Ok(GetSignedTreeHeadResponse {
+        tree_head: Some(head.to_proto()),
+    })
+}
+
+/// The tree size a proof is asked for: 0 means the latest signed one; beyond it is OUT_OF_RANGE.
+async fn signed_size(ctx: &Ctx, asked: i64, field: &str) -> Result<i64, Status> {
+    let latest = latest(ctx).await?;
+    match asked {
+        n if n < 0 => Err(invalid(ctx, field, "must not be negative")),
+        0 => Ok(latest.tree_size),
+        n if n > latest.tree_size => Err(Status::out_of_range(format!(
+            "{field} {n} is beyond the latest signed tree head ({})",
+            latest.tree_size
+        ))),
+        n => Ok(n),
+    }
+}
+
+async fn assemble(ctx: &Ctx, plan: &ProofPlan) -> Result<Vec<Vec<u8>>, Status> {
+    let nodes = fetch_nodes(ctx.pool(), plan.nodes())
+        .await
+        .map_err(|e| ctx.internal(e))?;
+    let proof = plan.assemble(&nodes).map_err(|e| ctx.internal(e.into()))?;
+    Ok(proof.iter().map(|h| h.to_vec()).collect())
+}
+
+pub async fn inclusion(
+    ctx: &Ctx,
+    req: GetInclusionProofRequest,
+) -> Result<GetInclusionProofResponse, Status> {
+    let tree_size = signed_size(ctx, req.tree_size, "tree_size").await?;
+    let (index, hash): (i64, Vec<u8>) = match req.leaf {
+        Some(Leaf::Sequence(n)) if n >= 0 => {
+            sqlx::query_as("SELECT sequence, leaf_hash FROM entries WHERE sequence = $1")
+                .bind(n)
+                .fetch_optional(ctx.pool())
+                .await
+                .map_err(|e| ctx.db(e))?
+                .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &format!("entries/{n}")))?
+        }
+        Some(Leaf::LeafHash(h)) if h.len() == 32 => sqlx::query_as(
+            "SELECT sequence, leaf_hash FROM entries WHERE leaf_hash = $1 ORDER BY sequence LIMIT 1",
+        )
+        .bind(&h)
+        .fetch_optional(ctx.pool())
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &hex::encode(&h)))?,
+        _ => {
+            return Err(invalid(
+                ctx,
+                "leaf",
+                "must be a sequence (≥ 0) or a 32-byte leaf hash",
+            ));
+        }
+    };
+    if index >= tree_size {
+        return Err(invalid(ctx, "tree_size", "must be greater than the leaf index"));
+    }
+    let plan = inclusion_plan(
+        u64::try_from(index).unwrap_or(0),
+        u64::try_from(tree_size).unwrap_or(0),
+    )
+    .map_err(|e| invalid(ctx, "tree_size", &e.to_string()))?;
+    let audit_path = assemble(ctx, &plan).await?;
+    let head = tree_heads::at_size(ctx.pool(), tree_size)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    Ok(GetInclusionProofResponse {
+        leaf_index: index,
+        leaf_hash: hash,
+        tree_size,
+        audit_path,
+        tree_head: head.map(|h| h.to_proto()),
+    })
+}
+
+pub async fn consistency(
+    ctx: &Ctx,
+    req: GetConsistencyProofRequest,
+) -> Result<GetConsistencyProofResponse, Status> {
+    if req.first_tree_size < 1 {
+        return Err(invalid(ctx, "first_tree_size", "must be at least 1"));
+    }
+    let second = signed_size(ctx, req.second_tree_size, "second_tree_size").await?;
+    if req.first_tree_size > second {
+        return Err(invalid(
+            ctx,
+            "first_tree_size",
+            "must not exceed second_tree_size",
+        ));
+    }
+    let plan = consistency_plan(
+        u64::try_from(req.first_tree_size).unwrap_or(0),
+        u64::try_from(second).unwrap_or(0),
+    )
+    .map_err(|e| invalid(ctx, "first_tree_size", &e.to_string()))?;
+    let proof = assemble(ctx, &plan).await?;
+    let head = tree_heads::at_size(ctx.pool(), second)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    Ok(GetConsistencyProofResponse {
+        first_tree_size: req.first_tree_size,
+        second_tree_size: second,
+        proof,
+        second_tree_head: head.map(|h| h.to_proto()),
+    })
+}

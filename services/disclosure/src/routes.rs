@@ -1,0 +1,242 @@
+//! Which public facts of the other services become entries (EntryKind, DOMAIN §7), with the payload type, the
+//! title and where the discloser (披露主体) is found in the payload. Facts not listed here are not public.
+
+use pdop_proto::disclosure::v1::EntryKind;
+
+pub struct Route {
+    pub subject: &'static str,
+    /// Full protobuf name of the payload.
+    pub message: &'static str,
+    pub kind: EntryKind,
+    pub title: &'static str,
+    /// Field names holding the discloser, in order of preference (searched through nested messages).
+    pub discloser: &'static [&'static str],
+}
+
+const fn route(
+    subject: &'static str,
+    message: &'static str,
+    kind: EntryKind,
+    title: &'static str,
+    discloser: &'static [&'static str],
+) -> Route {
+    Route {
+        subject,
+        message,
+        kind,
+        title,
+        discloser,
+    }
+}
+
+use EntryKind as K;
+
+const AGENCY: &[&str] = &["implementing_agency", "authorizing_entity"];
+const OPERATOR: &[&str] = &["operator"];
+
+pub const ROUTES: &[Route] = &[
+    route(
+        "pdop.registry.registration.notice_started",
+        "pdop.registry.events.v1.RegistrationNoticeStarted",
+        K::RegistrationNotice,
+        "登记公示",
+        &["registrant"],
+    ),
+    route(
+        "pdop.registry.registration.coded",
+        "pdop.registry.events.v1.RegistrationCoded",
+        K::RegistrationResult,
+        "登记结果",
+        &["registrant"],
+    ),
+    route(
+        "pdop.registry.registration.terminated",
+        "pdop.registry.events.v1.RegistrationTerminated",
+        K::RegistrationResult,
+        "登记终止",
+        &["registrant"],
+    ),
+    route(
+        "pdop.registry.registration.renewed",
+        "pdop.registry.events.v1.RegistrationRenewed",
+        K::RegistrationChange,
+        "登记续期",
+        &["registrant"],
+    ),
+    route(
+        "pdop.registry.registration.cancelled",
+        "pdop.registry.events.v1.RegistrationCancelled",
+        K::RegistrationChange,
+        "登记注销",
+        &["registrant"],
+    ),
+    route(
+        "pdop.registry.registration.revoked",
+        "pdop.registry.events.v1.RegistrationRevoked",
+        K::RegistrationChange,
+        "登记撤销",
+        &["registrant"],
+    ),
+    route(
+        "pdop.registry.registration.objection_resolved",
+        "pdop.registry.events.v1.RegistrationObjectionResolved",
+        K::ObjectionOutcome,
+        "登记异议处理结果",
+        &[],
+    ),
+    route(
+        "pdop.registry.implementation_plan.filed",
+        "pdop.registry.events.v1.ImplementationPlanFiled",
+        K::ImplementationPlan,
+        "实施方案备案",
+        AGENCY,
+    ),
+    route(
+        "pdop.registry.agreement.signed",
+        "pdop.registry.events.v1.AgreementSigned",
+        K::AgreementSigned,
+        "授权运营协议签订",
+        AGENCY,
+    ),
+    route(
+        "pdop.registry.agreement.renewed",
+        "pdop.registry.events.v1.AgreementRenewed",
+        K::AgreementChanged,
+        "授权运营协议续期",
+        AGENCY,
+    ),
+    route(
+        "pdop.registry.agreement.suspended",
+        "pdop.registry.events.v1.AgreementSuspended",
+        K::AgreementChanged,
+        "授权运营暂停",
+        AGENCY,
+    ),
+    route(
+        "pdop.registry.agreement.resumed",
+        "pdop.registry.events.v1.AgreementResumed",
+        K::AgreementChanged,
+        "授权运营恢复",
+        AGENCY,
+    ),
+    route(
+        "pdop.registry.agreement.terminated",
+        "pdop.registry.events.v1.AgreementTerminated",
+        K::AgreementEnded,
+        "授权运营终止",
+        AGENCY,
+    ),
+    route(
+        "pdop.registry.agreement.expired",
+        "pdop.registry.events.v1.AgreementExpired",
+        K::AgreementEnded,
+        "授权运营到期",
+        AGENCY,
+    ),
+    route(
+        "pdop.registry.product.listed",
+        "pdop.registry.events.v1.ProductListed",
+        K::ProductListed,
+        "产品和服务上架",
+        OPERATOR,
+    ),
+    route(
+        "pdop.registry.product.withdrawn",
+        "pdop.registry.events.v1.ProductWithdrawn",
+        K::ProductWithdrawn,
+        "产品和服务下架",
+        OPERATOR,
+    ),
+    route(
+        "pdop.registry.blacklist_entry.added",
+        "pdop.registry.events.v1.BlacklistEntryAdded",
+        K::BlacklistMeasure,
+        "信用约束措施",
+        &["imposed_by"],
+    ),
+    route(
+        "pdop.registry.blacklist_entry.lifted",
+        "pdop.registry.events.v1.BlacklistEntryLifted",
+        K::BlacklistLifted,
+        "信用约束解除",
+        &[],
+    ),
+    route(
+        "pdop.registry.organization.incident_recorded",
+        "pdop.registry.events.v1.SecurityIncidentRecorded",
+        K::SecurityIncident,
+        "安全事件",
+        &["organization"],
+    ),
+    route(
+        "pdop.pricing.cap_price.published",
+        "pdop.pricing.events.v1.CapPricePublished",
+        K::CapPrice,
+        "上限收费标准",
+        &["authorizing_entity"],
+    ),
+    route(
+        "pdop.pricing.specific_price.published",
+        "pdop.pricing.events.v1.SpecificPricePublished",
+        K::SpecificPrice,
+        "具体收费标准",
+        OPERATOR,
+    ),
+    route(
+        "pdop.review.developer_admission.notice_started",
+        "pdop.review.events.v1.DeveloperAdmissionNoticeStarted",
+        K::DeveloperNotice,
+        "开发主体公示",
+        OPERATOR,
+    ),
+    route(
+        "pdop.review.developer_admission.admitted",
+        "pdop.review.events.v1.DeveloperAdmitted",
+        K::DeveloperResult,
+        "开发主体准入",
+        OPERATOR,
+    ),
+    route(
+        "pdop.review.developer_admission.rejected",
+        "pdop.review.events.v1.DeveloperAdmissionRejected",
+        K::DeveloperResult,
+        "开发主体未准入",
+        OPERATOR,
+    ),
+    route(
+        "pdop.review.developer_admission.objection_resolved",
+        "pdop.review.events.v1.DeveloperAdmissionObjectionResolved",
+        K::ObjectionOutcome,
+        "开发主体异议处理结果",
+        &[],
+    ),
+    route(
+        "pdop.evaluation.evaluation.completed",
+        "pdop.evaluation.events.v1.EvaluationCompleted",
+        K::EvaluationResult,
+        "评价结果",
+        &["evaluating_organization"],
+    ),
+];
+
+pub fn find(subject: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.subject == subject)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_names_a_known_payload_once() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(seen.insert(r.subject), "{} twice", r.subject);
+            assert!(
+                crate::leaf::pool().get_message_by_name(r.message).is_some(),
+                "{} is not a known message",
+                r.message
+            );
+        }
+    }
+}
