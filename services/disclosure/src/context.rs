@@ -19,3 +19,11 @@ impl Handling for Ctx {
         &self.platform
     }
 }
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}

@@ -7,16 +7,20 @@
 
 mod context;
 mod entries;
+mod feeds;
+mod http;
 mod incoming;
 pub mod leaf;
 mod log;
+mod pages;
 mod proofs;
 mod render;
 mod routes;
 pub mod signer;
 mod tree_heads;
+pub mod verify;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -47,7 +51,9 @@ pub struct DisclosureConfig {
     pub origin: String,
     /// Human-readable description of the log.
     pub description: String,
-    /// Base URL of the public HTTP interface, for entry links.
+    /// Address of the public HTTP port (JSON reads, entry pages, feeds).
+    pub http_addr: std::net::SocketAddr,
+    /// Base URL of the public HTTP interface as the public reaches it, for links.
     pub http_base_url: String,
     /// The Ed25519 signing key as the base64 of its 32-byte seed (a Secret in Kubernetes). Unset: a random key
     /// per start, and tree heads of an earlier start no longer verify against the published key.
@@ -58,9 +64,9 @@ pub struct DisclosureConfig {
     /// After an append, how long to gather more before signing.
     #[serde(with = "humantime_secs")]
     pub batch_delay: Duration,
-    /// The log's shared state, made by `routes` and started by `on_ready`.
+    /// The handlers' shared state, made by `routes` and started by `on_ready` (weak: it holds this config).
     #[serde(skip)]
-    log: OnceLock<Arc<LogContext>>,
+    ctx: OnceLock<Weak<Ctx>>,
 }
 
 impl Service for Disclosure {
@@ -74,6 +80,7 @@ impl Service for Disclosure {
     const CONFIG_DEFAULTS: &'static str = "disclosure:
   origin: disclosure.pdop.local
   description: 公共数据资源授权运营信息披露日志
+  http_addr: 0.0.0.0:8080
   http_base_url: http://127.0.0.1:8080
   signing_key: null
   signing_interval: 60s
@@ -109,24 +116,26 @@ impl Service for Disclosure {
             appended: Notify::new(),
             signed: Notify::new(),
         });
-        config
-            .log
-            .set(log.clone())
-            .map_err(|_| anyhow::anyhow!("the disclosure routes were built twice"))?;
         let ctx = Arc::new(Ctx {
             platform,
             log,
-            config,
+            config: config.clone(),
         });
+        config
+            .ctx
+            .set(Arc::downgrade(&ctx))
+            .map_err(|_| anyhow::anyhow!("the disclosure routes were built twice"))?;
         Ok(Routes::new(DisclosureServiceServer::new(Handlers { ctx })))
     }
 
     async fn on_ready(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<()> {
-        let log = config
-            .log
+        let ctx = config
+            .ctx
             .get()
-            .cloned()
+            .and_then(Weak::upgrade)
             .context("the disclosure routes were not built")?;
+        let log = ctx.log.clone();
+        http::serve(ctx, config.http_addr).await?;
         tracing::info!(key_id = %log.signer.key_id(), origin = %config.origin, "disclosure log ready");
         for spec in incoming::specs() {
             platform

@@ -8,81 +8,11 @@ mod common;
 
 use common::*;
 use pdop_merkle::{Hash, leaf_hash, verify_consistency, verify_inclusion};
-use pdop_proto::common::{Actor, JurisdictionRef, Money, OrganizationRef};
 use pdop_proto::disclosure::v1::get_inclusion_proof_request::Leaf;
 use pdop_proto::disclosure::v1::*;
-use pdop_proto::pricing::events::v1::{CapPricePublished, CapPriceSnapshot};
-use pdop_proto::registry::events::v1::{AgreementSigned, AgreementSummary, OrganizationCreated};
+use pdop_proto::registry::events::v1::OrganizationCreated;
 use prost::Message;
 use tonic::Code;
-
-fn yunnan() -> Option<JurisdictionRef> {
-    Some(JurisdictionRef {
-        name: "jurisdictions/yunnan".into(),
-        display_name: "云南省".into(),
-        ..Default::default()
-    })
-}
-
-fn org(name: &str, display: &str) -> Option<OrganizationRef> {
-    Some(OrganizationRef {
-        name: name.into(),
-        display_name: display.into(),
-        ..Default::default()
-    })
-}
-
-fn signed(n: usize) -> Vec<u8> {
-    AgreementSigned {
-        agreement: Some(AgreementSummary {
-            name: format!("agreements/a{n}"),
-            display_name: format!("授权运营协议{n}"),
-            jurisdiction: yunnan(),
-            implementing_agency: org("organizations/agency", "云南省数据局"),
-            operator: org("organizations/operator", "云南数据运营有限公司"),
-            ..Default::default()
-        }),
-        actor: Some(Actor {
-            subject: "staff-secret-7".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
-}
-
-fn cap() -> Vec<u8> {
-    CapPricePublished {
-        cap_price: Some(CapPriceSnapshot {
-            name: "capPrices/c1".into(),
-            product_display_name: "企业信用画像接口".into(),
-            cap_amount: Some(Money {
-                amount: "1.50".into(),
-                currency: "CNY".into(),
-            }),
-            authorizing_entity: org("organizations/agency", "云南省数据局"),
-            jurisdiction: yunnan(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
-}
-
-/// Publishes AgreementSigned events `e-a{n}` for agreements `a{n}`, n in `range`.
-async fn agreements(h: &Harness, range: std::ops::Range<usize>) {
-    for n in range {
-        let id = format!("e-a{n}");
-        h.publish(
-            "pdop.registry.agreement.signed",
-            &id,
-            &id,
-            &format!("agreements/a{n}"),
-            signed(n),
-        )
-        .await;
-    }
-}
 
 fn hash(bytes: &[u8]) -> Hash {
     bytes.try_into().unwrap()
@@ -109,6 +39,9 @@ async fn public_facts_become_entries_once_and_verify_against_signed_heads() {
         signed(1),
     )
     .await;
+    // The two producers' streams are consumed independently: wait, so the order of the entries is known.
+    h.until("the agreement is entry 0", "SELECT count(*) = 1 FROM entries")
+        .await;
     h.publish(
         "pdop.pricing.cap_price.published",
         "e-2",

@@ -6,8 +6,12 @@
 use base64::Engine as _;
 use pdop_disclosure::Disclosure;
 use pdop_kit::Running;
+use pdop_proto::common::{Actor, JurisdictionRef, Money, OrganizationRef};
 use pdop_proto::disclosure::v1::disclosure_service_client::DisclosureServiceClient;
-use pdop_testkit::{PrivateNats, TestDb, TestEnv, publish_as_relay, spawn_service, until_holds};
+use pdop_proto::pricing::events::v1::{CapPricePublished, CapPriceSnapshot};
+use pdop_proto::registry::events::v1::{AgreementSigned, AgreementSummary};
+use pdop_testkit::{PrivateNats, TestDb, TestEnv, free_port, publish_as_relay, spawn_service, until_holds};
+use prost::Message;
 use tonic::transport::Channel;
 
 /// The seed of the test signing key.
@@ -18,30 +22,45 @@ pub struct Harness {
     pub db: TestDb,
     pub running: Running,
     pub client: DisclosureServiceClient<Channel>,
+    /// Base URL of the public HTTP port.
+    pub http: String,
 }
 
 pub async fn start() -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
-    let db = env.fresh_database().await.unwrap();
-    let seed = base64::engine::general_purpose::STANDARD.encode(SEED);
-    let overrides = [
-        ("disclosure.signing_key", seed),
-        ("disclosure.signing_interval", "30s".to_owned()),
-        ("disclosure.batch_delay", "20ms".to_owned()),
-    ];
-    let running = spawn_service::<Disclosure>(&db, &nats.url(), &overrides)
-        .await
-        .unwrap();
-    let client = DisclosureServiceClient::connect(format!("http://{}", running.grpc_addr))
-        .await
-        .unwrap();
-    Harness {
-        nats,
-        db,
-        running,
-        client,
+    // A free port can be taken by another process before the service binds it: try a few.
+    for attempt in 1..=5 {
+        let db = env.fresh_database().await.unwrap();
+        let port = free_port().unwrap();
+        let http = format!("http://127.0.0.1:{port}");
+        let overrides = [
+            ("disclosure.http_addr", format!("127.0.0.1:{port}")),
+            ("disclosure.http_base_url", http.clone()),
+            (
+                "disclosure.signing_key",
+                base64::engine::general_purpose::STANDARD.encode(SEED),
+            ),
+            ("disclosure.signing_interval", "30s".to_owned()),
+            ("disclosure.batch_delay", "20ms".to_owned()),
+        ];
+        let running = match spawn_service::<Disclosure>(&db, &nats.url(), &overrides).await {
+            Ok(running) => running,
+            Err(err) if attempt < 5 && format!("{err:#}").contains("in use") => continue,
+            Err(err) => panic!("{err:#}"),
+        };
+        let client = DisclosureServiceClient::connect(format!("http://{}", running.grpc_addr))
+            .await
+            .unwrap();
+        return Harness {
+            nats,
+            db,
+            running,
+            client,
+            http,
+        };
     }
+    unreachable!("the last attempt returns or panics")
 }
 
 impl Harness {
@@ -69,6 +88,74 @@ impl Harness {
         self.until(
             &format!("a tree head of size {size}"),
             &format!("SELECT EXISTS (SELECT 1 FROM tree_heads WHERE tree_size = {size})"),
+        )
+        .await;
+    }
+}
+
+pub fn yunnan() -> Option<JurisdictionRef> {
+    Some(JurisdictionRef {
+        name: "jurisdictions/yunnan".into(),
+        display_name: "云南省".into(),
+        ..Default::default()
+    })
+}
+
+pub fn org(name: &str, display: &str) -> Option<OrganizationRef> {
+    Some(OrganizationRef {
+        name: name.into(),
+        display_name: display.into(),
+        ..Default::default()
+    })
+}
+
+pub fn signed(n: usize) -> Vec<u8> {
+    AgreementSigned {
+        agreement: Some(AgreementSummary {
+            name: format!("agreements/a{n}"),
+            display_name: format!("授权运营协议{n}"),
+            jurisdiction: yunnan(),
+            implementing_agency: org("organizations/agency", "云南省数据局"),
+            operator: org("organizations/operator", "云南数据运营有限公司"),
+            ..Default::default()
+        }),
+        actor: Some(Actor {
+            subject: "staff-secret-7".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+pub fn cap() -> Vec<u8> {
+    CapPricePublished {
+        cap_price: Some(CapPriceSnapshot {
+            name: "capPrices/c1".into(),
+            product_display_name: "企业信用画像接口".into(),
+            cap_amount: Some(Money {
+                amount: "1.50".into(),
+                currency: "CNY".into(),
+            }),
+            authorizing_entity: org("organizations/agency", "云南省数据局"),
+            jurisdiction: yunnan(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// Publishes AgreementSigned events `e-a{n}` for agreements `a{n}`, n in `range`.
+pub async fn agreements(h: &Harness, range: std::ops::Range<usize>) {
+    for n in range {
+        let id = format!("e-a{n}");
+        h.publish(
+            "pdop.registry.agreement.signed",
+            &id,
+            &id,
+            &format!("agreements/a{n}"),
+            signed(n),
         )
         .await;
     }

@@ -1,0 +1,210 @@
+//! The public HTTP port: the log's reads as proto3 JSON (what `pdop-verify` and mirrors use), each entry's web
+//! page, the front page, and the feeds. No token; everything here is public.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use pdop_proto::disclosure::v1::get_inclusion_proof_request::Leaf;
+use pdop_proto::disclosure::v1::{
+    GetConsistencyProofRequest, GetEntryRequest, GetInclusionProofRequest, GetSignedTreeHeadRequest,
+    ListEntriesRequest,
+};
+use tonic::Code;
+
+use crate::context::Ctx;
+use crate::{entries, feeds, leaf, pages, proofs};
+
+type Params = Query<HashMap<String, String>>;
+
+/// A gRPC refusal as an HTTP status with a JSON body naming the reason.
+pub struct Refusal(tonic::Status);
+
+impl From<tonic::Status> for Refusal {
+    fn from(status: tonic::Status) -> Self {
+        Self(status)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let code = match self.0.code() {
+            Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let body = serde_json::json!({ "error": { "code": format!("{:?}", self.0.code()), "message": self.0.message() } });
+        (code, axum::Json(body)).into_response()
+    }
+}
+
+fn json(full_name: &str, message: &impl prost::Message) -> Result<Response, Refusal> {
+    let value = leaf::to_json(full_name, message).map_err(|e| tonic::Status::internal(e.to_string()))?;
+    Ok(axum::Json(value).into_response())
+}
+
+fn number(params: &HashMap<String, String>, key: &str) -> Result<i64, Refusal> {
+    params.get(key).map_or(Ok(0), |v| {
+        v.parse().map_err(|_| {
+            Refusal(tonic::Status::invalid_argument(format!(
+                "{key} must be an integer"
+            )))
+        })
+    })
+}
+
+async fn info(State(ctx): State<Arc<Ctx>>) -> Result<Response, Refusal> {
+    json(
+        "pdop.disclosure.v1.GetLogInfoResponse",
+        &proofs::log_info(&ctx).await?,
+    )
+}
+
+async fn sth(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+    let req = GetSignedTreeHeadRequest {
+        tree_size: number(&p, "tree_size")?,
+    };
+    json(
+        "pdop.disclosure.v1.GetSignedTreeHeadResponse",
+        &proofs::tree_head(&ctx, req).await?,
+    )
+}
+
+async fn range(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+    let (start, end) = (number(&p, "start")?, number(&p, "end")?);
+    if end < start || end - start >= 1000 {
+        return Err(Refusal(tonic::Status::invalid_argument(
+            "end must be at least start, and at most 1000 entries are returned",
+        )));
+    }
+    let req = ListEntriesRequest {
+        start_sequence: start,
+        page_size: i32::try_from(end - start + 1).unwrap_or(1000),
+        ..Default::default()
+    };
+    let mut page = entries::list(&ctx, req).await?;
+    page.next_page_token.clear();
+    json("pdop.disclosure.v1.ListEntriesResponse", &page)
+}
+
+async fn inclusion(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+    let leaf = match (p.get("sequence"), p.get("leaf_hash")) {
+        (Some(_), _) => Leaf::Sequence(number(&p, "sequence")?),
+        (None, Some(hash)) => Leaf::LeafHash(
+            base64::engine::general_purpose::STANDARD
+                .decode(hash)
+                .map_err(|_| Refusal(tonic::Status::invalid_argument("leaf_hash must be base64")))?,
+        ),
+        (None, None) => {
+            return Err(Refusal(tonic::Status::invalid_argument(
+                "give sequence or leaf_hash",
+            )));
+        }
+    };
+    let req = GetInclusionProofRequest {
+        leaf: Some(leaf),
+        tree_size: number(&p, "tree_size")?,
+    };
+    json(
+        "pdop.disclosure.v1.GetInclusionProofResponse",
+        &proofs::inclusion(&ctx, req).await?,
+    )
+}
+
+async fn consistency(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+    let req = GetConsistencyProofRequest {
+        first_tree_size: number(&p, "first")?,
+        second_tree_size: number(&p, "second")?,
+    };
+    json(
+        "pdop.disclosure.v1.GetConsistencyProofResponse",
+        &proofs::consistency(&ctx, req).await?,
+    )
+}
+
+async fn entry_page(State(ctx): State<Arc<Ctx>>, Path(sequence): Path<String>) -> Result<Response, Refusal> {
+    let entry = entries::get(
+        &ctx,
+        GetEntryRequest {
+            name: format!("entries/{sequence}"),
+        },
+    )
+    .await?
+    .entry
+    .unwrap_or_default();
+    Ok(html(pages::entry(&entry)))
+}
+
+async fn front(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+    let recent = feeds::recent(&ctx, &p).await?;
+    Ok(html(pages::front(&recent, p.get("q").map_or("", String::as_str))))
+}
+
+fn html(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+async fn atom(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+    let page = feeds::recent(&ctx, &p).await?;
+    let body = feeds::atom(&ctx.config.http_base_url, &page, &p);
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
+
+async fn json_feed(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+    let page = feeds::recent(&ctx, &p).await?;
+    let body = feeds::json_feed(&ctx.config.http_base_url, &page, &p);
+    Ok((
+        [(header::CONTENT_TYPE, "application/feed+json")],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+async fn catalog(State(ctx): State<Arc<Ctx>>) -> Result<Response, Refusal> {
+    let body = feeds::dcat(&ctx).await?;
+    Ok(([(header::CONTENT_TYPE, "application/ld+json")], axum::Json(body)).into_response())
+}
+
+pub fn router(ctx: Arc<Ctx>) -> Router {
+    Router::new()
+        .route("/", get(front))
+        .route("/log/v1/info", get(info))
+        .route("/log/v1/sth", get(sth))
+        .route("/log/v1/entries", get(range))
+        .route("/log/v1/proof/inclusion", get(inclusion))
+        .route("/log/v1/proof/consistency", get(consistency))
+        .route("/entries/{sequence}", get(entry_page))
+        .route("/feeds/all.atom", get(atom))
+        .route("/feeds/all.json", get(json_feed))
+        .route("/catalog.jsonld", get(catalog))
+        .with_state(ctx)
+}
+
+/// Serves the public port until the service stops.
+pub async fn serve(ctx: Arc<Ctx>, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding disclosure.http_addr {addr}: {e}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "public HTTP port listening");
+    let platform = ctx.platform.clone();
+    let app = router(ctx);
+    tokio::spawn(async move {
+        let stop = async move { platform.stopping().await };
+        if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+            tracing::error!(%err, "public HTTP server failed");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! The public HTTP port: `pdop-verify`'s checks pass on an honest log and catch every kind of tampering with
+//! the stored log; the feeds parse with a standard feed parser; the pages render.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use pdop_disclosure::verify::{Failure, Trusted, verify};
+
+/// Runs `sql` with the append-only triggers off: what an attacker with database access would do.
+async fn tamper(h: &Harness, table: &str, sql: &str) {
+    let mut tx = h.db.pool.begin().await.unwrap();
+    sqlx::query(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    sqlx::query(&format!("ALTER TABLE {table} ENABLE TRIGGER USER"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    let response = reqwest::get(url).await.unwrap();
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    response
+}
+
+#[tokio::test]
+async fn the_verifier_trusts_an_honest_log_and_follows_it() {
+    let h = start().await;
+    agreements(&h, 0..3).await;
+    h.signed(3).await;
+    let (trusted, report) = verify(&h.http, None, &[0, 1, 2]).await.unwrap();
+    assert_eq!(report.tree_size, 3);
+    assert_eq!(report.entries_checked, [0, 1, 2]);
+    assert_eq!(report.consistent_with, None);
+
+    agreements(&h, 3..5).await;
+    h.signed(5).await;
+    let (later, report) = verify(&h.http, Some(&trusted), &[4]).await.unwrap();
+    assert_eq!(report.consistent_with, Some(3));
+    assert_eq!(later.tree_size, 5);
+
+    // A head the log never signed cannot be extended.
+    let forged = Trusted {
+        root_hash: later.root_hash.replace('A', "B").replace('a', "b"),
+        ..trusted
+    };
+    let failure = verify(&h.http, Some(&forged), &[]).await.unwrap_err();
+    assert!(matches!(failure, Failure::Inconsistent { .. }), "{failure}");
+    // Nor can one from a bigger tree: the log cannot shrink.
+    let bigger = Trusted {
+        tree_size: 9,
+        ..later
+    };
+    let failure = verify(&h.http, Some(&bigger), &[]).await.unwrap_err();
+    assert!(
+        matches!(failure, Failure::Shrunk { trusted: 9, now: 5 }),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn editing_a_stored_entry_is_detected() {
+    let h = start().await;
+    agreements(&h, 0..3).await;
+    h.signed(3).await;
+    // The published fields are changed but the leaf is not: the fields no longer rebuild the leaf.
+    tamper(
+        &h,
+        "entries",
+        "UPDATE entries SET body = (SELECT body FROM entries WHERE sequence = 2) WHERE sequence = 1",
+    )
+    .await;
+    let failure = verify(&h.http, None, &[1]).await.unwrap_err();
+    assert!(matches!(failure, Failure::LeafMismatch(1)), "{failure}");
+    // The leaf is changed consistently with the fields: it is no longer in the signed tree.
+    tamper(
+        &h,
+        "entries",
+        "UPDATE entries SET leaf_input = (SELECT leaf_input FROM entries WHERE sequence = 2),
+                            leaf_hash = (SELECT leaf_hash FROM entries WHERE sequence = 2) WHERE sequence = 1",
+    )
+    .await;
+    let failure = verify(&h.http, None, &[1]).await.unwrap_err();
+    assert!(matches!(failure, Failure::NotIncluded(1, _)), "{failure}");
+}
+
+#[tokio::test]
+async fn editing_a_stored_tree_node_is_detected() {
+    let h = start().await;
+    agreements(&h, 0..4).await;
+    h.signed(4).await;
+    assert!(verify(&h.http, None, &[2]).await.is_ok());
+    // Entry 2's audit path starts with its sibling, leaf 3.
+    tamper(
+        &h,
+        "merkle_nodes",
+        "UPDATE merkle_nodes SET hash = sha256(hash) WHERE level = 0 AND idx = 3",
+    )
+    .await;
+    let failure = verify(&h.http, None, &[2]).await.unwrap_err();
+    assert!(matches!(failure, Failure::NotIncluded(2, _)), "{failure}");
+}
+
+#[tokio::test]
+async fn a_forged_tree_head_fails_its_signature() {
+    let h = start().await;
+    agreements(&h, 0..2).await;
+    h.signed(2).await;
+    // Same size and age, so the log does not sign anew: only the stored signature is altered.
+    tamper(
+        &h,
+        "tree_heads",
+        "UPDATE tree_heads SET signature = sha512(signature)",
+    )
+    .await;
+    let failure = verify(&h.http, None, &[]).await.unwrap_err();
+    assert!(matches!(failure, Failure::BadSignature(2)), "{failure}");
+}
+
+#[tokio::test]
+async fn the_feeds_parse_and_the_pages_render() {
+    let h = start().await;
+    agreements(&h, 0..2).await;
+    h.publish(
+        "pdop.pricing.cap_price.published",
+        "e-c",
+        "e-c",
+        "capPrices/c1",
+        cap(),
+    )
+    .await;
+    h.signed(3).await;
+
+    // RFC 4287 Atom, read by a standard parser; entry ids are the stable entry URLs.
+    let atom = get(&format!("{}/feeds/all.atom", h.http))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let feed = feed_rs::parser::parse(atom.as_bytes()).unwrap();
+    assert_eq!(feed.entries.len(), 3);
+    // Newest first; the two producers' streams interleave in any order.
+    let ids: Vec<String> = feed.entries.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids, [2, 1, 0].map(|n| format!("{}/entries/{n}", h.http)));
+    assert!(
+        feed.entries
+            .iter()
+            .any(|e| e.title.as_ref().unwrap().content == "上限收费标准：企业信用画像接口")
+    );
+    // Filtered by organization (the discloser) and jurisdiction.
+    let agency = get(&format!(
+        "{}/feeds/all.atom?organization=organizations/agency&jurisdiction=jurisdictions/yunnan",
+        h.http
+    ))
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(
+        feed_rs::parser::parse(agency.as_bytes()).unwrap().entries.len(),
+        3
+    );
+    let none = get(&format!(
+        "{}/feeds/all.atom?organization=organizations/nobody",
+        h.http
+    ))
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        feed_rs::parser::parse(none.as_bytes())
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+
+    // JSON Feed 1.1.
+    let json = get(&format!("{}/feeds/all.json", h.http))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let feed = feed_rs::parser::parse(json.as_bytes()).unwrap();
+    assert_eq!(feed.entries.len(), 3);
+
+    // The front page lists entries with their proof links, and its search box filters.
+    let front = get(&format!("{}/", h.http)).await.text().await.unwrap();
+    assert!(front.contains("<form method=\"get\" action=\"/\">"));
+    assert!(front.contains("/log/v1/proof/inclusion?sequence=2"));
+    assert!(front.contains("授权运营协议签订：授权运营协议1"));
+    let searched = get(&format!("{}/?q=%E4%BF%A1%E7%94%A8%E7%94%BB%E5%83%8F", h.http))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(searched.contains("企业信用画像接口"));
+    assert!(!searched.contains("授权运营协议1"));
+    let sequence: i64 = sqlx::query_scalar("SELECT sequence FROM entries WHERE subject = 'agreements/a0'")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let page = get(&format!("{}/entries/{sequence}", h.http))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("云南数据运营有限公司"));
+    let missing = reqwest::get(format!("{}/entries/99", h.http)).await.unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+}
