@@ -67,6 +67,7 @@ pdop is running.
   pricing      127.0.0.1:50053   http://127.0.0.1:9093
   evaluation   127.0.0.1:50054   http://127.0.0.1:9094
   disclosure   127.0.0.1:50055   http://127.0.0.1:9095
+  public disclosure pages, feeds and proofs: http://127.0.0.1:8080/
 
 A sample token (data_authority, pricing_authority; 1 hour; mint more with target/debug/pdop-token --help):
   export PDOP_TOKEN='$token'

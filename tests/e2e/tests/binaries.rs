@@ -58,7 +58,15 @@ async fn spawn(name: &'static str, env: &TestEnv) -> anyhow::Result<Process> {
     let db = env.fresh_database().await?;
     let grpc = free_port()?;
     let admin = free_port()?;
-    let child = Command::new(binary(name))
+    let mut command = Command::new(binary(name));
+    if name == "disclosure" {
+        // Its public HTTP port too, so that nothing else on the machine is in the way.
+        command.env(
+            "PDOP_DISCLOSURE__HTTP_ADDR",
+            format!("127.0.0.1:{}", free_port()?),
+        );
+    }
+    let child = command
         .env("PDOP_DATABASE__URL", &db.url)
         .env("PDOP_NATS__URL", &env.nats_url)
         .env("PDOP_GRPC__ADDR", format!("127.0.0.1:{grpc}"))
