@@ -54,6 +54,7 @@ struct Filter {
     discloser: Option<String>,
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
+    exclude_retracted: bool,
 }
 
 fn time(t: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
@@ -70,6 +71,8 @@ async fn page(ctx: &Ctx, f: &Filter, after: i64, limit: i64) -> Result<Vec<Row>,
            AND ($5::text IS NULL OR discloser_id = $5)
            AND ($6::timestamptz IS NULL OR publish_time >= $6)
            AND ($7::timestamptz IS NULL OR publish_time < $7)
+           AND (NOT $9 OR NOT EXISTS (SELECT 1 FROM entries r WHERE r.corrects = entries.sequence
+                                      AND r.correction_kind = 2))
          ORDER BY sequence LIMIT $8"
     ))
     .bind(after)
@@ -80,6 +83,7 @@ async fn page(ctx: &Ctx, f: &Filter, after: i64, limit: i64) -> Result<Vec<Row>,
     .bind(f.from)
     .bind(f.until)
     .bind(limit)
+    .bind(f.exclude_retracted)
     .fetch_all(ctx.pool())
     .await
     .map_err(|e| ctx.db(e))
@@ -109,6 +113,7 @@ pub async fn list(ctx: &Ctx, req: ListEntriesRequest) -> Result<ListEntriesRespo
         discloser: optional_name(&req.discloser, "organizations", "discloser", &mut v).map(str::to_owned),
         from: time(req.publish_time_start.as_ref()),
         until: time(req.publish_time_end.as_ref()),
+        exclude_retracted: req.exclude_retracted,
     };
     if let (Some(from), Some(until)) = (filter.from, filter.until)
         && until < from
@@ -150,6 +155,7 @@ pub async fn subscribe(ctx: Arc<Ctx>, req: SubscribeEntriesRequest) -> Result<En
         discloser: None,
         from: None,
         until: None,
+        exclude_retracted: false,
     };
     v.into_result(ctx.errors())?;
     let (sender, receiver) = mpsc::channel(64);

@@ -221,11 +221,11 @@ pub fn json_feed(base: &str, page: &Recent, p: &HashMap<String, String>) -> Valu
 /// later PRODUCT_WITHDRAWN entry took off the list.
 pub async fn dcat(ctx: &Ctx) -> Result<Value, Status> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM entries l
-         WHERE l.kind = $1
-           AND NOT EXISTS (SELECT 1 FROM entries w WHERE w.subject = l.subject AND w.sequence > l.sequence
+        "SELECT {COLUMNS} FROM entries
+         WHERE entries.kind = $1
+           AND NOT EXISTS (SELECT 1 FROM entries w WHERE w.subject = entries.subject AND w.sequence > entries.sequence
                            AND w.kind IN ($1, $2))
-         ORDER BY l.sequence"
+         ORDER BY entries.sequence"
     ))
     .bind(EntryKind::ProductListed as i16)
     .bind(EntryKind::ProductWithdrawn as i16)

@@ -10,7 +10,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::log::{self, Draft};
 use crate::tree_heads::LogContext;
-use crate::{leaf, render, routes};
+use crate::{leaf, notices, outcomes, render, routes};
 
 pub const PRODUCERS: [&str; 4] = ["registry", "review", "pricing", "evaluation"];
 
@@ -92,6 +92,13 @@ impl Handler for Incoming {
             .await
             .map_err(HandleError::Transient)?;
         if let Some(entry) = appended {
+            let service = pdop_kit::events::service_of(&event.subject).unwrap_or_default();
+            notices::open(tx, &entry, &payload, service)
+                .await
+                .map_err(HandleError::Permanent)?;
+            outcomes::decided(tx, &entry, &payload)
+                .await
+                .map_err(HandleError::Transient)?;
             tracing::info!(sequence = entry.sequence, subject = %event.subject, "disclosure entry appended");
             self.log.appended.notify_one();
         }

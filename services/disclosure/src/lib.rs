@@ -6,12 +6,15 @@
 //! or are not served yet.
 
 mod context;
+mod corrections;
 mod entries;
 mod feeds;
 mod http;
 mod incoming;
 pub mod leaf;
 mod log;
+mod notices;
+mod outcomes;
 mod pages;
 mod proofs;
 mod render;
@@ -24,7 +27,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use pdop_kit::auth::{Access, Policy};
+use pdop_kit::auth::{Access, Caller, Policy, Role};
 use pdop_kit::config::{ServiceDefaults, humantime_secs};
 use pdop_kit::{Platform, Service};
 use pdop_proto::disclosure::v1 as pb;
@@ -158,11 +161,29 @@ fn policy() -> Policy {
         "GetEntry",
         "ListEntries",
         "SubscribeEntries",
+        "GetNotice",
+        "ListNotices",
+        "CreateObjection",
+        "GetObjection",
     ]
     .into_iter()
     .fold(
         Policy::new().allow_service(svc, Access::Authenticated),
         |policy, method| policy.allow(svc, method, Access::Public),
+    )
+    .allow(
+        svc,
+        "ListObjections",
+        Access::Roles(vec![Role::DataAuthority, Role::Auditor, Role::Operator]),
+    )
+    .allow(
+        svc,
+        "CreateCorrection",
+        Access::Roles(vec![
+            Role::DataAuthority,
+            Role::ImplementingAgency,
+            Role::Operator,
+        ]),
     )
 }
 
@@ -229,6 +250,64 @@ impl DisclosureService for Handlers {
         request: Request<pb::SubscribeEntriesRequest>,
     ) -> Result<Response<entries::EntryStream>, Status> {
         entries::subscribe(self.ctx.clone(), request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_notice(
+        &self,
+        request: Request<pb::GetNoticeRequest>,
+    ) -> Result<Response<pb::GetNoticeResponse>, Status> {
+        notices::get_notice(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_notices(
+        &self,
+        request: Request<pb::ListNoticesRequest>,
+    ) -> Result<Response<pb::ListNoticesResponse>, Status> {
+        notices::list_notices(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_objection(
+        &self,
+        request: Request<pb::CreateObjectionRequest>,
+    ) -> Result<Response<pb::CreateObjectionResponse>, Status> {
+        let caller = Caller::of(&request).ok().cloned();
+        notices::create_objection(&self.ctx, caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_objection(
+        &self,
+        request: Request<pb::GetObjectionRequest>,
+    ) -> Result<Response<pb::GetObjectionResponse>, Status> {
+        let caller = Caller::of(&request).ok().cloned();
+        notices::get_objection(&self.ctx, caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_objections(
+        &self,
+        request: Request<pb::ListObjectionsRequest>,
+    ) -> Result<Response<pb::ListObjectionsResponse>, Status> {
+        let caller = Caller::of(&request)?.clone();
+        notices::list_objections(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_correction(
+        &self,
+        request: Request<pb::CreateCorrectionRequest>,
+    ) -> Result<Response<pb::CreateCorrectionResponse>, Status> {
+        let caller = Caller::of(&request)?.clone();
+        corrections::create(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -42,9 +42,15 @@ pub struct Row {
     pub leaf_input: Vec<u8>,
     pub leaf_hash: Vec<u8>,
     pub body: Vec<u8>,
+    /// Later corrections of this entry, derived from their `corrects`.
+    pub corrected_by: Vec<i64>,
+    pub retracted: bool,
 }
 
-pub const COLUMNS: &str = "sequence, leaf_input, leaf_hash, body";
+/// Columns of `entries` (unaliased in the query) with the annotations derived from later corrections.
+pub const COLUMNS: &str = "entries.sequence, entries.leaf_input, entries.leaf_hash, entries.body,
+    ARRAY(SELECT c.sequence FROM entries c WHERE c.corrects = entries.sequence ORDER BY c.sequence) AS corrected_by,
+    EXISTS (SELECT 1 FROM entries c WHERE c.corrects = entries.sequence AND c.correction_kind = 2) AS retracted";
 
 impl Row {
     /// The entry with its annotations derived from the row.
@@ -54,6 +60,8 @@ impl Row {
         e.leaf_input = self.leaf_input.clone();
         e.leaf_hash = self.leaf_hash.clone();
         e.html_url = format!("{}/entries/{}", base_url.trim_end_matches('/'), self.sequence);
+        e.corrected_by = self.corrected_by.iter().map(|s| format!("entries/{s}")).collect();
+        e.retracted = self.retracted;
         e
     }
 }
@@ -92,6 +100,11 @@ pub async fn append(tx: &mut Transaction<'static, Postgres>, draft: Draft) -> an
         publish_time: Some(timestamp(now)),
         ..Default::default()
     };
+    let corrects: Option<i64> = entry
+        .correction
+        .as_ref()
+        .and_then(|c| c.corrects.strip_prefix("entries/"))
+        .and_then(|s| s.parse().ok());
     let input = leaf::leaf_input(&entry)?;
     let hash = leaf_hash(&input);
     let jurisdiction = entry
@@ -106,8 +119,8 @@ pub async fn append(tx: &mut Transaction<'static, Postgres>, draft: Draft) -> an
         .unwrap_or_default();
     sqlx::query(
         "INSERT INTO entries (sequence, kind, jurisdiction_id, subject, discloser_id, publish_time, source_event_id,
-                              leaf_input, leaf_hash, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                              leaf_input, leaf_hash, body, corrects, correction_kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(size)
     .bind(entry.kind as i16)
@@ -119,6 +132,13 @@ pub async fn append(tx: &mut Transaction<'static, Postgres>, draft: Draft) -> an
     .bind(&input)
     .bind(hash.as_slice())
     .bind(entry.encode_to_vec())
+    .bind(corrects)
+    .bind(
+        entry
+            .correction
+            .as_ref()
+            .and_then(|c| i16::try_from(c.kind).ok()),
+    )
     .execute(&mut **tx)
     .await?;
     let plan = append_plan(u64::try_from(size)?)?;

@@ -47,6 +47,16 @@ impl LogSigner {
         key_id(&self.public_key())
     }
 
+    /// A secret receipt code for `id` (an objection's 受理回执码): derived from the key, so a retry gets the same
+    /// code and nothing secret is stored.
+    pub fn access_code(&self, id: &str) -> String {
+        let mut digest = Sha256::new();
+        digest.update(b"pdop objection access code\0");
+        digest.update(self.key.to_bytes());
+        digest.update(id.as_bytes());
+        hex::encode(digest.finalize())[..20].to_owned()
+    }
+
     pub fn sign(&self, timestamp_ms: u64, tree_size: u64, root: &[u8; 32]) -> [u8; 64] {
         self.key
             .sign(&signed_bytes(timestamp_ms, tree_size, root))

@@ -1,0 +1,421 @@
+//! Public notices and objections over gRPC: a registration notice entry opens a notice for the period the
+//! registry computed; real-name objections with evidence are taken only while it is open and go to the registry;
+//! an upheld objection retracts the notice entry by a correction, never by an edit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::NaiveDate;
+use common::*;
+use pdop_kit::auth::Role;
+use pdop_kit::convert::{date, today};
+use pdop_proto::common::{DateRange, DocumentRef, PartyKind, RealNameParty};
+use pdop_proto::disclosure::v1::*;
+use pdop_proto::registry::events::v1::{
+    RegistrationNoticeStarted, RegistrationObjectionResolved, RegistrationSummary,
+};
+use pdop_proto::registry::v1::ObjectionDecisionState;
+use pdop_testkit::{acting, assert_invalid, reason};
+use prost::Message;
+use tonic::Code;
+
+const IDENTITY: &str = "530102199001011234";
+
+fn notice_started(registration: &str, from: NaiveDate, to: NaiveDate) -> Vec<u8> {
+    RegistrationNoticeStarted {
+        registration: Some(RegistrationSummary {
+            name: registration.into(),
+            registrant: org("organizations/stats", "云南省统计局"),
+            jurisdiction: yunnan(),
+            title: "人口统计数据首次登记".into(),
+            content_summary: "全省常住人口统计数据".into(),
+            ..Default::default()
+        }),
+        notice_period: Some(DateRange {
+            start_date: Some(date(from)),
+            end_date: Some(date(to)),
+        }),
+        period_working_days: 10,
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// Publishes a registration notice and returns its notice.
+async fn notice(h: &mut Harness, registration: &str, from: NaiveDate, to: NaiveDate) -> Notice {
+    let id = format!("n-{registration}");
+    h.publish(
+        "pdop.registry.registration.notice_started",
+        &id,
+        &id,
+        registration,
+        notice_started(registration, from, to),
+    )
+    .await;
+    h.until(
+        "the notice is open",
+        &format!("SELECT EXISTS (SELECT 1 FROM notices WHERE subject = '{registration}')"),
+    )
+    .await;
+    let list = ListNoticesRequest {
+        subject: registration.into(),
+        ..Default::default()
+    };
+    h.client
+        .list_notices(list)
+        .await
+        .unwrap()
+        .into_inner()
+        .notices
+        .remove(0)
+}
+
+fn objection(notice: &str) -> Objection {
+    Objection {
+        notice: notice.into(),
+        objector: Some(RealNameParty {
+            party_kind: PartyKind::Person as i32,
+            display_name: "张三".into(),
+            identity_number: IDENTITY.into(),
+            contact: "13800000000".into(),
+            ..Default::default()
+        }),
+        grounds: "该数据包含未经脱敏的个人信息，不应登记为可授权运营的数据资源。".into(),
+        evidence: vec![DocumentRef {
+            uri: "https://docs.example/evidence.pdf".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn file(o: Objection, request_id: &str) -> CreateObjectionRequest {
+    CreateObjectionRequest {
+        objection: Some(o),
+        request_id: request_id.into(),
+    }
+}
+
+#[tokio::test]
+async fn objections_are_real_name_with_evidence_and_only_while_the_notice_is_open() {
+    let mut h = start().await;
+    let day = today();
+    let open = notice(&mut h, "registrations/r1", day, day + chrono::Days::new(14)).await;
+    assert_eq!(open.state, NoticeState::Open as i32);
+    assert_eq!(open.kind, NoticeKind::Registration as i32);
+    assert_eq!(open.deciding_service, "registry");
+    assert_eq!(open.entry, "entries/0");
+
+    // N3 Art.12: 实名并提供证明材料.
+    let mut bare = objection(&open.name);
+    bare.evidence.clear();
+    bare.grounds = "不对".into();
+    bare.objector.as_mut().unwrap().identity_number.clear();
+    let err = h.client.create_objection(file(bare, "")).await.unwrap_err();
+    assert_invalid(
+        &err,
+        &[
+            "objection.objector.identity_number",
+            "objection.grounds",
+            "objection.evidence",
+        ],
+    );
+
+    // No token is needed to object; the receipt code reads it back.
+    let filed = h
+        .client
+        .create_objection(file(
+            objection(&open.name),
+            "00000000-0000-4000-8000-000000000001",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let o = filed.objection.clone().unwrap();
+    assert_eq!(o.state, ObjectionState::Pending as i32);
+    assert_eq!(o.subject, "registrations/r1");
+    let again = h
+        .client
+        .create_objection(file(
+            objection(&open.name),
+            "00000000-0000-4000-8000-000000000001",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (again.objection.unwrap().name, again.access_code.clone()),
+        (o.name.clone(), filed.access_code.clone())
+    );
+    let read = |code: &str| GetObjectionRequest {
+        name: o.name.clone(),
+        access_code: code.into(),
+    };
+    assert!(h.client.get_objection(read(&filed.access_code)).await.is_ok());
+    assert_eq!(
+        h.client.get_objection(read("wrong")).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let stranger = acting("organizations/someone", &[Role::Operator], read(""));
+    assert_eq!(
+        h.client.get_objection(stranger).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    let authority = acting("organizations/yn-data", &[Role::DataAuthority], read(""));
+    let seen = h.client.get_objection(authority).await.unwrap().into_inner();
+    assert_eq!(
+        seen.objection.unwrap().objector.unwrap().identity_number,
+        IDENTITY
+    );
+
+    // Forwarded to the registry with the identity; the public log never holds it.
+    let forwarded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = 'pdop.disclosure.objection.filed'")
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(forwarded, 1);
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM entries WHERE position($1 in convert_from(leaf_input, 'UTF8')) > 0",
+    )
+    .bind(IDENTITY)
+    .fetch_one(&h.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(leaked, 0);
+    let counted = h
+        .client
+        .get_notice(GetNoticeRequest {
+            name: open.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .notice
+        .unwrap();
+    assert_eq!(counted.objection_count, 1);
+
+    // A notice whose period ended yesterday, and one that starts tomorrow, take no objections.
+    let yesterday = day.pred_opt().unwrap();
+    let closed = notice(
+        &mut h,
+        "registrations/r2",
+        yesterday - chrono::Days::new(14),
+        yesterday,
+    )
+    .await;
+    assert_eq!(closed.state, NoticeState::Closed as i32);
+    assert!(closed.close_time.is_some());
+    let err = h
+        .client
+        .create_objection(file(objection(&closed.name), ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "NOTICE_NOT_OPEN");
+    let tomorrow = day.succ_opt().unwrap();
+    let scheduled = notice(
+        &mut h,
+        "registrations/r3",
+        tomorrow,
+        tomorrow + chrono::Days::new(14),
+    )
+    .await;
+    assert_eq!(scheduled.state, NoticeState::Scheduled as i32);
+    let err = h
+        .client
+        .create_objection(file(objection(&scheduled.name), ""))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "NOTICE_NOT_OPEN");
+    let open_only = h
+        .client
+        .list_notices(ListNoticesRequest {
+            state: NoticeState::Open as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .notices;
+    assert_eq!(open_only.len(), 1);
+}
+
+#[tokio::test]
+async fn an_upheld_objection_retracts_the_notice_entry_by_a_correction() {
+    let mut h = start().await;
+    let day = today();
+    let open = notice(&mut h, "registrations/r1", day, day + chrono::Days::new(14)).await;
+    let o = h
+        .client
+        .create_objection(file(objection(&open.name), ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .objection
+        .unwrap();
+    let resolved = RegistrationObjectionResolved {
+        registration: "registrations/r1".into(),
+        objection: o.name.clone(),
+        outcome: ObjectionDecisionState::Upheld as i32,
+        reason: "经核查，数据含未脱敏个人信息".into(),
+        jurisdiction: yunnan(),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.registration.objection_resolved",
+        "res-1",
+        "res-1",
+        "registrations/r1",
+        resolved.encode_to_vec(),
+    )
+    .await;
+    h.until(
+        "the decision is recorded",
+        "SELECT EXISTS (SELECT 1 FROM objections WHERE state = 2)",
+    )
+    .await;
+    let decided = h
+        .client
+        .get_objection(acting(
+            "organizations/yn-data",
+            &[Role::DataAuthority],
+            GetObjectionRequest {
+                name: o.name.clone(),
+                access_code: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .objection
+        .unwrap();
+    assert_eq!(decided.state, ObjectionState::Upheld as i32);
+    assert_eq!(decided.outcome_entry, "entries/1");
+    assert_eq!(decided.retraction_entry, "entries/2");
+    let notice_entry = h
+        .client
+        .get_entry(GetEntryRequest {
+            name: "entries/0".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entry
+        .unwrap();
+    assert!(notice_entry.retracted);
+    assert_eq!(notice_entry.corrected_by, ["entries/2"]);
+    let correction = h
+        .client
+        .get_entry(GetEntryRequest {
+            name: "entries/2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entry
+        .unwrap();
+    let c = correction.correction.unwrap();
+    assert_eq!(
+        (c.corrects.as_str(), c.kind),
+        ("entries/0", CorrectionKind::Retraction as i32)
+    );
+    assert_eq!(c.objection, o.name);
+    let visible = h
+        .client
+        .list_entries(ListEntriesRequest {
+            exclude_retracted: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(visible.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[tokio::test]
+async fn the_discloser_corrects_its_entry_by_appending_never_by_editing() {
+    let mut h = start().await;
+    agreements(&h, 0..1).await;
+    h.signed(1).await;
+    let original_leaf: Vec<u8> = sqlx::query_scalar("SELECT leaf_input FROM entries WHERE sequence = 0")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let amend = || CreateCorrectionRequest {
+        entry: "entries/0".into(),
+        kind: CorrectionKind::Amendment as i32,
+        reason: "协议名称有误".into(),
+        title: "授权运营协议签订：授权运营协议（更正）".into(),
+        body: Some(EntryBody {
+            text: "更正后的协议名称".into(),
+            ..Default::default()
+        }),
+        corrected_fields: vec!["display_name".into()],
+        request_id: String::new(),
+    };
+    let stranger = acting("organizations/other", &[Role::Operator], amend());
+    let err = h.client.create_correction(stranger).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut no_fields = amend();
+    no_fields.corrected_fields.clear();
+    let err = h
+        .client
+        .create_correction(acting(
+            "organizations/agency",
+            &[Role::ImplementingAgency],
+            no_fields,
+        ))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["corrected_fields"]);
+    let done = h
+        .client
+        .create_correction(acting(
+            "organizations/agency",
+            &[Role::ImplementingAgency],
+            amend(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.correction_entry.unwrap().name, "entries/1");
+    assert_eq!(done.original.unwrap().corrected_by, ["entries/1"]);
+    let retract = CreateCorrectionRequest {
+        kind: CorrectionKind::Retraction as i32,
+        reason: "协议未生效".into(),
+        ..amend()
+    };
+    h.client
+        .create_correction(acting(
+            "organizations/agency",
+            &[Role::ImplementingAgency],
+            retract.clone(),
+        ))
+        .await
+        .unwrap();
+    let err = h
+        .client
+        .create_correction(acting(
+            "organizations/agency",
+            &[Role::ImplementingAgency],
+            retract,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ENTRY_RETRACTED");
+    // The original's leaf is as it was published.
+    let leaf_now: Vec<u8> = sqlx::query_scalar("SELECT leaf_input FROM entries WHERE sequence = 0")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(leaf_now, original_leaf);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'disclosure.CreateCorrection'")
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+}
