@@ -13,8 +13,50 @@ use tonic::Status;
 use crate::context::Ctx;
 use crate::log::{COLUMNS, Row};
 
-/// Entries in one feed page.
-const PAGE: i64 = 50;
+/// Entries in one feed page (feed.proto: the latest 100).
+const PAGE: i64 = 100;
+
+/// The slug of a kind in feed names: `ENTRY_KIND_CAP_PRICE` → `cap-price`.
+pub fn kind_slug(kind: EntryKind) -> String {
+    kind.as_str_name()
+        .trim_start_matches("ENTRY_KIND_")
+        .to_ascii_lowercase()
+        .replace('_', "-")
+}
+
+fn kind_of_slug(slug: &str) -> Option<EntryKind> {
+    EntryKind::from_str_name(&format!(
+        "ENTRY_KIND_{}",
+        slug.to_ascii_uppercase().replace('-', "_")
+    ))
+    .filter(|k| *k != EntryKind::Unspecified)
+}
+
+/// The filters a feed name stands for: `all`, `{jurisdiction}`, `{kind}` or `{jurisdiction}.{kind}`.
+pub fn feed_filters(feed: &str) -> Option<Vec<(&'static str, String)>> {
+    let valid_id = |id: &str| {
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    match feed.split_once('.') {
+        _ if feed == "all" => Some(Vec::new()),
+        Some((jurisdiction, slug)) => {
+            let kind = kind_of_slug(slug)?;
+            valid_id(jurisdiction).then(|| {
+                vec![
+                    ("jurisdiction", format!("jurisdictions/{jurisdiction}")),
+                    ("kind", kind.as_str_name().to_owned()),
+                ]
+            })
+        }
+        None => match kind_of_slug(feed) {
+            Some(kind) => Some(vec![("kind", kind.as_str_name().to_owned())]),
+            None => valid_id(feed).then(|| vec![("jurisdiction", format!("jurisdictions/{feed}"))]),
+        },
+    }
+}
 
 pub struct Recent {
     pub entries: Vec<Entry>,
@@ -129,7 +171,8 @@ pub fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-pub fn atom(base: &str, page: &Recent, p: &HashMap<String, String>) -> String {
+/// The Atom document of a feed page; `path` is the feed's own path, e.g. `/feeds/yunnan.atom`.
+pub fn atom(base: &str, origin: &str, path: &str, page: &Recent, p: &HashMap<String, String>) -> String {
     let base = base.trim_end_matches('/');
     let query = filters(p);
     let updated = page
@@ -142,7 +185,7 @@ pub fn atom(base: &str, page: &Recent, p: &HashMap<String, String>) -> String {
     // The feed id names the filter, not the page: every page of one feed shares it.
     out.push_str(&format!(
         "  <id>{}</id>\n",
-        escape(&link(base, "/feeds/all.atom", &query, None))
+        escape(&link(base, path, &query, None))
     ));
     out.push_str("  <title>公共数据资源授权运营信息披露</title>\n");
     out.push_str(&format!("  <updated>{updated}</updated>\n"));
@@ -150,23 +193,28 @@ pub fn atom(base: &str, page: &Recent, p: &HashMap<String, String>) -> String {
     let this_page = param(p, "before").and_then(|b| b.parse().ok());
     out.push_str(&format!(
         "  <link rel=\"self\" href=\"{}\"/>\n",
-        escape(&link(base, "/feeds/all.atom", &query, this_page))
+        escape(&link(base, path, &query, this_page))
     ));
     out.push_str(&format!(
         "  <link rel=\"first\" href=\"{}\"/>\n",
-        escape(&link(base, "/feeds/all.atom", &query, None))
+        escape(&link(base, path, &query, None))
     ));
     if let Some(older) = page.older {
         out.push_str(&format!(
             "  <link rel=\"next\" href=\"{}\"/>\n",
-            escape(&link(base, "/feeds/all.atom", &query, Some(older)))
+            escape(&link(base, path, &query, Some(older)))
         ));
     }
     for e in &page.entries {
         let url = format!("{base}/entries/{}", e.sequence);
         let text = e.body.as_ref().map_or("", |b| b.text.as_str());
         out.push_str("  <entry>\n");
-        out.push_str(&format!("    <id>{}</id>\n", escape(&url)));
+        // Stable whatever the host name: a tag URI (RFC 4151) of the log's origin and the sequence.
+        out.push_str(&format!(
+            "    <id>tag:{},2025:entries/{}</id>\n",
+            escape(origin),
+            e.sequence
+        ));
         out.push_str(&format!("    <title>{}</title>\n", escape(&e.title)));
         out.push_str(&format!("    <updated>{}</updated>\n", time(e)));
         out.push_str(&format!("    <published>{}</published>\n", time(e)));
@@ -175,6 +223,17 @@ pub fn atom(base: &str, page: &Recent, p: &HashMap<String, String>) -> String {
             escape(&url)
         ));
         out.push_str(&format!("    <category term=\"{}\"/>\n", kind_name(e)));
+        if let Some(corrects) = e
+            .correction
+            .as_ref()
+            .map(|c| &c.corrects)
+            .filter(|c| !c.is_empty())
+        {
+            out.push_str(&format!(
+                "    <link rel=\"related\" href=\"{}\"/>\n",
+                escape(&format!("{base}/{corrects}"))
+            ));
+        }
         out.push_str(&format!(
             "    <content type=\"text\">{}</content>\n",
             escape(text)
@@ -185,7 +244,7 @@ pub fn atom(base: &str, page: &Recent, p: &HashMap<String, String>) -> String {
     out
 }
 
-pub fn json_feed(base: &str, page: &Recent, p: &HashMap<String, String>) -> Value {
+pub fn json_feed(base: &str, origin: &str, path: &str, page: &Recent, p: &HashMap<String, String>) -> Value {
     let base = base.trim_end_matches('/');
     let query = filters(p);
     let items: Vec<Value> = page
@@ -194,7 +253,7 @@ pub fn json_feed(base: &str, page: &Recent, p: &HashMap<String, String>) -> Valu
         .map(|e| {
             let url = format!("{base}/entries/{}", e.sequence);
             json!({
-                "id": url,
+                "id": format!("tag:{origin},2025:entries/{}", e.sequence),
                 "url": url,
                 "title": e.title,
                 "content_text": e.body.as_ref().map_or("", |b| b.text.as_str()),
@@ -207,12 +266,12 @@ pub fn json_feed(base: &str, page: &Recent, p: &HashMap<String, String>) -> Valu
         "version": "https://jsonfeed.org/version/1.1",
         "title": "公共数据资源授权运营信息披露",
         "home_page_url": format!("{base}/"),
-        "feed_url": link(base, "/feeds/all.json", &query, None),
+        "feed_url": link(base, path, &query, None),
         "language": "zh-CN",
         "items": items,
     });
     if let Some(older) = page.older {
-        feed["next_url"] = json!(link(base, "/feeds/all.json", &query, Some(older)));
+        feed["next_url"] = json!(link(base, path, &query, Some(older)));
     }
     feed
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
@@ -16,6 +16,7 @@ use pdop_proto::disclosure::v1::{
     GetConsistencyProofRequest, GetEntryRequest, GetInclusionProofRequest, GetSignedTreeHeadRequest,
     ListEntriesRequest,
 };
+use sha2::Digest as _;
 use tonic::Code;
 
 use crate::context::Ctx;
@@ -152,24 +153,72 @@ fn html(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
-async fn atom(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
+/// A feed (`/feeds/{feed}.atom` or `.json`), with ETag and Last-Modified so readers can poll cheaply.
+async fn feed(
+    State(ctx): State<Arc<Ctx>>,
+    Path(file): Path<String>,
+    Query(mut p): Params,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let not_found = || Refusal(tonic::Status::not_found(format!("no feed {file}")));
+    let (name, atom) = match (file.strip_suffix(".atom"), file.strip_suffix(".json")) {
+        (Some(name), _) => (name, true),
+        (_, Some(name)) => (name, false),
+        _ => return Err(not_found()),
+    };
+    for (key, value) in feeds::feed_filters(name).ok_or_else(not_found)? {
+        p.insert(key.to_owned(), value);
+    }
     let page = feeds::recent(&ctx, &p).await?;
-    let body = feeds::atom(&ctx.config.http_base_url, &page, &p);
-    Ok((
-        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        body,
-    )
-        .into_response())
-}
-
-async fn json_feed(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
-    let page = feeds::recent(&ctx, &p).await?;
-    let body = feeds::json_feed(&ctx.config.http_base_url, &page, &p);
-    Ok((
-        [(header::CONTENT_TYPE, "application/feed+json")],
-        axum::Json(body),
-    )
-        .into_response())
+    let newest = page.entries.first();
+    let mut query: Vec<_> = p.iter().collect();
+    query.sort();
+    let etag = format!(
+        "\"{}\"",
+        &hex::encode(sha2::Sha256::digest(format!(
+            "{file}{query:?}{:?}",
+            newest.map(|e| e.sequence)
+        )))[..16]
+    );
+    let modified = newest
+        .and_then(|e| e.publish_time)
+        .and_then(|t| chrono::DateTime::<chrono::Utc>::from_timestamp(t.seconds, 0))
+        .unwrap_or_default();
+    let last_modified = modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let unchanged = match headers.get(header::IF_NONE_MATCH) {
+        Some(tag) => tag.to_str().is_ok_and(|t| t == etag),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(&v.replace("GMT", "+0000")).ok())
+            .is_some_and(|since| modified <= since),
+    };
+    let cache = [(header::ETAG, etag), (header::LAST_MODIFIED, last_modified)];
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    let (base, origin, path) = (
+        &ctx.config.http_base_url,
+        &ctx.config.origin,
+        format!("/feeds/{file}"),
+    );
+    Ok(if atom {
+        let body = feeds::atom(base, origin, &path, &page, &p);
+        (
+            cache,
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    } else {
+        let body = feeds::json_feed(base, origin, &path, &page, &p);
+        (
+            cache,
+            [(header::CONTENT_TYPE, "application/feed+json")],
+            axum::Json(body),
+        )
+            .into_response()
+    })
 }
 
 async fn catalog(State(ctx): State<Arc<Ctx>>) -> Result<Response, Refusal> {
@@ -186,8 +235,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .route("/log/v1/proof/inclusion", get(inclusion))
         .route("/log/v1/proof/consistency", get(consistency))
         .route("/entries/{sequence}", get(entry_page))
-        .route("/feeds/all.atom", get(atom))
-        .route("/feeds/all.json", get(json_feed))
+        .route("/feeds/{file}", get(feed))
         .route("/catalog.jsonld", get(catalog))
         .with_state(ctx)
 }

@@ -8,6 +8,7 @@
 mod context;
 mod corrections;
 mod entries;
+mod feed_index;
 mod feeds;
 mod http;
 mod incoming;
@@ -163,6 +164,8 @@ fn policy() -> Policy {
         "SubscribeEntries",
         "GetNotice",
         "ListNotices",
+        "ListFeeds",
+        "GetFeed",
         "CreateObjection",
         "GetObjection",
     ]
@@ -308,6 +311,24 @@ impl DisclosureService for Handlers {
     ) -> Result<Response<pb::CreateCorrectionResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
         corrections::create(&self.ctx, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_feeds(
+        &self,
+        request: Request<pb::ListFeedsRequest>,
+    ) -> Result<Response<pb::ListFeedsResponse>, Status> {
+        feed_index::list(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_feed(
+        &self,
+        request: Request<pb::GetFeedRequest>,
+    ) -> Result<Response<pb::GetFeedResponse>, Status> {
+        feed_index::get(&self.ctx, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -147,7 +147,10 @@ async fn the_feeds_parse_and_the_pages_render() {
     assert_eq!(feed.entries.len(), 3);
     // Newest first; the two producers' streams interleave in any order.
     let ids: Vec<String> = feed.entries.iter().map(|e| e.id.clone()).collect();
-    assert_eq!(ids, [2, 1, 0].map(|n| format!("{}/entries/{n}", h.http)));
+    assert_eq!(
+        ids,
+        [2, 1, 0].map(|n| format!("tag:disclosure.pdop.local,2025:entries/{n}"))
+    );
     assert!(
         feed.entries
             .iter()
@@ -180,6 +183,44 @@ async fn the_feeds_parse_and_the_pages_render() {
             .entries
             .is_empty()
     );
+
+    // Named feeds: per jurisdiction × kind; unchanged pages answer 304 to a conditional request.
+    let url = format!("{}/feeds/yunnan.cap-price.atom", h.http);
+    let response = get(&url).await;
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let caps = feed_rs::parser::parse(response.text().await.unwrap().as_bytes()).unwrap();
+    assert_eq!(caps.entries.len(), 1);
+    let again = reqwest::Client::new()
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), reqwest::StatusCode::NOT_MODIFIED);
+    let missing = reqwest::get(format!("{}/feeds/all.rss", h.http)).await.unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+    let mut client = h.client.clone();
+    let feeds = client
+        .list_feeds(pdop_proto::disclosure::v1::ListFeedsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .feeds;
+    let count = |name: &str| feeds.iter().find(|f| f.name == name).map(|f| f.entry_count);
+    assert_eq!(count("feeds/all"), Some(3));
+    assert_eq!(count("feeds/yunnan"), Some(3));
+    assert_eq!(count("feeds/cap-price"), Some(1));
+    assert_eq!(count("feeds/yunnan.agreement-signed"), Some(2));
+    let one = client
+        .get_feed(pdop_proto::disclosure::v1::GetFeedRequest {
+            name: "feeds/yunnan.cap-price".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .feed
+        .unwrap();
+    assert_eq!(one.atom_url, url);
 
     // JSON Feed 1.1.
     let json = get(&format!("{}/feeds/all.json", h.http))
