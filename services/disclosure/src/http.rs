@@ -20,7 +20,7 @@ use sha2::Digest as _;
 use tonic::Code;
 
 use crate::context::Ctx;
-use crate::{entries, feeds, leaf, pages, proofs};
+use crate::{entries, feeds, leaf, pages, proofs, reports};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -221,6 +221,18 @@ async fn feed(
     })
 }
 
+/// `/reports/{organization}/{year}.json`: the annual report generated from the log, bound to a signed tree head.
+async fn annual_report(
+    State(ctx): State<Arc<Ctx>>,
+    Path((organization, file)): Path<(String, String)>,
+) -> Result<Response, Refusal> {
+    let year: i32 = file
+        .strip_suffix(".json")
+        .and_then(|y| y.parse().ok())
+        .ok_or_else(|| Refusal(tonic::Status::not_found(format!("no report {file}"))))?;
+    Ok(axum::Json(reports::generated(&ctx, &organization, year).await?).into_response())
+}
+
 async fn catalog(State(ctx): State<Arc<Ctx>>) -> Result<Response, Refusal> {
     let body = feeds::dcat(&ctx).await?;
     Ok(([(header::CONTENT_TYPE, "application/ld+json")], axum::Json(body)).into_response())
@@ -237,6 +249,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .route("/entries/{sequence}", get(entry_page))
         .route("/feeds/{file}", get(feed))
         .route("/catalog.jsonld", get(catalog))
+        .route("/reports/{organization}/{file}", get(annual_report))
         .with_state(ctx)
 }
 

@@ -19,6 +19,7 @@ mod outcomes;
 mod pages;
 mod proofs;
 mod render;
+mod reports;
 mod routes;
 pub mod signer;
 mod tree_heads;
@@ -181,6 +182,11 @@ fn policy() -> Policy {
     )
     .allow(
         svc,
+        "PublishDisclosureReport",
+        Access::Roles(vec![Role::ImplementingAgency, Role::Operator]),
+    )
+    .allow(
+        svc,
         "CreateCorrection",
         Access::Roles(vec![
             Role::DataAuthority,
@@ -329,6 +335,16 @@ impl DisclosureService for Handlers {
         request: Request<pb::GetFeedRequest>,
     ) -> Result<Response<pb::GetFeedResponse>, Status> {
         feed_index::get(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn publish_disclosure_report(
+        &self,
+        request: Request<pb::PublishDisclosureReportRequest>,
+    ) -> Result<Response<pb::PublishDisclosureReportResponse>, Status> {
+        let caller = Caller::of(&request)?.clone();
+        reports::publish(&self.ctx, &caller, request.into_inner())
             .await
             .map(Response::new)
     }
