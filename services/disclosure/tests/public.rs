@@ -257,3 +257,56 @@ async fn the_feeds_parse_and_the_pages_render() {
     let missing = reqwest::get(format!("{}/entries/99", h.http)).await.unwrap();
     assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn pdop_verify_remembers_the_head_it_trusted_and_fails_on_tampering() {
+    let h = start().await;
+    agreements(&h, 0..3).await;
+    h.signed(3).await;
+    let state = std::env::temp_dir().join(format!("pdop-verify-{}.json", uuid::Uuid::now_v7()));
+    // Run from the test's own runtime without blocking it: the service answers on the same runtime.
+    let run = |entries: &[&str]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pdop-verify"));
+        command.args(["--url", &h.http, "--state"]).arg(&state);
+        for e in entries {
+            command.args(["--entry", e]);
+        }
+        command.output()
+    };
+    let first = run(&["0", "2"]).await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let trusted: Trusted = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(trusted.tree_size, 3);
+
+    agreements(&h, 3..4).await;
+    h.signed(4).await;
+    let second = run(&[]).await.unwrap();
+    let said = String::from_utf8_lossy(&second.stderr).into_owned();
+    assert!(second.status.success(), "{said}");
+    assert!(
+        said.contains("consistent with the trusted tree of 3 entries"),
+        "{said}"
+    );
+
+    tamper(
+        &h,
+        "merkle_nodes",
+        "UPDATE merkle_nodes SET hash = sha256(hash) WHERE level = 0 AND idx = 1",
+    )
+    .await;
+    let third = run(&["0"]).await.unwrap();
+    assert_eq!(
+        third.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+    // The failed run did not move the trusted head.
+    let kept: Trusted = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(kept.tree_size, 4);
+    std::fs::remove_file(&state).unwrap();
+}
