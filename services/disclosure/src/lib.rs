@@ -1,9 +1,9 @@
 //! The disclosure service: the public, append-only, verifiable disclosure log (信息公开).
 //!
-//! Built so far: the consumers that turn the other services' public facts into entries, the RFC 9162 Merkle log
-//! with signed tree heads, and the public reads (entries, subscription, tree heads, inclusion and consistency
-//! proofs). Notices and objections, corrections, reports, feeds and the public HTTP port answer `UNIMPLEMENTED`
-//! or are not served yet.
+//! Consumers turn the other services' public facts into entries of an RFC 9162 Merkle log with signed tree heads
+//! (`incoming`, `log`, `tree_heads`); the public reads are served over gRPC and on the public HTTP port (`entries`,
+//! `proofs`, `http`, `feeds`, `pages`); notices take objections (`notices`, `outcomes`); corrections and reports
+//! are appended, never edited (`corrections`, `reports`); `verify` is the checker behind `pdop-verify`.
 
 mod context;
 mod corrections;

@@ -1,8 +1,8 @@
-//! The pricing service: government-guided cost-plus pricing (政府指导价): cost surveys, maximum allowed revenue, cap and specific prices, annual checks and settlement.
+//! The pricing service: government-guided cost-plus pricing (政府指导价): cost surveys, maximum allowed revenue, cap and specific prices, annual checks, period settlement and revenue sharing.
 //!
-//! Implemented so far: the N1 arithmetic (`formula`), bond-yield references, the MAR preview and pricing
-//! cases up to the cost investigation, with jurisdictions, organizations, agreements and products read from
-//! the registry's events. The other RPCs answer `UNIMPLEMENTED`.
+//! The N1 arithmetic is in `formula` (pure, property-tested); each resource has its module. Jurisdictions,
+//! organizations, agreements and products are read from the registry's events (`incoming`). Editing drafts in place
+//! (the `Update*` RPCs) answers `UNIMPLEMENTED`.
 
 mod annual;
 mod approval;
