@@ -16,6 +16,7 @@ mod cost;
 mod explain;
 mod mar;
 mod settlement;
+mod steps;
 
 pub use annual::{Deviation, check_deviation};
 pub use cost::{CostLine, CostTotals, cost_totals};
