@@ -6,7 +6,7 @@ BUF_VERSION := 1.75.0
 BUF := .pdop/tools/node_modules/.bin/buf
 INFRA := eval "$$(scripts/infra.sh up)" && export DATABASE_URL NATS_URL
 
-.PHONY: help run stop test lint fmt bench buf clean-test-dbs
+.PHONY: help run stop test lint fmt bench buf clean-test-dbs helm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -25,17 +25,23 @@ test: buf ## Set up PostgreSQL and NATS, then fmt check, clippy -D warnings, buf
 	$(BUF) format --diff --exit-code
 	cargo build --workspace --bins --quiet
 	@$(INFRA) && cargo nextest run --workspace --no-fail-fast
+	@$(INFRA) && scripts/helm-verify.sh
 
-lint: buf ## fmt check, clippy, buf lint, buf format, buf breaking against main
+lint: buf ## fmt check, clippy, buf lint, buf format, buf breaking against main, helm chart lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 	@if git rev-parse --verify --quiet main >/dev/null; then $(BUF) breaking --against '.git#branch=main'; fi
+	scripts/helm-verify.sh --chart-only
 
 fmt: buf ## Format Rust and protobuf sources in place
 	cargo fmt --all
 	$(BUF) format -w
+
+helm: ## Lint, render and schema-validate the Helm chart, and start each service with its rendered config
+	cargo build --workspace --bins --quiet
+	@$(INFRA) && scripts/helm-verify.sh
 
 bench: ## Benchmarks (see benches/README.md once they exist)
 	@echo "benchmarks are not written yet (see the Benchmarks issue)"; exit 1

@@ -1,0 +1,184 @@
+"""Lints the chart, renders it with every value set, validates each object against the Kubernetes schemas,
+checks the chart's conventions (STYLE.md items 23-24), and checks that the values schema refuses bad values.
+
+Usage: python check_chart.py    (exit status 0 when every check passed)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import helm_python as helm
+import kubernetes_validate
+import yaml
+
+from render import CHART, Rendering, render, value_sets
+
+# The newest release kubernetes-validate ships, and the oldest one Chart.yaml's kubeVersion admits.
+KUBE_VERSIONS = [kubernetes_validate.utils.latest_version(), "1.27"]
+SERVICES = ["registry", "review", "pricing", "evaluation", "disclosure"]
+SELECTOR_KEYS = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component"}
+LABEL_KEYS = SELECTOR_KEYS | {
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+    "helm.sh/chart",
+}
+# Kinds from CRDs: kubernetes-validate has no schema for them; they get the structural checks below.
+CRD_KINDS = {"ServiceMonitor"}
+
+failures: list[str] = []
+passed = 0
+
+
+def check(ok: bool, what: str) -> None:
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failures.append(what)
+        print(f"FAIL {what}", flush=True)
+
+
+def lint() -> None:
+    for label, values in value_sets():
+        report = helm.lint(CHART, values, strict=True, namespace="pdop")
+        problems = [m for m in report["messages"] if m["severity"] >= 2]
+        for m in problems:
+            print(f"  lint {label}: {m['path']}: {m['error'].strip()}")
+        check(not problems and not report["errors"], f"helm lint --strict ({label})")
+
+
+def validate_objects(r: Rendering) -> None:
+    for obj, source in zip(r.objects, r.sources):
+        name = f"{r.label}: {obj.get('kind')}/{obj.get('metadata', {}).get('name')} ({source})"
+        if obj.get("kind") in CRD_KINDS:
+            check(servicemonitor_ok(r, obj), f"{name} matches its Service's admin port")
+            continue
+        for version in KUBE_VERSIONS:
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+                check(True, name)
+            except kubernetes_validate.utils.ValidationError as err:
+                where = "/".join(map(str, err.absolute_path))
+                check(False, f"{name} against Kubernetes {version}: {err.message} at {where}")
+            except kubernetes_validate.utils.SchemaNotFoundError:
+                check(False, f"{name}: no schema in Kubernetes {version}")
+
+
+def servicemonitor_ok(r: Rendering, monitor: dict) -> bool:
+    spec = monitor.get("spec", {})
+    service = r.get("Service", monitor["metadata"]["name"])
+    if not service or monitor.get("apiVersion") != "monitoring.coreos.com/v1":
+        return False
+    ports = {p["name"] for p in service["spec"]["ports"]}
+    selects = spec.get("selector", {}).get("matchLabels", {}).items() <= service["metadata"]["labels"].items()
+    return selects and all(e.get("port") in ports and e.get("path") == "/metrics" for e in spec.get("endpoints", []))
+
+
+def conventions(r: Rendering) -> None:
+    for obj in r.objects:
+        labels = obj["metadata"].get("labels", {})
+        check(LABEL_KEYS <= labels.keys(), f"{r.label}: {obj['kind']}/{obj['metadata']['name']} has the standard labels")
+    for dep in r.of_kind("Deployment"):
+        name = dep["metadata"]["name"]
+        component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+        selector = dep["spec"]["selector"]["matchLabels"]
+        check(set(selector) == SELECTOR_KEYS, f"{r.label}: {name} selector is name/instance/component only")
+        pod = dep["spec"]["template"]
+        spec = pod["spec"]
+        c = spec["containers"][0]
+        check("checksum/config" in pod["metadata"].get("annotations", {}), f"{r.label}: {name} has checksum/config")
+        tag = c["image"].rsplit(":", 1)[-1]
+        check(":" in c["image"] and tag != "latest", f"{r.label}: {name} image tag is pinned ({c['image']})")
+        grpc_port = next(p["containerPort"] for p in c["ports"] if p["name"] == "grpc")
+        check(c["startupProbe"]["grpc"]["port"] == grpc_port, f"{r.label}: {name} startupProbe is gRPC on the gRPC port")
+        check(c["livenessProbe"]["grpc"]["port"] == grpc_port, f"{r.label}: {name} livenessProbe is gRPC on the gRPC port")
+        readiness = c["readinessProbe"]["grpc"]
+        expected = f"pdop.{component}.v1.{component.capitalize()}Service"
+        check(readiness == {"port": grpc_port, "service": expected}, f"{r.label}: {name} readinessProbe asks for {expected}")
+        sc, psc = c["securityContext"], spec["securityContext"]
+        check(
+            psc.get("runAsNonRoot") is True
+            and psc.get("seccompProfile", {}).get("type") == "RuntimeDefault"
+            and sc.get("readOnlyRootFilesystem") is True
+            and sc.get("allowPrivilegeEscalation") is False
+            and sc.get("capabilities", {}).get("drop") == ["ALL"],
+            f"{r.label}: {name} has the secure pod defaults",
+        )
+        res = c.get("resources", {})
+        check({"cpu", "memory"} <= res.get("requests", {}).keys() and {"cpu", "memory"} <= res.get("limits", {}).keys(),
+              f"{r.label}: {name} sets requests and limits")
+    for pdb in r.of_kind("PodDisruptionBudget"):
+        check(pdb["spec"].get("maxUnavailable") == 1, f"{r.label}: {pdb['metadata']['name']} maxUnavailable 1")
+    for pod in r.of_kind("Pod"):
+        hook = pod["metadata"].get("annotations", {}).get("helm.sh/hook")
+        urls = [a for a in pod["spec"]["containers"][0]["args"] if a.startswith("http://")]
+        enabled = len(r.of_kind("Deployment"))
+        check(hook == "test" and len(urls) == enabled, f"{r.label}: helm test pod checks all {enabled} services")
+    for dep in r.of_kind("Deployment"):
+        component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+        check(component in r.notes, f"{r.label}: NOTES.txt mentions {component}")
+
+
+def optional_objects(r: Rendering) -> None:
+    """The flags guard their objects: production turns every one on, the defaults leave the CRD-backed ones off."""
+    kinds = {o["kind"] for o in r.objects}
+    if r.label == "defaults":
+        check(kinds.isdisjoint({"ServiceMonitor", "NetworkPolicy", "HorizontalPodAutoscaler", "Ingress"}),
+              "defaults render no ServiceMonitor, NetworkPolicy, HPA or Ingress")
+        check(len(r.of_kind("Deployment")) == 5, "defaults render five Deployments")
+    if r.label.endswith("production-values.yaml"):
+        for kind in ["ServiceMonitor", "NetworkPolicy", "HorizontalPodAutoscaler", "PodDisruptionBudget"]:
+            check(len(r.of_kind(kind)) == 5, f"{r.label}: five {kind} objects")
+        check(len(r.of_kind("Ingress")) == 1, f"{r.label}: one Ingress (disclosure)")
+
+
+def schema_rejects_bad_values() -> None:
+    for path in sorted((CHART.parent / "verify" / "bad-values").glob("*.yaml")):
+        text = path.read_text()
+        expected = re.search(r"^# expect: (.+)$", text, re.M).group(1).strip()
+        try:
+            render(path.name, yaml.safe_load(text))
+            check(False, f"schema rejects {path.name} (it rendered)")
+        except helm.HelmValuesError as err:
+            check(expected in str(err), f"schema rejects {path.name} with '{expected}' (got: {err})")
+
+
+def values_are_documented() -> None:
+    """STYLE.md 23: each key in values.yaml has a comment right above it that starts with the key's name."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    path: list[tuple[int, str]] = []
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s*)([A-Za-z][A-Za-z0-9-]*):", line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        indent = len(m.group(1))
+        while path and path[-1][0] >= indent:
+            path.pop()
+        path.append((indent, m.group(2)))
+        dotted = ".".join(p for _, p in path)
+        j = i - 1
+        while j >= 0 and lines[j].strip().startswith("#") and not re.match(r"^\s*# " + re.escape(dotted) + r"\b", lines[j]):
+            j -= 1
+        documented = j >= 0 and re.match(r"^\s*# " + re.escape(dotted) + r"\b", lines[j]) is not None
+        check(documented, f"values.yaml documents {dotted}")
+
+
+def main() -> int:
+    lint()
+    for label, values in value_sets():
+        r = render(label, values)
+        print(f"rendered {label}: {len(r.objects)} objects", flush=True)
+        validate_objects(r)
+        conventions(r)
+        optional_objects(r)
+    schema_rejects_bad_values()
+    values_are_documented()
+    print(f"chart: {passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
