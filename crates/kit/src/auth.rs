@@ -158,6 +158,36 @@ impl Policy {
     }
 }
 
+/// The Ed25519 public keys in a file of PEM blocks; a file without any is refused, as it is surely a mistake.
+fn keys_in_file(path: &std::path::Path) -> anyhow::Result<Vec<DecodingKey>> {
+    const END: &str = "-----END PUBLIC KEY-----";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("auth.ed25519_public_keys_file {}: {e}", path.display()))?;
+    let blocks: Vec<&str> = text
+        .split_inclusive(END)
+        .filter(|block| block.contains(END))
+        .collect();
+    if blocks.is_empty() {
+        anyhow::bail!(
+            "auth.ed25519_public_keys_file {} holds no PEM public key",
+            path.display()
+        );
+    }
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(i, block)| {
+            DecodingKey::from_ed_pem(block.trim().as_bytes()).map_err(|e| {
+                anyhow::anyhow!(
+                    "key {} of auth.ed25519_public_keys_file {} is not an Ed25519 PEM key: {e}",
+                    i + 1,
+                    path.display()
+                )
+            })
+        })
+        .collect()
+}
+
 /// Validates tokens with the configured keys.
 #[derive(Clone)]
 pub struct Authenticator {
@@ -174,6 +204,9 @@ impl Authenticator {
                 anyhow::anyhow!("auth.ed25519_public_keys[{i}] is not an Ed25519 PEM key: {e}")
             })?;
             keys.push((key, Algorithm::EdDSA));
+        }
+        if let Some(path) = &settings.ed25519_public_keys_file {
+            keys.extend(keys_in_file(path)?.into_iter().map(|k| (k, Algorithm::EdDSA)));
         }
         if settings.dev_mode {
             let secret = settings.dev_secret.expose_secret();
@@ -383,5 +416,45 @@ pub fn claims_for(
         org: org.to_owned(),
         roles,
         jurisdiction: jurisdiction.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod key_file_tests {
+    use super::*;
+
+    const TWO_KEYS: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAOO/GPRTOjWRGTLspdqpX1de3xU85mL4pHNW+tgZN1fY=
+-----END PUBLIC KEY-----
+-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEARJwxyGoIgQK4impLSyHmw7+7jm5LI0Ae98M0yWXVJmk=
+-----END PUBLIC KEY-----
+";
+
+    fn file(text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("pdop-keys-{}.pem", uuid::Uuid::now_v7()));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    #[test]
+    fn every_pem_block_of_the_keys_file_is_a_key() {
+        let path = file(TWO_KEYS);
+        assert_eq!(keys_in_file(&path).map(|k| k.len()).ok(), Some(2));
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_keys_file_without_keys_or_with_a_bad_one_is_refused() {
+        let empty = file("\n");
+        assert!(keys_in_file(&empty).is_err());
+        let bad = file("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n");
+        let err = keys_in_file(&bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("key 1 of auth.ed25519_public_keys_file"), "{err}");
+        assert!(keys_in_file(std::path::Path::new("/nonexistent/keys.pem")).is_err());
+        let _ = (std::fs::remove_file(empty), std::fs::remove_file(bad));
     }
 }

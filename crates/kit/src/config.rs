@@ -112,6 +112,9 @@ pub struct AuthSettings {
     pub audience: String,
     /// Ed25519 public keys (PEM, SPKI) accepted for EdDSA tokens.
     pub ed25519_public_keys: Vec<String>,
+    /// A file of further such keys, one or more PEM blocks (a mounted Kubernetes Secret, say).
+    #[serde(default)]
+    pub ed25519_public_keys_file: Option<std::path::PathBuf>,
     /// Accepts HS256 tokens signed with `dev_secret`. Never enable in production.
     pub dev_mode: bool,
     pub dev_secret: SecretString,

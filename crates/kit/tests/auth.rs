@@ -86,6 +86,7 @@ async fn tokens_and_roles_are_enforced() {
         issuer: "pdop".into(),
         audience: "pdop".into(),
         ed25519_public_keys: vec![],
+        ed25519_public_keys_file: None,
         dev_mode: true,
         dev_secret: DEV_SECRET.to_owned().into(),
     };

@@ -38,6 +38,7 @@ pub fn dev_token(organization: &str, roles: &[Role]) -> String {
         issuer: "pdop".to_owned(),
         audience: "pdop".to_owned(),
         ed25519_public_keys: Vec::new(),
+        ed25519_public_keys_file: None,
         dev_mode: true,
         dev_secret: DEV_SECRET.to_owned().into(),
     };

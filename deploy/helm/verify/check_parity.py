@@ -46,6 +46,12 @@ from render import Rendering, render, value_sets
 START_TIMEOUT = 120.0
 RUN_ID = secrets.token_hex(4)
 
+# Test content for a mounted Secret file of Ed25519 public keys (auth.publicKeysSecret).
+TEST_PUBLIC_KEYS = b"""-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAOO/GPRTOjWRGTLspdqpX1de3xU85mL4pHNW+tgZN1fY=
+-----END PUBLIC KEY-----
+"""
+
 # Test values for keys of Secrets the chart does not create (existingSecret settings).
 TEST_SECRET_VALUES = {
     "PDOP_DISCLOSURE__SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -127,7 +133,8 @@ def prepare(r: Rendering, dep: dict, work: pathlib.Path, bin_dir: pathlib.Path, 
             for item in volume["secret"].get("items", []):
                 data = (base64.b64decode(rendered["data"][item["key"]]) if rendered
                         else pathlib.Path("/etc/ssl/certs/ca-certificates.crt").read_bytes()
-                        if item["key"].endswith(".crt") else b"test file\n")
+                        if item["key"].endswith(".crt")
+                        else TEST_PUBLIC_KEYS if item["key"].endswith(".pem") else b"test file\n")
                 (target / item["path"]).write_bytes(data)
 
     def relocate(text: str) -> str:

@@ -103,6 +103,9 @@ Arguments: (dict "root" $ "name" "registry" "svc" <merged service values>).
 {{- if $v.nats.credentialsSecret.name -}}
 {{- $_ := set $owned.nats "credentials_file" (printf "/etc/pdop/nats/%s" $v.nats.credentialsSecret.key) -}}
 {{- end -}}
+{{- if $v.auth.publicKeysSecret.name -}}
+{{- $_ := set $owned.auth "ed25519_public_keys_file" (printf "/etc/pdop/jwt/%s" $v.auth.publicKeysSecret.key) -}}
+{{- end -}}
 {{- if $svc.ports.http -}}
 {{- $_ := set $owned .name (dict "http_addr" (printf "0.0.0.0:%v" $svc.ports.http)) -}}
 {{- end -}}
