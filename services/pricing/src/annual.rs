@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, date, naive_date, past_or_today, timestamp, today};
-use pdop_kit::handling::{fetch_row, is_unique_violation, optional_name, page_after};
+use pdop_kit::handling::{is_unique_violation, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, Deadline, DeadlineUnit, Money, Rate, SourceCitation};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -18,7 +18,6 @@ use pdop_proto::pricing::v1::{
 };
 use prost::Message;
 use rust_decimal::Decimal;
-use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use crate::cases::{self, may_read};
@@ -29,25 +28,6 @@ use crate::formula::{cents, check_deviation};
 const COLLECTION: &str = "annualChecks";
 
 crate::rows::body_row!(AnnualCheck, "annual_checks", COLLECTION, "ANNUAL_CHECK_NOT_FOUND");
-
-async fn case_of(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    name: &str,
-) -> Result<PricingCase, Status> {
-    let id = ctx.parse_name(name, cases::COLLECTION, "annual_check.pricing_case")?;
-    let row: cases::Row = fetch_row(
-        &mut **tx,
-        "pricing_cases",
-        "id, body, create_time, update_time, version",
-        id,
-        false,
-    )
-    .await
-    .map_err(|e| ctx.db(e))?
-    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
-    Ok(row.to_proto())
-}
 
 fn money(d: Decimal) -> Option<Money> {
     Some(Money {
@@ -91,7 +71,9 @@ pub async fn create(
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
     }
-    let case = case_of(ctx, &mut tx, &a.pricing_case).await?;
+    let case = cases::fetch(ctx, &mut tx, &a.pricing_case, "annual_check.pricing_case", false)
+        .await?
+        .1;
     if !(caller.organization == case.authorizing_entity || caller.organization == case.operator) {
         return Err(ctx.errors().permission_denied(
             "NOT_A_PARTY",
@@ -207,7 +189,9 @@ pub async fn get(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let a = row.to_proto();
-    let case = case_of(ctx, &mut tx, &a.pricing_case).await?;
+    let case = cases::fetch(ctx, &mut tx, &a.pricing_case, "annual_check.pricing_case", false)
+        .await?
+        .1;
     if !may_read(caller, &case) {
         return Err(ctx
             .errors()
@@ -236,7 +220,9 @@ pub async fn complete(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
     let mut a = row.to_proto();
-    let case = case_of(ctx, &mut tx, &a.pricing_case).await?;
+    let case = cases::fetch(ctx, &mut tx, &a.pricing_case, "annual_check.pricing_case", false)
+        .await?
+        .1;
     if caller.organization != case.authorizing_entity {
         return Err(ctx.errors().permission_denied(
             "NOT_THE_AUTHORIZING_ENTITY",

@@ -103,19 +103,7 @@ pub async fn create(
     let case_id = ctx
         .parse_name(&input.pricing_case, cases::COLLECTION, "input.pricing_case")?
         .to_owned();
-    let case_row: cases::Row = fetch_row(
-        &mut *tx,
-        "pricing_cases",
-        "id, body, create_time, update_time, version",
-        &case_id,
-        false,
-    )
-    .await
-    .map_err(|e| ctx.db(e))?
-    .ok_or_else(|| {
-        ctx.errors()
-            .not_found("PRICING_CASE_NOT_FOUND", &input.pricing_case)
-    })?;
+    let (case_row, _) = cases::fetch(ctx, &mut tx, &input.pricing_case, "input.pricing_case", false).await?;
     let case = case_row.to_proto();
     if caller.organization != case.pricing_authority {
         return Err(ctx.errors().permission_denied(

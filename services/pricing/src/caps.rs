@@ -8,7 +8,7 @@ use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
 use pdop_kit::convert::{actor, optional_date, timestamp};
-use pdop_kit::handling::{fetch_row, optional_name, page_after};
+use pdop_kit::handling::{optional_name, page_after};
 use pdop_proto::common::{AuditInfo, BillingUnit, Money};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -41,27 +41,6 @@ fn cny(d: Decimal) -> Option<Money> {
         amount: d.to_string(),
         currency: "CNY".to_owned(),
     })
-}
-
-async fn case_of(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    name: &str,
-    field: &str,
-) -> Result<(cases::Row, PricingCase), Status> {
-    let id = ctx.parse_name(name, cases::COLLECTION, field)?;
-    let row: cases::Row = fetch_row(
-        &mut **tx,
-        "pricing_cases",
-        "id, body, create_time, update_time, version",
-        id,
-        true,
-    )
-    .await
-    .map_err(|e| ctx.db(e))?
-    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
-    let case = row.to_proto();
-    Ok((row, case))
 }
 
 fn check_entity(ctx: &Ctx, caller: &Caller, case: &PricingCase) -> Result<(), Status> {
@@ -144,7 +123,7 @@ pub async fn create(
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
     }
-    let (_, case) = case_of(ctx, &mut tx, &c.pricing_case, "cap_price.pricing_case").await?;
+    let (_, case) = cases::fetch(ctx, &mut tx, &c.pricing_case, "cap_price.pricing_case", true).await?;
     check_entity(ctx, caller, &case)?;
     ctx.require_state(
         &case.name,
@@ -318,7 +297,7 @@ pub async fn set(ctx: &Ctx, caller: &Caller, req: SetCapPriceRequest) -> Result<
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
     let mut c = row.to_proto();
-    let (_, case) = case_of(ctx, &mut tx, &c.pricing_case, "name").await?;
+    let (_, case) = cases::fetch(ctx, &mut tx, &c.pricing_case, "name", true).await?;
     check_entity(ctx, caller, &case)?;
     ctx.require_state(&c.name, state_of(&c), &[CapPriceState::Draft], "setting")?;
     for authority in [&case.pricing_authority, &case.data_authority] {
@@ -396,7 +375,7 @@ pub async fn publish(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
     let mut c = row.to_proto();
-    let (case_row, mut case) = case_of(ctx, &mut tx, &c.pricing_case, "name").await?;
+    let (case_row, mut case) = cases::fetch(ctx, &mut tx, &c.pricing_case, "name", true).await?;
     check_entity(ctx, caller, &case)?;
     ctx.require_state(&c.name, state_of(&c), &[CapPriceState::Set], "publication")?;
     if !c.supersedes.is_empty() {
@@ -453,7 +432,7 @@ pub async fn get(ctx: &Ctx, caller: &Caller, req: GetCapPriceRequest) -> Result<
         CapPriceState::Published | CapPriceState::Superseded | CapPriceState::Ended
     );
     if !public {
-        let (_, case) = case_of(ctx, &mut tx, &c.pricing_case, "name").await?;
+        let (_, case) = cases::fetch(ctx, &mut tx, &c.pricing_case, "name", true).await?;
         if !may_read(caller, &case) {
             return Err(ctx.errors().not_found("CAP_PRICE_NOT_FOUND", &req.name));
         }

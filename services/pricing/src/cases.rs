@@ -290,18 +290,30 @@ pub async fn summary(
     })
 }
 
+/// The case named `name` (`field` names it in a malformed-name error), locked for update when `lock`.
+pub async fn fetch(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    name: &str,
+    field: &str,
+    lock: bool,
+) -> Result<(Row, PricingCase), Status> {
+    let id = ctx.parse_name(name, COLLECTION, field)?;
+    let row: Row = pdop_kit::handling::fetch_row(&mut **tx, "pricing_cases", COLUMNS, id, lock)
+        .await
+        .map_err(|e| ctx.db(e))?
+        .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
+    let case = row.to_proto();
+    Ok((row, case))
+}
+
 pub async fn get(
     ctx: &Ctx,
     caller: &Caller,
     req: GetPricingCaseRequest,
 ) -> Result<GetPricingCaseResponse, Status> {
     let mut tx = ctx.begin().await?;
-    let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
-    let row: Row = pdop_kit::handling::fetch_row(&mut *tx, "pricing_cases", COLUMNS, id, false)
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", &req.name))?;
-    let c = row.to_proto();
+    let (_, c) = fetch(ctx, &mut tx, &req.name, "name", false).await?;
     if !may_read(caller, &c) {
         return Err(ctx
             .errors()

@@ -9,7 +9,7 @@ use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, timestamp};
-use pdop_kit::handling::{fetch_row, optional_name, page_after};
+use pdop_kit::handling::{optional_name, page_after};
 use pdop_proto::common::{BillingUnit, Money};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -44,25 +44,6 @@ fn state_of(p: &SpecificPrice) -> SpecificPriceState {
 pub fn amount_of(m: Option<&Money>) -> Decimal {
     m.and_then(|m| Decimal::from_str(&m.amount).ok())
         .unwrap_or_default()
-}
-
-async fn case_of(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    name: &str,
-) -> Result<PricingCase, Status> {
-    let id = ctx.parse_name(name, cases::COLLECTION, "specific_price.pricing_case")?;
-    let row: cases::Row = fetch_row(
-        &mut **tx,
-        "pricing_cases",
-        "id, body, create_time, update_time, version",
-        id,
-        false,
-    )
-    .await
-    .map_err(|e| ctx.db(e))?
-    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
-    Ok(row.to_proto())
 }
 
 /// The currently published cap of a product in a case.
@@ -152,7 +133,15 @@ pub async fn create(
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
     }
-    let case = case_of(ctx, &mut tx, &p.pricing_case).await?;
+    let case = cases::fetch(
+        ctx,
+        &mut tx,
+        &p.pricing_case,
+        "specific_price.pricing_case",
+        false,
+    )
+    .await?
+    .1;
     if caller.organization != case.operator {
         return Err(ctx
             .errors()
@@ -290,7 +279,15 @@ pub async fn publish(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
     let mut p = row.to_proto();
-    let case = case_of(ctx, &mut tx, &p.pricing_case).await?;
+    let case = cases::fetch(
+        ctx,
+        &mut tx,
+        &p.pricing_case,
+        "specific_price.pricing_case",
+        false,
+    )
+    .await?
+    .1;
     if caller.organization != case.operator {
         return Err(ctx
             .errors()
@@ -382,7 +379,15 @@ pub async fn get(
     let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let p = row.to_proto();
     if state_of(&p) == SpecificPriceState::Draft {
-        let case = case_of(ctx, &mut tx, &p.pricing_case).await?;
+        let case = cases::fetch(
+            ctx,
+            &mut tx,
+            &p.pricing_case,
+            "specific_price.pricing_case",
+            false,
+        )
+        .await?
+        .1;
         if !may_read(caller, &case) {
             return Err(ctx.errors().not_found("SPECIFIC_PRICE_NOT_FOUND", &req.name));
         }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, naive_date, timestamp, today};
-use pdop_kit::handling::{fetch_row, is_unique_violation, optional_name, page_after};
+use pdop_kit::handling::{is_unique_violation, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, Money, Rate};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
@@ -20,7 +20,6 @@ use pdop_proto::pricing::v1::{
 };
 use prost::Message;
 use rust_decimal::{Decimal, RoundingStrategy};
-use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use crate::cases::{self, may_read};
@@ -49,27 +48,6 @@ fn amount(m: Option<&Money>) -> Decimal {
         .unwrap_or_default()
 }
 
-async fn case_of(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    name: &str,
-    lock: bool,
-) -> Result<(cases::Row, PricingCase), Status> {
-    let id = ctx.parse_name(name, cases::COLLECTION, "pricing_case")?;
-    let row: cases::Row = fetch_row(
-        &mut **tx,
-        "pricing_cases",
-        "id, body, create_time, update_time, version",
-        id,
-        lock,
-    )
-    .await
-    .map_err(|e| ctx.db(e))?
-    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
-    let case = row.to_proto();
-    Ok((row, case))
-}
-
 fn check_authority(ctx: &Ctx, caller: &Caller, case: &PricingCase) -> Result<(), Status> {
     if caller.organization == case.pricing_authority {
         return Ok(());
@@ -93,7 +71,7 @@ pub async fn create(
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
     }
-    let (_, case) = case_of(ctx, &mut tx, &req.pricing_case, false).await?;
+    let (_, case) = cases::fetch(ctx, &mut tx, &req.pricing_case, "pricing_case", false).await?;
     check_authority(ctx, caller, &case)?;
     ctx.require_state(
         &case.name,
@@ -219,7 +197,7 @@ pub async fn get(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let s = row.to_proto();
-    let (_, case) = case_of(ctx, &mut tx, &s.pricing_case, false).await?;
+    let (_, case) = cases::fetch(ctx, &mut tx, &s.pricing_case, "pricing_case", false).await?;
     if !may_read(caller, &case) {
         return Err(ctx
             .errors()
@@ -297,7 +275,7 @@ pub async fn complete(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;
     let mut s = row.to_proto();
-    let (case_row, mut case) = case_of(ctx, &mut tx, &s.pricing_case, true).await?;
+    let (case_row, mut case) = cases::fetch(ctx, &mut tx, &s.pricing_case, "pricing_case", true).await?;
     check_authority(ctx, caller, &case)?;
     ctx.require_state(
         &s.name,

@@ -189,25 +189,6 @@ fn audit(caller: &Caller) -> Option<AuditInfo> {
     })
 }
 
-async fn case_of(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    name: &str,
-) -> Result<pdop_proto::pricing::v1::PricingCase, Status> {
-    let id = ctx.parse_name(name, cases::COLLECTION, "cost_survey.pricing_case")?;
-    let row: cases::Row = fetch_row(
-        &mut **tx,
-        "pricing_cases",
-        "id, body, create_time, update_time, version",
-        id,
-        false,
-    )
-    .await
-    .map_err(|e| ctx.db(e))?
-    .ok_or_else(|| ctx.errors().not_found("PRICING_CASE_NOT_FOUND", name))?;
-    Ok(row.to_proto())
-}
-
 pub async fn create(
     ctx: &Ctx,
     caller: &Caller,
@@ -228,7 +209,9 @@ pub async fn create(
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
     }
-    let case = case_of(ctx, &mut tx, &s.pricing_case).await?;
+    let case = cases::fetch(ctx, &mut tx, &s.pricing_case, "cost_survey.pricing_case", false)
+        .await?
+        .1;
     if !(caller.organization == case.operator || caller.organization == case.pricing_authority) {
         return Err(ctx.errors().permission_denied(
             "NOT_A_PARTY",
@@ -289,7 +272,9 @@ pub async fn get(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.find(&mut tx, &req.name, "name").await?;
     let s = row.to_proto();
-    let case = case_of(ctx, &mut tx, &s.pricing_case).await?;
+    let case = cases::fetch(ctx, &mut tx, &s.pricing_case, "cost_survey.pricing_case", false)
+        .await?
+        .1;
     if !may_read(caller, &case) {
         return Err(ctx
             .errors()
@@ -383,7 +368,9 @@ pub async fn update(
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.locked(&mut tx, &p.name, &req.etag).await?;
     let mut s = row.to_proto();
-    let case = case_of(ctx, &mut tx, &s.pricing_case).await?;
+    let case = cases::fetch(ctx, &mut tx, &s.pricing_case, "cost_survey.pricing_case", false)
+        .await?
+        .1;
     let state = state_of(&s);
     let reviewer = caller.organization == case.pricing_authority;
     let claimant = caller.organization == case.operator;
@@ -457,7 +444,10 @@ async fn summary(
     tx: &mut Transaction<'static, Postgres>,
     s: &CostSurvey,
 ) -> ev::CostSurveySummary {
-    let case = case_of(ctx, tx, &s.pricing_case).await.ok();
+    let case = cases::fetch(ctx, tx, &s.pricing_case, "cost_survey.pricing_case", false)
+        .await
+        .ok()
+        .map(|(_, case)| case);
     let totals = s.totals.clone().unwrap_or_default();
     ev::CostSurveySummary {
         name: s.name.clone(),
@@ -541,7 +531,9 @@ async fn for_decision(
 ) -> Result<(Row, CostSurvey), Status> {
     let row: Row = ctx.locked(tx, name, expected_etag).await?;
     let s = row.to_proto();
-    let case = case_of(ctx, tx, &s.pricing_case).await?;
+    let case = cases::fetch(ctx, tx, &s.pricing_case, "cost_survey.pricing_case", false)
+        .await?
+        .1;
     if caller.organization != case.pricing_authority {
         return Err(ctx.errors().permission_denied(
             "NOT_THE_PRICING_AUTHORITY",
