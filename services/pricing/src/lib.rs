@@ -21,6 +21,7 @@ mod products;
 mod revenue_sharing;
 mod rows;
 mod settlement;
+mod survey_lines;
 mod surveys;
 
 use std::sync::Arc;

@@ -2,16 +2,15 @@
 //! the pricing authority disallows what is unreasonable or unrelated, allocates the share of free products and
 //! nets off subsidies, then approves the operating cost C (核定) or returns the survey with reasons.
 
-use chrono::{Months, Utc};
+use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{actor, optional_date, timestamp};
+use pdop_kit::convert::{actor, timestamp};
 use pdop_kit::handling::{fetch_row, optional_name, page_after};
-use pdop_proto::common::{AuditInfo, Money};
+use pdop_proto::common::AuditInfo;
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
-    ApproveCostSurveyRequest, ApproveCostSurveyResponse, CostCategory, CostCategoryTotal,
-    CostExclusionReason, CostLineItem, CostSurvey, CostSurveyKind, CostSurveyState, CostSurveyTotals,
+    ApproveCostSurveyRequest, ApproveCostSurveyResponse, CostLineItem, CostSurvey, CostSurveyState,
     CreateCostSurveyRequest, CreateCostSurveyResponse, GetCostSurveyRequest, GetCostSurveyResponse,
     ListCostSurveysRequest, ListCostSurveysResponse, PricingCaseState, ReturnCostSurveyRequest,
     ReturnCostSurveyResponse, SubmitCostSurveyRequest, SubmitCostSurveyResponse, UpdateCostSurveyRequest,
@@ -24,8 +23,8 @@ use tonic::Status;
 
 use crate::cases::{self, may_read};
 use crate::context::{Ctx, Handling, paging};
-use crate::decimals;
-use crate::formula::{CostLine, cost_totals};
+use crate::formula::CostLine;
+use crate::survey_lines::{compute, validate};
 
 pub const COLLECTION: &str = "costSurveys";
 
@@ -33,130 +32,6 @@ crate::rows::body_row!(CostSurvey, "cost_surveys", COLLECTION, "COST_SURVEY_NOT_
 
 pub fn state_of(s: &CostSurvey) -> CostSurveyState {
     CostSurveyState::try_from(s.state).unwrap_or_default()
-}
-
-fn cny(d: Decimal) -> Option<Money> {
-    Some(Money {
-        amount: d.to_string(),
-        currency: "CNY".to_owned(),
-    })
-}
-
-/// Checks the survey's own fields and lines; returns the parsed lines.
-fn validate(s: &CostSurvey, v: &mut Violations) -> Vec<CostLine> {
-    if CostSurveyKind::try_from(s.kind).unwrap_or_default() == CostSurveyKind::Unspecified {
-        v.add("cost_survey.kind", "must be INVESTIGATION or AUDIT");
-    }
-    if !(2000..=9999).contains(&s.survey_year) {
-        v.add(
-            "cost_survey.survey_year",
-            "must be the year the survey is conducted",
-        );
-    }
-    let period = s.surveyed_period.unwrap_or_default();
-    let start = optional_date(period.start_date.as_ref()).ok().flatten();
-    let end = optional_date(period.end_date.as_ref()).ok().flatten();
-    let full_year = match (start, end) {
-        (Some(start), Some(end)) => {
-            start
-                .checked_add_months(Months::new(12))
-                .and_then(|d| d.pred_opt())
-                <= Some(end)
-        }
-        _ => false,
-    };
-    if !full_year {
-        v.add(
-            "cost_survey.surveyed_period",
-            "must cover at least one full operating year (完整年度运营情况, N1 §二)",
-        );
-    }
-    if !s.surveyor.is_empty() && pdop_kit::names::parse(&s.surveyor, "organizations").is_none() {
-        v.add("cost_survey.surveyor", pdop_kit::names::expected("organizations"));
-    }
-    let mut lines = Vec::with_capacity(s.line_items.len());
-    for (i, item) in s.line_items.iter().enumerate() {
-        let field = |name: &str| format!("cost_survey.line_items[{i}].{name}");
-        let valid_id = !item.line_id.is_empty()
-            && item.line_id.len() <= 32
-            && item
-                .line_id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid_id {
-            v.add(
-                field("line_id"),
-                "must be 1 to 32 lower-case letters, digits or hyphens",
-            );
-        } else if s.line_items[..i]
-            .iter()
-            .any(|other| other.line_id == item.line_id)
-        {
-            v.add(field("line_id"), "is used twice");
-        }
-        let category = CostCategory::try_from(item.category).unwrap_or_default();
-        if category == CostCategory::Unspecified {
-            v.add(field("category"), "is not a known cost category");
-        }
-        let claimed =
-            decimals::money(item.claimed_amount.as_ref(), &field("claimed_amount"), v).unwrap_or_default();
-        let disallowed =
-            decimals::optional_money(item.disallowed_amount.as_ref(), &field("disallowed_amount"), v);
-        let free_use = decimals::optional_money(item.free_use_amount.as_ref(), &field("free_use_amount"), v);
-        let subsidy = decimals::optional_money(item.subsidy_amount.as_ref(), &field("subsidy_amount"), v);
-        if disallowed > Decimal::ZERO
-            && CostExclusionReason::try_from(item.disallowance_reason).unwrap_or_default()
-                == CostExclusionReason::Unspecified
-        {
-            v.add(field("disallowance_reason"), "a disallowance needs its reason");
-        }
-        if free_use > Decimal::ZERO && item.allocation_basis.trim().is_empty() {
-            v.add(
-                field("allocation_basis"),
-                "an allocation to free products needs its key",
-            );
-        }
-        if subsidy > Decimal::ZERO && item.subsidy_document.as_ref().is_none_or(|d| d.uri.is_empty()) {
-            v.add(field("subsidy_document"), "a subsidy needs its grant document");
-        }
-        lines.push(CostLine {
-            category,
-            claimed,
-            disallowed,
-            free_use,
-            subsidy,
-        });
-    }
-    lines
-}
-
-/// Fills the computed amounts: each line's allowed amount and the totals.
-fn compute(ctx: &Ctx, s: &mut CostSurvey, lines: &[CostLine]) -> Result<(), Status> {
-    let totals = cost_totals(lines).map_err(|e| {
-        let mut v = Violations::new();
-        v.add(e.field, e.message);
-        ctx.errors().invalid(&v)
-    })?;
-    for (item, allowed) in s.line_items.iter_mut().zip(&totals.allowed) {
-        item.allowed_amount = cny(*allowed);
-    }
-    s.totals = Some(CostSurveyTotals {
-        claimed: cny(totals.claimed),
-        disallowed: cny(totals.disallowed),
-        free_use: cny(totals.free_use),
-        subsidy: cny(totals.subsidy),
-        operating_cost: cny(totals.operating_cost),
-        by_category: totals
-            .by_category
-            .iter()
-            .map(|(category, claimed, allowed)| CostCategoryTotal {
-                category: *category as i32,
-                claimed: cny(*claimed),
-                allowed: cny(*allowed),
-            })
-            .collect(),
-    });
-    Ok(())
 }
 
 /// The survey's C once approved, for calculations: (operating cost, survey year, case name).
