@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 BUF_VERSION := 1.75.0
 BUF := .pdop/tools/node_modules/.bin/buf
+TARGET := $(or $(CARGO_TARGET_DIR),target)
 INFRA := eval "$$(scripts/infra.sh up)" && export DATABASE_URL NATS_URL
 
 .PHONY: help run stop test lint fmt bench buf clean-test-dbs helm
@@ -26,6 +27,8 @@ test: buf ## Set up PostgreSQL and NATS, then fmt check, clippy -D warnings, buf
 	cargo build --workspace --bins --quiet
 	@$(INFRA) && cargo nextest run --workspace --no-fail-fast
 	@$(INFRA) && scripts/helm-verify.sh
+	@$(INFRA) && $(TARGET)/debug/pdop-loadgen suite --quick --bin-dir $(TARGET)/debug \
+		--out-dir .pdop/bench/smoke --work-dir .pdop/bench/smoke-work >/dev/null
 
 lint: buf ## fmt check, clippy, buf lint, buf format, buf breaking against main, helm chart lint
 	cargo fmt --all -- --check
@@ -43,8 +46,9 @@ helm: ## Lint, render and schema-validate the Helm chart, and start each service
 	cargo build --workspace --bins --quiet
 	@$(INFRA) && scripts/helm-verify.sh
 
-bench: ## Benchmarks (see benches/README.md once they exist)
-	@echo "benchmarks are not written yet (see the Benchmarks issue)"; exit 1
+bench: ## Measure each service against its baseline (release build, then a few minutes); README "Benchmarks"
+	cargo build --release --workspace --bins --quiet
+	@$(INFRA) && $(TARGET)/release/pdop-loadgen suite --bin-dir $(TARGET)/release
 
 buf: $(BUF)
 $(BUF):

@@ -1,11 +1,6 @@
-use std::path::Path;
-
 use anyhow::Context;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
-use testcontainers::core::{IntoContainerPort, WaitFor};
-use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
@@ -15,7 +10,7 @@ pub struct TestEnv {
     /// URL of a database the test may use to create others (the server's maintenance database).
     pub database_url: String,
     pub nats_url: String,
-    _containers: Vec<ContainerAsync<GenericImage>>,
+    _containers: Vec<crate::containers::Held>,
 }
 
 impl TestEnv {
@@ -27,21 +22,15 @@ impl TestEnv {
         let mut containers = Vec::new();
         let database_url = match db {
             Some(url) => url,
-            None if docker_available() => {
-                let (container, url) = postgres_container().await?;
-                containers.push(container);
-                url
-            }
-            None => DEFAULT_DATABASE_URL.to_owned(),
+            None => crate::containers::postgres(&mut containers)
+                .await?
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
         };
         let nats_url = match nats {
             Some(url) => url,
-            None if docker_available() => {
-                let (container, url) = nats_container().await?;
-                containers.push(container);
-                url
-            }
-            None => DEFAULT_NATS_URL.to_owned(),
+            None => crate::containers::nats(&mut containers)
+                .await?
+                .unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
         };
         Ok(Self {
             database_url,
@@ -97,39 +86,6 @@ fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
         _ => url.to_owned(),
     }
-}
-
-fn docker_available() -> bool {
-    std::env::var("DOCKER_HOST").is_ok() || Path::new("/var/run/docker.sock").exists()
-}
-
-async fn postgres_container() -> anyhow::Result<(ContainerAsync<GenericImage>, String)> {
-    let container = GenericImage::new("postgres", "16-alpine")
-        .with_exposed_port(5432.tcp())
-        .with_wait_for(WaitFor::message_on_stderr(
-            "database system is ready to accept connections",
-        ))
-        .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
-        .start()
-        .await
-        .context("starting a PostgreSQL container")?;
-    let port = container.get_host_port_ipv4(5432.tcp()).await?;
-    Ok((
-        container,
-        format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-    ))
-}
-
-async fn nats_container() -> anyhow::Result<(ContainerAsync<GenericImage>, String)> {
-    let container = GenericImage::new("nats", "2.10-alpine")
-        .with_exposed_port(4222.tcp())
-        .with_wait_for(WaitFor::message_on_stderr("Server is ready"))
-        .with_cmd(["-js"])
-        .start()
-        .await
-        .context("starting a NATS container")?;
-    let port = container.get_host_port_ipv4(4222.tcp()).await?;
-    Ok((container, format!("nats://127.0.0.1:{port}")))
 }
 
 #[cfg(test)]

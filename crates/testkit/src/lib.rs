@@ -8,6 +8,7 @@
 //! - [`wait_until`]: polling a condition instead of sleeping.
 //! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals.
 
+mod containers;
 mod env;
 mod events;
 mod grpc;
@@ -18,6 +19,6 @@ mod wait;
 pub use env::{TestDb, TestEnv, database_url_with_name};
 pub use events::{publish_as_relay, until_holds};
 pub use grpc::{acting, assert_invalid, reason};
-pub use nats_server::PrivateNats;
-pub use service::{DEV_SECRET, dev_token, spawn_service};
+pub use nats_server::{PrivateNats, nats_server_binary};
+pub use service::{DEV_SECRET, bearer_signed_with, dev_token, spawn_service};
 pub use wait::{free_port, wait_until};

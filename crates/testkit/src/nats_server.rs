@@ -86,7 +86,8 @@ impl Drop for PrivateNats {
     }
 }
 
-fn nats_server_binary() -> PathBuf {
+/// The `nats-server` to start: `NATS_SERVER_BIN`, else Debian's /usr/sbin/nats-server, else the one on PATH.
+pub fn nats_server_binary() -> PathBuf {
     if let Ok(path) = std::env::var("NATS_SERVER_BIN") {
         return PathBuf::from(path);
     }

@@ -34,24 +34,39 @@ pub async fn spawn_service<S: Service>(
 
 /// A bearer token (`Bearer …` value) signed with [`DEV_SECRET`], valid for an hour.
 pub fn dev_token(organization: &str, roles: &[Role]) -> String {
+    match bearer_signed_with(DEV_SECRET, "test-user", organization, roles, 3600) {
+        Ok(token) => token,
+        Err(err) => panic!("minting a test token: {err}"),
+    }
+}
+
+/// A bearer token (`Bearer …` value) for `subject` of `organization` holding `roles`, signed with the development
+/// HS256 `secret` a service in `auth.dev_mode` accepts, valid for `ttl_secs`.
+pub fn bearer_signed_with(
+    secret: &str,
+    subject: &str,
+    organization: &str,
+    roles: &[Role],
+    ttl_secs: u64,
+) -> anyhow::Result<String> {
     let settings = AuthSettings {
         issuer: "pdop".to_owned(),
         audience: "pdop".to_owned(),
         ed25519_public_keys: Vec::new(),
         ed25519_public_keys_file: None,
         dev_mode: true,
-        dev_secret: DEV_SECRET.to_owned().into(),
+        dev_secret: secret.to_owned().into(),
     };
     let claims = claims_for(
         &settings,
-        "test-user",
+        subject,
         organization,
         roles.to_vec(),
         "jurisdictions/national",
-        3600,
+        ttl_secs,
     );
-    match mint(&claims, &SigningKey::Hs256(DEV_SECRET.to_owned())) {
-        Ok(token) => format!("Bearer {token}"),
-        Err(err) => panic!("minting a test token: {err}"),
-    }
+    Ok(format!(
+        "Bearer {}",
+        mint(&claims, &SigningKey::Hs256(secret.to_owned()))?
+    ))
 }
