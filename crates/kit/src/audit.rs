@@ -1,6 +1,8 @@
-//! The append-only audit log. Every mutating call writes one row in its own transaction; each row's
-//! SHA-256 covers its content and the previous row's hash, so editing or deleting any row breaks the
-//! chain, and [`verify_chain`] finds where.
+//! The append-only audit log. Every mutating call writes one row in its own transaction, without a lock, so
+//! writers never wait for each other. A sealer ([`seal`], run by every service in the background and by
+//! [`verify_chain`] first) then chains the committed rows: each sealed row's SHA-256 covers its content and the
+//! previous sealed row's hash, so editing or deleting a sealed row breaks the chain, and [`verify_chain`] finds
+//! where. A row is sealed within about a [`SEAL_INTERVAL`] of its commit; until then it is only append-only.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::TryStreamExt;
@@ -9,8 +11,14 @@ use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::propagation;
 
-/// Serializes appends: the chain needs each row to see its predecessor.
+/// Serializes sealers (one per replica): the chain needs each sealed row to see its predecessor.
 const AUDIT_LOCK_KEY: i64 = 0x7064_6f70_6175_6474; // "pdopaudt"
+
+/// How often a service's background sealer chains newly committed rows.
+pub const SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Rows chained per sealing transaction.
+const SEAL_BATCH: i64 = 1000;
 
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -44,53 +52,117 @@ pub struct AuditRow {
     pub hash: Vec<u8>,
 }
 
-/// Appends a row inside the caller's transaction, chained to the latest row. Returns its sequence.
+/// Appends a row inside the caller's transaction (no lock: it is chained after commit). Returns its sequence.
 pub async fn append(tx: &mut Transaction<'_, Postgres>, record: AuditRecord<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(AUDIT_LOCK_KEY)
-        .execute(&mut **tx)
-        .await?;
-    let last: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_vec()));
-    let seq = prev_seq + 1;
     // serde_json's map keeps keys sorted, so this text is canonical.
     let detail = record.detail.to_string();
-    let trace_id = propagation::current_trace_id();
     // PostgreSQL keeps microseconds; hash exactly what will be read back.
     let occurred_at = Utc::now().trunc_subsecs(6);
-    let row = AuditRow {
-        seq,
-        actor: record.actor.to_owned(),
-        actor_org: record.actor_org.to_owned(),
-        action: record.action.to_owned(),
-        resource: record.resource.to_owned(),
-        detail,
-        trace_id,
-        occurred_at,
-        prev_hash,
-        hash: Vec::new(),
-    };
-    let hash = row_hash(&row);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, actor, actor_org, action, resource, detail, trace_id, occurred_at, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    sqlx::query_scalar(
+        "INSERT INTO audit_log (actor, actor_org, action, resource, detail, trace_id, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
     )
-    .bind(row.seq)
-    .bind(&row.actor)
-    .bind(&row.actor_org)
-    .bind(&row.action)
-    .bind(&row.resource)
-    .bind(&row.detail)
-    .bind(&row.trace_id)
-    .bind(row.occurred_at)
-    .bind(&row.prev_hash)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(seq)
+    .bind(record.actor)
+    .bind(record.actor_org)
+    .bind(record.action)
+    .bind(record.resource)
+    .bind(&detail)
+    .bind(propagation::current_trace_id())
+    .bind(occurred_at)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Chains every committed, unsealed row after the last sealed one, in `seq` order within each pass (a row whose
+/// transaction committed late takes the next place). Returns how many rows it sealed. Safe to run from every
+/// replica at once: sealers take turns.
+pub async fn seal(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut sealed = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
+        let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT chain_pos, hash FROM audit_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (mut position, mut prev_hash) = last.unwrap_or((0, GENESIS.to_vec()));
+        let mut rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, actor, actor_org, action, resource, detail, trace_id, occurred_at,
+                    ''::bytea AS prev_hash, ''::bytea AS hash
+             FROM audit_log WHERE chain_pos IS NULL ORDER BY seq LIMIT $1",
+        )
+        .bind(SEAL_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(sealed);
+        }
+        let (mut seqs, mut positions, mut prevs, mut hashes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for row in &mut rows {
+            position += 1;
+            row.prev_hash = prev_hash;
+            let hash = row_hash(row);
+            seqs.push(row.seq);
+            positions.push(position);
+            prevs.push(std::mem::take(&mut row.prev_hash));
+            prev_hash = hash.clone();
+            hashes.push(hash);
+        }
+        sqlx::query(
+            "UPDATE audit_log a SET chain_pos = s.pos, prev_hash = s.prev, hash = s.hash
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS s(seq, pos, prev, hash)
+             WHERE a.seq = s.seq",
+        )
+        .bind(&seqs)
+        .bind(&positions)
+        .bind(&prevs)
+        .bind(&hashes)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        sealed += rows.len() as u64;
+        if (rows.len() as i64) < SEAL_BATCH {
+            return Ok(sealed);
+        }
+    }
+}
+
+/// Seals in the background every [`SEAL_INTERVAL`] until stopped.
+pub struct SealerHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SealerHandle {
+    pub fn spawn(pool: PgPool) -> Self {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                if let Err(err) = seal(&pool).await {
+                    tracing::warn!(%err, "sealing the audit log failed; the rows stay unsealed until the next pass");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(SEAL_INTERVAL) => {}
+                    _ = stopped.changed() => return,
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops after the current pass, then seals once more so nothing committed before the stop is left.
+    pub async fn stop(self, pool: &PgPool) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        if let Err(err) = seal(pool).await {
+            tracing::warn!(%err, "sealing the audit log at shutdown failed");
+        }
+    }
 }
 
 /// Returns the SHA-256 of a row's content chained to its `prev_hash` (the stored `hash` is ignored).
@@ -121,7 +193,8 @@ fn put_field(h: &mut Sha256, bytes: &[u8]) {
 /// Where and why a chain stopped verifying.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
-    #[error("audit row {expected} is missing (found {found} next)")]
+    /// Places in the chain (`chain_pos`): a sealed row was removed.
+    #[error("the audit row at place {expected} of the chain is missing (found place {found} next)")]
     Gap { expected: i64, found: i64 },
     #[error("audit row {seq} does not link to the previous row's hash")]
     BrokenLink { seq: i64 },
@@ -131,29 +204,38 @@ pub enum ChainError {
     Read(String),
 }
 
-/// Walks the whole chain from the first row; returns the number of rows verified.
+/// Seals what is pending, then walks the whole chain from its first place; returns the number of rows verified.
 pub async fn verify_chain(pool: &PgPool) -> Result<u64, ChainError> {
+    seal(pool).await.map_err(|e| ChainError::Read(e.to_string()))?;
     verify_rows(pool).await
 }
 
+/// A sealed row with its place in the chain.
+#[derive(sqlx::FromRow)]
+struct ChainedRow {
+    chain_pos: i64,
+    #[sqlx(flatten)]
+    row: AuditRow,
+}
+
 async fn verify_rows<'e>(executor: impl PgExecutor<'e>) -> Result<u64, ChainError> {
-    let mut rows = sqlx::query_as::<_, AuditRow>(
-        "SELECT seq, actor, actor_org, action, resource, detail, trace_id, occurred_at, prev_hash, hash
-         FROM audit_log ORDER BY seq",
+    let mut rows = sqlx::query_as::<_, ChainedRow>(
+        "SELECT chain_pos, seq, actor, actor_org, action, resource, detail, trace_id, occurred_at, prev_hash, hash
+         FROM audit_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos",
     )
     .fetch(executor);
     let mut expected_prev = GENESIS.to_vec();
-    let mut expected_seq = 1;
+    let mut expected_pos = 1;
     let mut count = 0;
-    while let Some(row) = rows
+    while let Some(ChainedRow { chain_pos, row }) = rows
         .try_next()
         .await
         .map_err(|e| ChainError::Read(e.to_string()))?
     {
-        if row.seq != expected_seq {
+        if chain_pos != expected_pos {
             return Err(ChainError::Gap {
-                expected: expected_seq,
-                found: row.seq,
+                expected: expected_pos,
+                found: chain_pos,
             });
         }
         if row.prev_hash != expected_prev {
@@ -163,7 +245,7 @@ async fn verify_rows<'e>(executor: impl PgExecutor<'e>) -> Result<u64, ChainErro
             return Err(ChainError::Altered { seq: row.seq });
         }
         expected_prev = row.hash;
-        expected_seq += 1;
+        expected_pos += 1;
         count += 1;
     }
     Ok(count)

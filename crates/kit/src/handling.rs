@@ -98,7 +98,6 @@ pub trait Handling: Sync {
     }
 
     /// Appends the audit row and enqueues the `(subject, payload)` event for the change to `resource`.
-    /// The audit chain's lock is held until commit, so take every row lock of the transaction first.
     async fn record<E: prost::Message>(
         &self,
         tx: &mut Transaction<'static, Postgres>,

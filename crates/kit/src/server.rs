@@ -307,9 +307,9 @@ async fn become_ready<S: Service>(
     ready_flag: Arc<AtomicBool>,
     serving: watch::Sender<bool>,
     readiness: watch::Sender<Readiness>,
-) -> Option<RelayHandle> {
+) -> Option<Background> {
     match prepare::<S>(&platform, own).await {
-        Ok(relay) => {
+        Ok(background) => {
             ready_flag.store(true, Ordering::Release);
             health.set_service_status("", ServingStatus::Serving).await;
             health
@@ -318,7 +318,7 @@ async fn become_ready<S: Service>(
             let _ = serving.send(true);
             let _ = readiness.send(Readiness::Ready);
             tracing::info!(service = S::GRPC_SERVICE, "serving");
-            Some(relay)
+            Some(background)
         }
         Err(err) => {
             let reason = format!("{err:#}");
@@ -329,7 +329,13 @@ async fn become_ready<S: Service>(
     }
 }
 
-async fn prepare<S: Service>(platform: &Arc<Platform>, own: Arc<S::Config>) -> anyhow::Result<RelayHandle> {
+/// The tasks a started service runs beside its handlers, stopped at shutdown.
+struct Background {
+    relay: RelayHandle,
+    sealer: crate::audit::SealerHandle,
+}
+
+async fn prepare<S: Service>(platform: &Arc<Platform>, own: Arc<S::Config>) -> anyhow::Result<Background> {
     let settings = &platform.settings;
     crate::db::create_database_if_missing(&platform.pool.connect_options()).await?;
     crate::db::migrate(&platform.pool, S::migrator()).await?;
@@ -348,8 +354,9 @@ async fn prepare<S: Service>(platform: &Arc<Platform>, own: Arc<S::Config>) -> a
         platform.service,
     )
     .spawn();
+    let sealer = crate::audit::SealerHandle::spawn(platform.pool.clone());
     S::on_ready(platform.clone(), own).await?;
-    Ok(relay)
+    Ok(Background { relay, sealer })
 }
 
 struct Supervised {
@@ -361,7 +368,7 @@ struct Supervised {
     drain_tx: watch::Sender<bool>,
     server_task: JoinHandle<Result<(), tonic::transport::Error>>,
     admin_task: JoinHandle<()>,
-    startup: JoinHandle<Option<RelayHandle>>,
+    startup: JoinHandle<Option<Background>>,
 }
 
 /// Waits for shutdown, then stops everything in order.
@@ -385,15 +392,23 @@ async fn supervise(s: Supervised) -> anyhow::Result<()> {
         ),
     }
     s.startup.abort();
-    if let Ok(Some(relay)) = s.startup.await {
-        relay.stop().await;
-    }
+    let sealer = match s.startup.await.ok().flatten() {
+        Some(Background { relay, sealer }) => {
+            relay.stop().await;
+            Some(sealer)
+        }
+        None => None,
+    };
     let consumers = match s.platform.consumers.lock() {
         Ok(mut list) => std::mem::take(&mut *list),
         Err(_) => Vec::new(),
     };
     for consumer in consumers {
         consumer.stop().await;
+    }
+    // Last, so what the consumers committed while stopping is chained too.
+    if let Some(sealer) = sealer {
+        sealer.stop(&s.platform.pool).await;
     }
     let _ = s.admin_task.await;
     s.platform.pool.close().await;

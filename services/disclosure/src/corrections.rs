@@ -165,7 +165,6 @@ pub async fn create(
         related_entries: vec![req.entry.clone()],
         ..Default::default()
     };
-    // The append takes the log's lock before the audit row (the audit chain's lock is held to commit).
     let appended = log::append(&mut tx, draft)
         .await
         .map_err(|e| ctx.internal(e))?

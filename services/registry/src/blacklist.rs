@@ -207,7 +207,6 @@ pub async fn create(
     .map_err(|e| ctx.db(e))?;
     let created = row.to_proto();
     // Measures that take effect today act on running agreements now; a later start waits for the scheduler.
-    // (Before the audit row: every row lock is taken before the audit chain's lock.)
     if start <= today() {
         apply(ctx, &mut tx, caller, &row.id, &created).await?;
     }
