@@ -44,7 +44,11 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> anyhow::Resu
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
     };
-    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer);
+    // Spans carry trace context whatever the log filter says, but only from INFO up: unfiltered, every debug and
+    // trace event of h2, hyper and sqlx became an event on the request's span, costing more than the request.
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     let installed = Registry::default()
         .with(otel_layer)
         .with(fmt_layer.with_filter(filter))
