@@ -96,7 +96,7 @@ pub async fn create(
         return Err(ctx.errors().invalid(&v));
     }
     let profile = ctx
-        .profile_of(&mut tx, &case.jurisdiction, "annual_check.pricing_case")
+        .profile_of(&mut *tx, &case.jurisdiction, "annual_check.pricing_case")
         .await?;
     let threshold = profile
         .pricing

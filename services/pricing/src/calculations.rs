@@ -141,7 +141,7 @@ pub async fn create(
         ));
     }
     let profile = ctx
-        .profile_of(&mut tx, &case.jurisdiction, "input.pricing_case")
+        .profile_of(&mut *tx, &case.jurisdiction, "input.pricing_case")
         .await?;
     check_tax_model(ctx, &profile, &input)?;
     let limits = limits(&profile);

@@ -166,7 +166,7 @@ pub async fn create(
     let carried = predecessor.as_ref().map(|(_, _, d)| *d).unwrap_or_default();
     let jurisdiction = format!("jurisdictions/{jurisdiction_id}");
     let profile = ctx
-        .profile_of(&mut tx, &jurisdiction, "pricing_case.agreement")
+        .profile_of(&mut *tx, &jurisdiction, "pricing_case.agreement")
         .await?;
     if let Some(period) = &c.pricing_period
         && let Err(why) = whole_years(period, limits(&profile).period_years_max)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pdop_kit::Platform;
 pub use pdop_kit::handling::{Handling, caller, paging};
 use pdop_rules::{Profile, Profiles};
-use sqlx::{Postgres, Transaction};
+use sqlx::PgExecutor;
 use tonic::Status;
 
 pub struct Ctx {
@@ -23,22 +23,22 @@ impl Handling for Ctx {
 impl Ctx {
     /// The rule profile of a jurisdiction as the registry announced it; `NOT_FOUND` when the registry has
     /// not announced the jurisdiction (yet).
-    pub async fn profile_of(
+    pub async fn profile_of<'e>(
         &self,
-        tx: &mut Transaction<'static, Postgres>,
+        executor: impl PgExecutor<'e>,
         jurisdiction: &str,
         field: &str,
-    ) -> Result<Profile, Status> {
+    ) -> Result<Arc<Profile>, Status> {
         let id = self.parse_name(jurisdiction, "jurisdictions", field)?;
         let profile_id: Option<String> =
             sqlx::query_scalar("SELECT profile_id FROM jurisdictions WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(executor)
                 .await
                 .map_err(|e| self.db(e))?;
         let profile_id =
             profile_id.ok_or_else(|| self.errors().not_found("JURISDICTION_NOT_FOUND", jurisdiction))?;
-        self.profiles.get(&profile_id).cloned().ok_or_else(|| {
+        self.profiles.shared(&profile_id).ok_or_else(|| {
             self.internal(anyhow::anyhow!(
                 "jurisdiction {jurisdiction} is bound to unknown profile {profile_id}"
             ))

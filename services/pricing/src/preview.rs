@@ -169,20 +169,26 @@ pub async fn preview(
     );
     v.into_result(ctx.errors())?;
 
-    let mut tx = ctx.begin().await?;
-    let profile = ctx
-        .profile_of(&mut tx, &input.jurisdiction, "input.jurisdiction")
-        .await?;
-    check_tax_model(ctx, &profile, &input)?;
-    let (bond_yield, bond_yield_year, yield_origin) = match &input.yield_basis {
+    // A what-if yield needs one read (the jurisdiction's profile) and no transaction; a named yield is read
+    // with the profile in one snapshot.
+    let (profile, bond_yield, bond_yield_year, yield_origin) = match &input.yield_basis {
         Some(YieldBasis::BondYield(name)) => {
+            let mut tx = ctx.begin().await?;
+            let profile = ctx
+                .profile_of(&mut *tx, &input.jurisdiction, "input.jurisdiction")
+                .await?;
+            check_tax_model(ctx, &profile, &input)?;
             let (value, year) = bond_yields::current(ctx, &mut tx, name, "input.bond_yield").await?;
-            (value, year, name.clone())
+            (profile, value, year, name.clone())
         }
-        _ => (what_if_yield.unwrap_or_default(), 0, "input".to_owned()),
+        _ => {
+            let profile = ctx
+                .profile_of(ctx.pool(), &input.jurisdiction, "input.jurisdiction")
+                .await?;
+            check_tax_model(ctx, &profile, &input)?;
+            (profile, what_if_yield.unwrap_or_default(), 0, "input".to_owned())
+        }
     };
-    // Reads only: nothing to commit.
-    drop(tx);
     let limits = limits(&profile);
     let inputs = MarInputs {
         operating_cost: cost.unwrap_or_default(),

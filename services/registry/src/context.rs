@@ -29,13 +29,13 @@ impl Ctx {
         &self,
         tx: &mut Transaction<'static, Postgres>,
         jurisdiction_id: &str,
-    ) -> Result<pdop_rules::Profile, Status> {
+    ) -> Result<std::sync::Arc<pdop_rules::Profile>, Status> {
         let profile_id: String = sqlx::query_scalar("SELECT profile_id FROM jurisdictions WHERE id = $1")
             .bind(jurisdiction_id)
             .fetch_one(&mut **tx)
             .await
             .map_err(|e| self.db(e))?;
-        self.profiles.get(&profile_id).cloned().ok_or_else(|| {
+        self.profiles.shared(&profile_id).ok_or_else(|| {
             self.internal(anyhow::anyhow!(
                 "jurisdiction {jurisdiction_id} is bound to unknown profile {profile_id}"
             ))

@@ -102,7 +102,8 @@ pub enum ProfileError {
 /// A set of resolved profiles, keyed by id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profiles {
-    by_id: BTreeMap<String, Profile>,
+    // Shared: handlers hold a profile for a request without copying its tables.
+    by_id: BTreeMap<String, std::sync::Arc<Profile>>,
 }
 
 /// One profile file as written, before inheritance.
@@ -177,14 +178,19 @@ impl Profiles {
                     id: id.clone(),
                     error,
                 })?;
-            by_id.insert(id.clone(), profile);
+            by_id.insert(id.clone(), std::sync::Arc::new(profile));
         }
         Ok(Self { by_id })
     }
 
     /// Returns the resolved profile with `id`.
     pub fn get(&self, id: &str) -> Option<&Profile> {
-        self.by_id.get(id)
+        self.by_id.get(id).map(|p| &**p)
+    }
+
+    /// The profile `id`, shared (a reference count, not a copy).
+    pub fn shared(&self, id: &str) -> Option<std::sync::Arc<Profile>> {
+        self.by_id.get(id).cloned()
     }
 
     /// Returns the profile ids in alphabetical order.
@@ -194,7 +200,7 @@ impl Profiles {
 
     /// Returns the resolved profiles in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Profile> {
-        self.by_id.values()
+        self.by_id.values().map(|p| &**p)
     }
 }
 
