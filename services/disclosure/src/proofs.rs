@@ -3,7 +3,7 @@
 
 use pdop_kit::Violations;
 use pdop_kit::handling::Handling as _;
-use pdop_merkle::{ProofPlan, consistency_plan, inclusion_plan};
+use pdop_merkle::{NodeId, ProofPlan, consistency_plan, inclusion_plan};
 use pdop_proto::disclosure::v1::get_inclusion_proof_request::Leaf;
 use pdop_proto::disclosure::v1::{
     GetConsistencyProofRequest, GetConsistencyProofResponse, GetInclusionProofRequest,
@@ -98,8 +98,7 @@ pub async fn tree_head(
 }
 
 /// The tree size a proof is asked for: 0 means the latest signed one; beyond it is OUT_OF_RANGE.
-async fn signed_size(ctx: &Ctx, asked: i64, field: &str) -> Result<i64, Status> {
-    let latest = latest(ctx).await?;
+fn signed_size(ctx: &Ctx, latest: &Row, asked: i64, field: &str) -> Result<i64, Status> {
     match asked {
         n if n < 0 => Err(invalid(ctx, field, "must not be negative")),
         0 => Ok(latest.tree_size),
@@ -119,28 +118,35 @@ async fn assemble(ctx: &Ctx, plan: &ProofPlan) -> Result<Vec<Vec<u8>>, Status> {
     Ok(proof.iter().map(|h| h.to_vec()).collect())
 }
 
+/// An inclusion proof in two reads for the common case (the latest head; the audit path with the leaf itself),
+/// since a signed tree size covers only entries that exist.
 pub async fn inclusion(
     ctx: &Ctx,
     req: GetInclusionProofRequest,
 ) -> Result<GetInclusionProofResponse, Status> {
-    let tree_size = signed_size(ctx, req.tree_size, "tree_size").await?;
-    let (index, hash): (i64, Vec<u8>) = match req.leaf {
+    let latest = latest(ctx).await?;
+    let tree_size = signed_size(ctx, &latest, req.tree_size, "tree_size")?;
+    let index = match req.leaf {
         Some(Leaf::Sequence(n)) if n >= 0 => {
-            sqlx::query_as("SELECT sequence, leaf_hash FROM entries WHERE sequence = $1")
-                .bind(n)
-                .fetch_optional(ctx.pool())
-                .await
-                .map_err(|e| ctx.db(e))?
-                .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &format!("entries/{n}")))?
+            if n >= tree_size {
+                return Err(beyond(ctx, entry_exists(ctx, n).await?, n));
+            }
+            n
         }
-        Some(Leaf::LeafHash(h)) if h.len() == 32 => sqlx::query_as(
-            "SELECT sequence, leaf_hash FROM entries WHERE leaf_hash = $1 ORDER BY sequence LIMIT 1",
-        )
-        .bind(&h)
-        .fetch_optional(ctx.pool())
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &hex::encode(&h)))?,
+        Some(Leaf::LeafHash(h)) if h.len() == 32 => {
+            let index: i64 = sqlx::query_scalar(
+                "SELECT sequence FROM entries WHERE leaf_hash = $1 ORDER BY sequence LIMIT 1",
+            )
+            .bind(&h)
+            .fetch_optional(ctx.pool())
+            .await
+            .map_err(|e| ctx.db(e))?
+            .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &hex::encode(&h)))?;
+            if index >= tree_size {
+                return Err(beyond(ctx, true, index));
+            }
+            index
+        }
         _ => {
             return Err(invalid(
                 ctx,
@@ -149,25 +155,56 @@ pub async fn inclusion(
             ));
         }
     };
-    if index >= tree_size {
-        return Err(invalid(ctx, "tree_size", "must be greater than the leaf index"));
-    }
     let plan = inclusion_plan(
         u64::try_from(index).unwrap_or(0),
         u64::try_from(tree_size).unwrap_or(0),
     )
     .map_err(|e| invalid(ctx, "tree_size", &e.to_string()))?;
-    let audit_path = assemble(ctx, &plan).await?;
-    let head = tree_heads::at_size(ctx.pool(), tree_size)
-        .await
-        .map_err(|e| ctx.db(e))?;
+    // The leaf hash is the level-0 node: read with the path, in one query.
+    let leaf = NodeId {
+        level: 0,
+        index: u64::try_from(index).unwrap_or(0),
+    };
+    let mut ids = plan.nodes().to_vec();
+    ids.push(leaf);
+    let mut hashes = fetch_nodes(ctx.pool(), &ids).await.map_err(|e| ctx.internal(e))?;
+    let leaf_hash = hashes.pop().map(|h| h.to_vec()).unwrap_or_default();
+    let proof = plan.assemble(&hashes).map_err(|e| ctx.internal(e.into()))?;
     Ok(GetInclusionProofResponse {
         leaf_index: index,
-        leaf_hash: hash,
+        leaf_hash,
         tree_size,
-        audit_path,
-        tree_head: head.map(|h| h.to_proto()),
+        audit_path: proof.iter().map(|h| h.to_vec()).collect(),
+        tree_head: head_at(ctx, latest, tree_size).await?.map(|h| h.to_proto()),
     })
+}
+
+async fn entry_exists(ctx: &Ctx, sequence: i64) -> Result<bool, Status> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM entries WHERE sequence = $1)")
+        .bind(sequence)
+        .fetch_one(ctx.pool())
+        .await
+        .map_err(|e| ctx.db(e))
+}
+
+/// A leaf at or past the proof's tree size: NOT_FOUND when there is no such entry, else the size is too small.
+fn beyond(ctx: &Ctx, exists: bool, sequence: i64) -> Status {
+    if exists {
+        invalid(ctx, "tree_size", "must be greater than the leaf index")
+    } else {
+        ctx.errors()
+            .not_found("ENTRY_NOT_FOUND", &format!("entries/{sequence}"))
+    }
+}
+
+/// The head a proof is for: the latest one when the size is the latest, else the newest signed at that size.
+async fn head_at(ctx: &Ctx, latest: Row, tree_size: i64) -> Result<Option<Row>, Status> {
+    if latest.tree_size == tree_size {
+        return Ok(Some(latest));
+    }
+    tree_heads::at_size(ctx.pool(), tree_size)
+        .await
+        .map_err(|e| ctx.db(e))
 }
 
 pub async fn consistency(
@@ -177,7 +214,8 @@ pub async fn consistency(
     if req.first_tree_size < 1 {
         return Err(invalid(ctx, "first_tree_size", "must be at least 1"));
     }
-    let second = signed_size(ctx, req.second_tree_size, "second_tree_size").await?;
+    let latest = latest(ctx).await?;
+    let second = signed_size(ctx, &latest, req.second_tree_size, "second_tree_size")?;
     if req.first_tree_size > second {
         return Err(invalid(
             ctx,
@@ -191,9 +229,7 @@ pub async fn consistency(
     )
     .map_err(|e| invalid(ctx, "first_tree_size", &e.to_string()))?;
     let proof = assemble(ctx, &plan).await?;
-    let head = tree_heads::at_size(ctx.pool(), second)
-        .await
-        .map_err(|e| ctx.db(e))?;
+    let head = head_at(ctx, latest, second).await?;
     Ok(GetConsistencyProofResponse {
         first_tree_size: req.first_tree_size,
         second_tree_size: second,

@@ -153,6 +153,7 @@ async fn public_facts_become_entries_once_and_verify_against_signed_heads() {
             .await
             .unwrap()
             .into_inner();
+        assert_eq!(proof.leaf_hash, entry.leaf_hash);
         let path: Vec<Hash> = proof.audit_path.iter().map(|p| hash(p)).collect();
         verify_inclusion(
             &hash(&entry.leaf_hash),
@@ -174,6 +175,39 @@ async fn public_facts_become_entries_once_and_verify_against_signed_heads() {
         .into_inner();
     assert_eq!(by_hash.leaf_index, 3);
     assert_eq!(by_hash.tree_head.unwrap().root_hash, latest.root_hash);
+
+    // In an earlier tree: the proof is for that size and carries the head signed at it.
+    let earlier = h
+        .client
+        .get_inclusion_proof(GetInclusionProofRequest {
+            leaf: Some(Leaf::Sequence(1)),
+            tree_size: 2,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(earlier.tree_head.unwrap().root_hash, first.root_hash);
+    let path: Vec<Hash> = earlier.audit_path.iter().map(|p| hash(p)).collect();
+    verify_inclusion(&hash(&entries[1].leaf_hash), 1, 2, &path, &hash(&first.root_hash)).unwrap();
+    // A leaf the tree does not reach yet names the size; a leaf that does not exist is not found.
+    let err = h
+        .client
+        .get_inclusion_proof(GetInclusionProofRequest {
+            leaf: Some(Leaf::Sequence(3)),
+            tree_size: 2,
+        })
+        .await
+        .unwrap_err();
+    pdop_testkit::assert_invalid(&err, &["tree_size"]);
+    let err = h
+        .client
+        .get_inclusion_proof(GetInclusionProofRequest {
+            leaf: Some(Leaf::Sequence(99)),
+            tree_size: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
 
     // The tree of 2 is a prefix of the tree of 5.
     let consistency = h
