@@ -199,8 +199,11 @@ pub trait Handling: Sync {
             .ok_or_else(|| self.errors().not_found(R::NOT_FOUND, name))
     }
 
+    /// Commits, then wakes the outbox relay for the events the transaction may have enqueued.
     async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<(), Status> {
-        tx.commit().await.map_err(|e| self.db(e))
+        tx.commit().await.map_err(|e| self.db(e))?;
+        self.platform().outbox_waker.wake();
+        Ok(())
     }
 }
 

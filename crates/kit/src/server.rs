@@ -69,6 +69,8 @@ pub struct Platform {
     pub pool: PgPool,
     pub metrics: Metrics,
     pub errors: ErrorDomain,
+    /// Call [`OutboxWaker::wake`] after committing a transaction that enqueued events.
+    pub outbox_waker: events::OutboxWaker,
     nats: OnceLock<async_nats::Client>,
     consumers: Mutex<Vec<events::ConsumerHandle>>,
     stopping: watch::Receiver<bool>,
@@ -86,16 +88,15 @@ impl Platform {
 
     /// Starts a durable consumer that stops with the service.
     pub async fn spawn_consumer<H: Handler>(&self, spec: ConsumerSpec, handler: H) -> anyhow::Result<()> {
-        let handle = events::spawn_consumer(
-            spec,
-            self.pool.clone(),
-            self.jetstream()?,
-            self.settings.consumer.clone(),
-            self.metrics.clone(),
-            handler,
-            self.settings.nats.duplicate_window,
-        )
-        .await?;
+        let runtime = events::ConsumerRuntime {
+            pool: self.pool.clone(),
+            js: self.jetstream()?,
+            settings: self.settings.consumer.clone(),
+            metrics: self.metrics.clone(),
+            waker: self.outbox_waker.clone(),
+            duplicate_window: self.settings.nats.duplicate_window,
+        };
+        let handle = events::spawn_consumer(spec, runtime, handler).await?;
         self.consumers
             .lock()
             .map_err(|_| anyhow::anyhow!("consumer registry poisoned"))?
@@ -223,6 +224,7 @@ pub async fn start<S: Service>(settings: Settings, own: S::Config) -> anyhow::Re
         pool,
         metrics: metrics.clone(),
         errors: errors.clone(),
+        outbox_waker: events::OutboxWaker::default(),
         nats: OnceLock::new(),
         consumers: Mutex::new(Vec::new()),
         stopping: shutdown_rx.clone(),
@@ -332,6 +334,7 @@ async fn become_ready<S: Service>(
 /// The tasks a started service runs beside its handlers, stopped at shutdown.
 struct Background {
     relay: RelayHandle,
+    waker_forwarder: events::ForwarderHandle,
     sealer: crate::audit::SealerHandle,
 }
 
@@ -352,11 +355,17 @@ async fn prepare<S: Service>(platform: &Arc<Platform>, own: Arc<S::Config>) -> a
         settings.outbox.clone(),
         platform.metrics.clone(),
         platform.service,
+        platform.outbox_waker.clone(),
     )
     .spawn();
+    let waker_forwarder = platform.outbox_waker.spawn_forwarder(platform.pool.clone());
     let sealer = crate::audit::SealerHandle::spawn(platform.pool.clone());
     S::on_ready(platform.clone(), own).await?;
-    Ok(Background { relay, sealer })
+    Ok(Background {
+        relay,
+        waker_forwarder,
+        sealer,
+    })
 }
 
 struct Supervised {
@@ -393,8 +402,13 @@ async fn supervise(s: Supervised) -> anyhow::Result<()> {
     }
     s.startup.abort();
     let sealer = match s.startup.await.ok().flatten() {
-        Some(Background { relay, sealer }) => {
+        Some(Background {
+            relay,
+            waker_forwarder,
+            sealer,
+        }) => {
             relay.stop().await;
+            waker_forwarder.stop().await;
             Some(sealer)
         }
         None => None,

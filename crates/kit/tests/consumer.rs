@@ -10,7 +10,6 @@ use async_nats::HeaderMap;
 use common::*;
 use futures_util::StreamExt;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent, spawn_consumer};
-use pdop_kit::metrics::Metrics;
 use pdop_testkit::{TestEnv, wait_until};
 use sqlx::{PgPool, Postgres, Transaction};
 use tracing::Instrument;
@@ -120,12 +119,8 @@ async fn redelivered_event_is_applied_once() {
     let recorder = Shared(std::sync::Arc::new(Recorder::new(1, false)));
     let handle = spawn_consumer(
         spec(service, "test-idem"),
-        db.pool.clone(),
-        js.clone(),
-        consumer_settings(),
-        Metrics::new(service),
+        consumer_runtime(&db.pool, &js, service),
         recorder.clone(),
-        std::time::Duration::from_secs(120),
     )
     .await
     .unwrap();
@@ -178,12 +173,8 @@ async fn poison_message_goes_to_the_dead_letter_subject() {
     .unwrap();
     let handle = spawn_consumer(
         spec(service, &durable),
-        db.pool.clone(),
-        js.clone(),
-        consumer_settings(),
-        Metrics::new(service),
+        consumer_runtime(&db.pool, &js, service),
         Shared(std::sync::Arc::new(Recorder::new(0, true))),
-        std::time::Duration::from_secs(120),
     )
     .await
     .unwrap();
@@ -232,12 +223,8 @@ async fn trace_context_crosses_publish_and_consume() {
     let recorder = Shared(std::sync::Arc::new(Recorder::new(0, false)));
     let handle = spawn_consumer(
         spec(service, "test-trace"),
-        db.pool.clone(),
-        js.clone(),
-        consumer_settings(),
-        Metrics::new(service),
+        consumer_runtime(&db.pool, &js, service),
         recorder.clone(),
-        std::time::Duration::from_secs(120),
     )
     .await
     .unwrap();
@@ -262,5 +249,90 @@ async fn trace_context_crosses_publish_and_consume() {
         recorder.0.trace_ids.lock().unwrap().as_slice(),
         [trace_id.to_owned()]
     );
+    drop_stream(&js, service).await;
+}
+
+/// Applies every event but `poison`, which it refuses for good.
+struct AllButPoison;
+
+impl Handler for AllButPoison {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        event: &IncomingEvent,
+    ) -> Result<(), HandleError> {
+        if event.id == "poison" {
+            return Err(HandleError::Permanent(anyhow::anyhow!("poison")));
+        }
+        sqlx::query("INSERT INTO applied (event_id, times) VALUES ($1, 1)")
+            .bind(&event.id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_none_back() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    applied_table(&db.pool).await;
+    let service = unique_service();
+    let js = jetstream_for(&env.nats_url, service).await;
+    let subject = format!("pdop.{service}.thing.created");
+    // A backlog waits before the consumer starts, with one event no attempt can apply in the middle of it.
+    let ids: Vec<String> = (0..40)
+        .map(|i| {
+            if i == 20 {
+                "poison".to_owned()
+            } else {
+                format!("event-{i}")
+            }
+        })
+        .collect();
+    for id in &ids {
+        js.publish_with_headers(subject.clone(), envelope(id, None), "x".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let handle = spawn_consumer(
+        spec(service, "test-batch"),
+        consumer_runtime(&db.pool, &js, service),
+        AllButPoison,
+    )
+    .await
+    .unwrap();
+    let applied = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM applied")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    wait_until("every event but the poison is applied", WAIT, || async {
+        applied().await == 39
+    })
+    .await
+    .unwrap();
+    handle.stop().await;
+
+    // Rows written by one transaction share its id (xmin): fewer transactions than events means shared commits.
+    let transactions: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM inbox WHERE consumer = 'test-batch'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(transactions < 39, "39 events took {transactions} transactions");
+    let poison_in_inbox: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbox WHERE consumer = 'test-batch' AND message_id = 'poison'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(poison_in_inbox, 0, "the refused event is not recorded as applied");
+    for id in ids.iter().filter(|id| *id != "poison") {
+        assert_eq!(times_applied(&db.pool, id).await, 1, "{id}");
+    }
     drop_stream(&js, service).await;
 }

@@ -136,3 +136,75 @@ async fn nats_down_at_commit_loses_nothing() {
         Some(ids[1].to_string())
     );
 }
+
+/// Settings under which only a wake, never the poll, can move the relay within the test's wait.
+fn waiting_an_hour() -> pdop_kit::config::OutboxSettings {
+    pdop_kit::config::OutboxSettings {
+        poll_interval: std::time::Duration::from_secs(3600),
+        ..outbox_settings()
+    }
+}
+
+#[tokio::test]
+async fn a_commit_wakes_the_leading_relay_without_waiting_for_its_poll() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    let service = unique_service();
+    let js = jetstream_for(&env.nats_url, service).await;
+    let waker = pdop_kit::events::OutboxWaker::default();
+    let relay_handle = relay_with(&db.pool, &js, service, waiting_an_hour(), waker.clone());
+    // The first event is published by the relay's first batch; after it, the relay waits.
+    commit_events(&db.pool, service, 1).await;
+    wait_until("the first event is published", WAIT, || async {
+        pending(&db.pool).await == 0
+    })
+    .await
+    .unwrap();
+
+    commit_events(&db.pool, service, 1).await;
+    waker.wake();
+    wait_until("the woken relay publishes the second event", WAIT, || async {
+        pending(&db.pool).await == 0
+    })
+    .await
+    .unwrap();
+    relay_handle.stop().await;
+    assert_eq!(stream_messages(&js, service).await, 2);
+    drop_stream(&js, service).await;
+}
+
+#[tokio::test]
+async fn a_commit_in_another_process_wakes_the_leading_relay_through_postgres() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    let service = unique_service();
+    let js = jetstream_for(&env.nats_url, service).await;
+    let relay_handle = relay_with(
+        &db.pool,
+        &js,
+        service,
+        waiting_an_hour(),
+        pdop_kit::events::OutboxWaker::default(),
+    );
+    commit_events(&db.pool, service, 1).await;
+    wait_until("the first event is published", WAIT, || async {
+        pending(&db.pool).await == 0
+    })
+    .await
+    .unwrap();
+
+    // A replica whose relay does not lead: its wake becomes a NOTIFY for the leader's LISTEN.
+    let other = pdop_kit::events::OutboxWaker::default();
+    let forwarder = other.spawn_forwarder(db.pool.clone());
+    commit_events(&db.pool, service, 1).await;
+    other.wake();
+    wait_until("the leader publishes the other replica's event", WAIT, || async {
+        pending(&db.pool).await == 0
+    })
+    .await
+    .unwrap();
+    forwarder.stop().await;
+    relay_handle.stop().await;
+    assert_eq!(stream_messages(&js, service).await, 2);
+    drop_stream(&js, service).await;
+}

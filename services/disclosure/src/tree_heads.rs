@@ -146,6 +146,7 @@ pub async fn run(platform: Arc<Platform>, log: Arc<LogContext>) {
         match sign_if_due(&platform.pool, &log.signer, log.interval).await {
             Ok(Some(head)) => {
                 tracing::debug!(tree_size = head.tree_size, "tree head signed");
+                platform.outbox_waker.wake();
                 log.signed.notify_waiters();
             }
             Ok(None) => {}

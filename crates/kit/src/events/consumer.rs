@@ -1,5 +1,6 @@
-//! Durable pull consumers. Each message is applied in one transaction together with an inbox row
-//! keyed by its event id, so a redelivery is a no-op; the ack is sent only after the commit.
+//! Durable pull consumers. Each message is applied in a transaction together with an inbox row
+//! keyed by its event id, so a redelivery is a no-op; the ack is sent only after the commit. Messages
+//! that have already arrived together are applied in one transaction, to share its commit.
 //! Transient failures are retried with exponential backoff, and after `max_deliver` attempts (or
 //! at once for an undecodable message) the message moves to `pdop.dlq.<consumer>`.
 
@@ -8,13 +9,14 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::headers;
+use super::wake::OutboxWaker;
 use crate::config::ConsumerSettings;
 use crate::metrics::Metrics;
 use crate::propagation;
@@ -56,7 +58,8 @@ impl From<prost::DecodeError> for HandleError {
     }
 }
 
-/// Applies events inside the transaction it is given; must not commit it.
+/// Applies events inside the transaction it is given; must not commit it. Several events may share one
+/// transaction: an error from any of them rolls it back, and each is then applied in a transaction of its own.
 pub trait Handler: Send + Sync + 'static {
     fn handle(
         &self,
@@ -83,6 +86,7 @@ struct Runner<H> {
     settings: ConsumerSettings,
     metrics: Metrics,
     handler: H,
+    waker: OutboxWaker,
 }
 
 /// Stops a consumer and waits for it.
@@ -98,16 +102,32 @@ impl ConsumerHandle {
     }
 }
 
+/// What a consumer runs on: its database, the stream it reads, how it retries, and where it reports.
+pub struct ConsumerRuntime {
+    pub pool: PgPool,
+    pub js: jetstream::Context,
+    pub settings: ConsumerSettings,
+    pub metrics: Metrics,
+    /// Woken after each applied event: the handler may have enqueued events of its own.
+    pub waker: OutboxWaker,
+    /// The producer stream's de-duplication window (the stream is created if the producer has not yet).
+    pub duplicate_window: Duration,
+}
+
 /// Creates the durable consumer if needed and processes messages in the background.
 pub async fn spawn_consumer<H: Handler>(
     spec: ConsumerSpec,
-    pool: PgPool,
-    js: jetstream::Context,
-    settings: ConsumerSettings,
-    metrics: Metrics,
+    runtime: ConsumerRuntime,
     handler: H,
-    duplicate_window: Duration,
 ) -> anyhow::Result<ConsumerHandle> {
+    let ConsumerRuntime {
+        pool,
+        js,
+        settings,
+        metrics,
+        waker,
+        duplicate_window,
+    } = runtime;
     // The producer may not have started yet; its stream config is identical, so creating it is safe.
     let stream = super::ensure_stream(&js, &spec.producer, duplicate_window).await?;
     super::ensure_dead_letter_stream(&js).await?;
@@ -134,6 +154,7 @@ pub async fn spawn_consumer<H: Handler>(
         settings,
         metrics,
         handler,
+        waker,
     };
     let task = tokio::spawn(runner.run(consumer, stopped));
     Ok(ConsumerHandle { stop, task })
@@ -161,7 +182,13 @@ impl<H: Handler> Runner<H> {
                     _ = stopped.changed() => break 'outer,
                     _ = lag_tick.tick() => self.update_lag(&mut consumer).await,
                     next = messages.next() => match next {
-                        Some(Ok(msg)) => self.process(msg).await,
+                        Some(Ok(msg)) => {
+                            let (batch, ended) = take_ready(msg, &mut messages, self.settings.batch_size);
+                            self.process_batch(batch).await;
+                            if ended {
+                                continue 'outer;
+                            }
+                        }
                         Some(Err(err)) => {
                             tracing::warn!(%err, consumer = %self.spec.durable, "pull error");
                         }
@@ -185,8 +212,39 @@ impl<H: Handler> Runner<H> {
         }
     }
 
+    /// Applies several messages in one transaction, so they share one commit; when any of them fails, that
+    /// transaction is rolled back and each message is processed on its own, with its own retries.
+    async fn process_batch(&self, batch: Vec<jetstream::Message>) {
+        if batch.len() < 2 {
+            for msg in batch {
+                self.process(msg).await;
+            }
+            return;
+        }
+        let mut decoded = Vec::with_capacity(batch.len());
+        for msg in batch {
+            match decode_envelope(&msg, attempt_of(&msg)) {
+                Ok(event) => decoded.push((msg, event)),
+                Err(reason) => self.dead_letter(&msg, &reason).await,
+            }
+        }
+        match self.apply_together(&decoded).await {
+            Ok(fresh) => {
+                for ((msg, _), fresh) in decoded.iter().zip(fresh) {
+                    self.acknowledge(msg, fresh).await;
+                }
+            }
+            Err(err) => {
+                tracing::debug!(%err, consumer = %self.spec.durable, events = decoded.len(), "a batch failed; applying its events one by one");
+                for (msg, _) in decoded {
+                    self.process(msg).await;
+                }
+            }
+        }
+    }
+
     async fn process(&self, msg: jetstream::Message) {
-        let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+        let attempt = attempt_of(&msg);
         let event = match decode_envelope(&msg, attempt) {
             Ok(event) => event,
             Err(reason) => {
@@ -194,20 +252,9 @@ impl<H: Handler> Runner<H> {
                 return;
             }
         };
-        let span = tracing::info_span!("consume", consumer = %self.spec.durable, subject = %event.subject, event_id = %event.id, attempt);
-        if let Some(h) = &msg.headers {
-            propagation::set_parent_from_nats(&span, h);
-        }
         async {
             match self.apply(&event).await {
-                Ok(fresh) => {
-                    if let Err(err) = msg.ack().await {
-                        // The commit happened; a redelivery will hit the inbox and be skipped.
-                        tracing::warn!(%err, "ack failed after commit");
-                    }
-                    self.metrics
-                        .observe_consumed(&self.spec.durable, if fresh { "applied" } else { "duplicate" });
-                }
+                Ok(fresh) => self.acknowledge(&msg, fresh).await,
                 Err(HandleError::Permanent(err)) => {
                     self.dead_letter(&msg, &format!("{err:#}")).await;
                 }
@@ -223,27 +270,80 @@ impl<H: Handler> Runner<H> {
                 }
             }
         }
-        .instrument(span)
+        .instrument(self.span(&msg, &event))
         .await
+    }
+
+    /// The span of one event's handling, a child of the producer's trace.
+    fn span(&self, msg: &jetstream::Message, event: &IncomingEvent) -> tracing::Span {
+        let span = tracing::info_span!("consume", consumer = %self.spec.durable, subject = %event.subject, event_id = %event.id, attempt = event.attempt);
+        if let Some(h) = &msg.headers {
+            propagation::set_parent_from_nats(&span, h);
+        }
+        span
+    }
+
+    /// Acks a message whose event has committed (or was already applied).
+    async fn acknowledge(&self, msg: &jetstream::Message, fresh: bool) {
+        if let Err(err) = msg.ack().await {
+            // The commit happened; a redelivery will hit the inbox and be skipped.
+            tracing::warn!(%err, "ack failed after commit");
+        }
+        self.metrics
+            .observe_consumed(&self.spec.durable, if fresh { "applied" } else { "duplicate" });
     }
 
     /// Returns whether the event was new (false: already applied earlier, nothing done).
     async fn apply(&self, event: &IncomingEvent) -> Result<bool, HandleError> {
         let mut tx = self.pool.begin().await?;
+        let fresh = self.apply_in(&mut tx, event).await?;
+        tx.commit().await?;
+        if fresh {
+            self.waker.wake();
+        }
+        Ok(fresh)
+    }
+
+    /// Applies every event in one transaction; returns which were new.
+    async fn apply_together(
+        &self,
+        events: &[(jetstream::Message, IncomingEvent)],
+    ) -> Result<Vec<bool>, HandleError> {
+        let mut tx = self.pool.begin().await?;
+        let mut fresh = Vec::with_capacity(events.len());
+        for (msg, event) in events {
+            fresh.push(
+                self.apply_in(&mut tx, event)
+                    .instrument(self.span(msg, event))
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+        if fresh.contains(&true) {
+            self.waker.wake();
+        }
+        Ok(fresh)
+    }
+
+    /// Records the event in the inbox and, when it is new there, hands it to the handler; returns whether it was.
+    async fn apply_in(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        event: &IncomingEvent,
+    ) -> Result<bool, HandleError> {
         let fresh = sqlx::query(
             "INSERT INTO inbox (consumer, message_id, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(&self.spec.durable)
         .bind(&event.id)
         .bind(&event.subject)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected()
             == 1;
         if fresh {
-            self.handler.handle(&mut tx, event).await?;
+            self.handler.handle(tx, event).await?;
         }
-        tx.commit().await?;
         Ok(fresh)
     }
 
@@ -278,6 +378,32 @@ impl<H: Handler> Runner<H> {
             }
         }
     }
+}
+
+/// The delivery attempt of a message, from 1.
+fn attempt_of(msg: &jetstream::Message) -> i64 {
+    msg.info().map(|i| i.delivered).unwrap_or(1)
+}
+
+/// `first` and the messages already received behind it, up to `max` in all; and whether the stream has ended.
+fn take_ready(
+    first: jetstream::Message,
+    messages: &mut pull::Stream,
+    max: usize,
+) -> (Vec<jetstream::Message>, bool) {
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match messages.next().now_or_never() {
+            Some(Some(Ok(msg))) => batch.push(msg),
+            Some(Some(Err(err))) => {
+                tracing::warn!(%err, "pull error");
+                break;
+            }
+            Some(None) => return (batch, true),
+            None => break,
+        }
+    }
+    (batch, false)
 }
 
 fn decode_envelope(msg: &jetstream::Message, attempt: i64) -> Result<IncomingEvent, String> {

@@ -5,11 +5,15 @@ mod consumer;
 mod nats;
 mod outbox;
 mod relay;
+mod wake;
 
-pub use consumer::{ConsumerHandle, ConsumerSpec, HandleError, Handler, IncomingEvent, spawn_consumer};
+pub use consumer::{
+    ConsumerHandle, ConsumerRuntime, ConsumerSpec, HandleError, Handler, IncomingEvent, spawn_consumer,
+};
 pub use nats::{DEAD_LETTER_STREAM, connect, ensure_dead_letter_stream, ensure_stream, stream_name};
 pub use outbox::{OutgoingEvent, enqueue};
 pub use relay::{Relay, RelayHandle};
+pub use wake::{ForwarderHandle, OutboxWaker};
 
 /// CloudEvents and NATS header names used on the wire (binary content mode).
 pub mod headers {

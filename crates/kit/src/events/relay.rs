@@ -1,5 +1,6 @@
 //! The outbox relay: one per service (the holder of a PostgreSQL advisory lock) publishes pending rows
-//! to JetStream in `seq` order, awaits each PubAck, and only then marks the rows published.
+//! to JetStream in `seq` order, awaits each PubAck, and only then marks the rows published. It wakes when a
+//! commit says so ([`OutboxWaker`]) and polls every `poll_interval` in case a wake was lost.
 
 use std::time::Duration;
 
@@ -12,13 +13,13 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::headers;
+use super::wake::{Leading, NOTIFY_CHANNEL, OutboxWaker};
 use crate::config::OutboxSettings;
 use crate::metrics::Metrics;
 use crate::propagation::TRACEPARENT;
 
 /// Leadership among replicas: only the session holding this lock relays.
 const RELAY_LOCK_KEY: i64 = 0x7064_6f70_7265_6c61; // "pdoprela"
-const NOTIFY_CHANNEL: &str = "pdop_outbox";
 const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 
 #[derive(sqlx::FromRow)]
@@ -40,6 +41,7 @@ pub struct Relay {
     settings: OutboxSettings,
     metrics: Metrics,
     source: String,
+    waker: OutboxWaker,
 }
 
 /// Stops the relay and waits for it.
@@ -63,6 +65,7 @@ impl Relay {
         settings: OutboxSettings,
         metrics: Metrics,
         service: &str,
+        waker: OutboxWaker,
     ) -> Self {
         Self {
             pool,
@@ -70,6 +73,7 @@ impl Relay {
             settings,
             metrics,
             source: format!("/{service}"),
+            waker,
         }
     }
 
@@ -114,6 +118,8 @@ impl Relay {
         tracing::info!("outbox relay is the leader");
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
+        // From here on this process's commits wake the relay directly; the first batch finds what came before.
+        let _leading = Leading::new(&self.waker);
         let mut error_backoff = Duration::from_millis(100);
         let mut rounds: u64 = 0;
         loop {
@@ -138,6 +144,7 @@ impl Relay {
             }
             tokio::select! {
                 notified = listener.recv() => { notified?; }
+                _ = self.waker.woken() => {}
                 _ = tokio::time::sleep(self.settings.poll_interval) => {
                     check_alive(&mut lock_conn).await?;
                 }

@@ -61,14 +61,44 @@ pub fn consumer_settings() -> ConsumerSettings {
 }
 
 pub fn relay(pool: &PgPool, js: &jetstream::Context, service: &'static str) -> events::RelayHandle {
+    relay_with(
+        pool,
+        js,
+        service,
+        outbox_settings(),
+        events::OutboxWaker::default(),
+    )
+}
+
+/// A relay with its own settings, woken through `waker`.
+pub fn relay_with(
+    pool: &PgPool,
+    js: &jetstream::Context,
+    service: &'static str,
+    settings: OutboxSettings,
+    waker: events::OutboxWaker,
+) -> events::RelayHandle {
     events::Relay::new(
         pool.clone(),
         js.clone(),
-        outbox_settings(),
+        settings,
         Metrics::new(service),
         service,
+        waker,
     )
     .spawn()
+}
+
+/// What a test consumer runs on.
+pub fn consumer_runtime(pool: &PgPool, js: &jetstream::Context, service: &str) -> events::ConsumerRuntime {
+    events::ConsumerRuntime {
+        pool: pool.clone(),
+        js: js.clone(),
+        settings: consumer_settings(),
+        metrics: Metrics::new(service),
+        waker: events::OutboxWaker::default(),
+        duplicate_window: Duration::from_secs(120),
+    }
 }
 
 /// Commits `n` events in one transaction; returns their ids.
