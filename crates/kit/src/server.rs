@@ -19,7 +19,7 @@ use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -212,12 +212,9 @@ pub async fn start<S: Service>(settings: Settings, own: S::Config) -> anyhow::Re
     let metrics = Metrics::new(name);
     let errors = ErrorDomain::new(name);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let pool_options = PgConnectOptions::from_str(settings.database.url.expose_secret())
+    let connect_options = PgConnectOptions::from_str(settings.database.url.expose_secret())
         .context("database.url is not a valid PostgreSQL URL")?;
-    let pool = PgPoolOptions::new()
-        .max_connections(settings.database.max_connections)
-        .acquire_timeout(settings.database.acquire_timeout)
-        .connect_lazy_with(pool_options);
+    let pool = crate::db::pool_options(&settings.database).connect_lazy_with(connect_options);
     let platform = Arc::new(Platform {
         service: name,
         settings: settings.clone(),
