@@ -87,7 +87,11 @@ impl Service for Pricing {
 fn context(platform: Arc<Platform>) -> anyhow::Result<Arc<Ctx>> {
     let dir = platform.settings.rules.profiles_dir.as_deref();
     let profiles = Profiles::configured(dir).context("loading rules.profiles_dir")?;
-    Ok(Arc::new(Ctx { platform, profiles }))
+    Ok(Arc::new(Ctx {
+        platform,
+        profiles,
+        recent_bindings: Default::default(),
+    }))
 }
 
 /// Who may call what, one line per implemented RPC; the RPCs not built yet are open to any authenticated

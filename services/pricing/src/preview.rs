@@ -169,8 +169,8 @@ pub async fn preview(
     );
     v.into_result(ctx.errors())?;
 
-    // A what-if yield needs one read (the jurisdiction's profile) and no transaction; a named yield is read
-    // with the profile in one snapshot.
+    // A what-if yield needs only the jurisdiction's profile, bound lately or read without a transaction; a
+    // named yield is read with the profile in one snapshot.
     let (profile, bond_yield, bond_yield_year, yield_origin) = match &input.yield_basis {
         Some(YieldBasis::BondYield(name)) => {
             let mut tx = ctx.begin().await?;
@@ -183,7 +183,7 @@ pub async fn preview(
         }
         _ => {
             let profile = ctx
-                .profile_of(ctx.pool(), &input.jurisdiction, "input.jurisdiction")
+                .recent_profile_of(&input.jurisdiction, "input.jurisdiction")
                 .await?;
             check_tax_model(ctx, &profile, &input)?;
             (profile, what_if_yield.unwrap_or_default(), 0, "input".to_owned())
