@@ -398,15 +398,14 @@ async fn supervise(s: Supervised) -> anyhow::Result<()> {
         ),
     }
     s.startup.abort();
-    let sealer = match s.startup.await.ok().flatten() {
+    let background = match s.startup.await.ok().flatten() {
         Some(Background {
             relay,
             waker_forwarder,
             sealer,
         }) => {
             relay.stop().await;
-            waker_forwarder.stop().await;
-            Some(sealer)
+            Some((waker_forwarder, sealer))
         }
         None => None,
     };
@@ -417,8 +416,9 @@ async fn supervise(s: Supervised) -> anyhow::Result<()> {
     for consumer in consumers {
         consumer.stop().await;
     }
-    // Last, so what the consumers committed while stopping is chained too.
-    if let Some(sealer) = sealer {
+    // Last, so what the consumers committed while stopping still wakes another replica's relay and is chained.
+    if let Some((waker_forwarder, sealer)) = background {
+        waker_forwarder.stop().await;
         sealer.stop(&s.platform.pool).await;
     }
     let _ = s.admin_task.await;

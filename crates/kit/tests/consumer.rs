@@ -336,3 +336,76 @@ async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_no
     }
     drop_stream(&js, service).await;
 }
+
+/// A careless handler: a statement fails, it ignores the error and reports success.
+struct SwallowsErrors;
+
+impl Handler for SwallowsErrors {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        _event: &IncomingEvent,
+    ) -> Result<(), HandleError> {
+        let _ = sqlx::query("SELECT * FROM no_such_table")
+            .execute(&mut **tx)
+            .await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_event_whose_transaction_aborted_is_not_acked_as_applied() {
+    let env = TestEnv::new().await.unwrap();
+    let db = migrated_db(&env).await;
+    let service = unique_service();
+    let js = jetstream_for(&env.nats_url, service).await;
+    let durable = format!("{service}-aborted");
+    let dlq = js.get_stream(pdop_kit::events::DEAD_LETTER_STREAM).await.unwrap();
+    let watcher = dlq
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            filter_subject: format!("pdop.dlq.{durable}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    js.publish_with_headers(
+        format!("pdop.{service}.thing.created"),
+        envelope("aborted", None),
+        "x".into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let handle = spawn_consumer(
+        spec(service, &durable),
+        consumer_runtime(&db.pool, &js, service),
+        SwallowsErrors,
+    )
+    .await
+    .unwrap();
+
+    // COMMIT would quietly roll back; the consumer must see the failure, retry, and finally dead-letter it.
+    let mut messages = watcher.messages().await.unwrap();
+    let dead = tokio::time::timeout(WAIT, messages.next())
+        .await
+        .expect("a dead letter")
+        .unwrap()
+        .unwrap();
+    handle.stop().await;
+    let reason = dead.headers.clone().unwrap();
+    assert!(
+        reason
+            .get("pdop-dead-letter-reason")
+            .unwrap()
+            .as_str()
+            .contains("gave up after 3 attempts"),
+        "{reason:?}"
+    );
+    let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE message_id = 'aborted'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(inbox, 0);
+    drop_stream(&js, service).await;
+}

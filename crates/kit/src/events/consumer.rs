@@ -297,10 +297,7 @@ impl<H: Handler> Runner<H> {
     async fn apply(&self, event: &IncomingEvent) -> Result<bool, HandleError> {
         let mut tx = self.pool.begin().await?;
         let fresh = self.apply_in(&mut tx, event).await?;
-        tx.commit().await?;
-        if fresh {
-            self.waker.wake();
-        }
+        self.commit(tx).await?;
         Ok(fresh)
     }
 
@@ -318,11 +315,19 @@ impl<H: Handler> Runner<H> {
                     .await?,
             );
         }
-        tx.commit().await?;
-        if fresh.contains(&true) {
-            self.waker.wake();
-        }
+        self.commit(tx).await?;
         Ok(fresh)
+    }
+
+    /// Commits what the handlers did, then wakes the relay for the events they may have enqueued (also when
+    /// the commit's outcome is unknown: a wake too many costs one empty batch).
+    async fn commit(&self, mut tx: Transaction<'static, Postgres>) -> Result<(), HandleError> {
+        // COMMIT of a transaction an earlier statement aborted rolls back without an error; a handler that
+        // swallowed that statement's error must not get its events acked as applied.
+        sqlx::query("SELECT 1").execute(&mut *tx).await?;
+        let committed = tx.commit().await;
+        self.waker.wake();
+        Ok(committed?)
     }
 
     /// Records the event in the inbox and, when it is new there, hands it to the handler; returns whether it was.

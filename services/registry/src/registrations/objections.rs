@@ -57,8 +57,12 @@ pub async fn record_objection(
     ) else {
         return Ok(());
     };
-    let Ok((row, mut reg)) = for_change(ctx, tx, &filed.subject, "").await else {
-        return Ok(());
+    // An objection to a registration this registry does not hold is dropped; any other failure (a deadlock,
+    // a lost connection) has aborted the transaction and must reach the consumer, which retries.
+    let (row, mut reg) = match for_change(ctx, tx, &filed.subject, "").await {
+        Ok(found) => found,
+        Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
+        Err(status) => return Err(status),
     };
     let objection = RegistrationObjection {
         objection: filed.name.clone(),
