@@ -113,17 +113,26 @@ pub async fn seal(pool: &PgPool) -> Result<u64, sqlx::Error> {
             prev_hash = hash.clone();
             hashes.push(hash);
         }
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE audit_log a SET chain_pos = s.pos, prev_hash = s.prev, hash = s.hash
              FROM UNNEST($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS s(seq, pos, prev, hash)
-             WHERE a.seq = s.seq",
+             WHERE a.seq = s.seq AND a.chain_pos IS NULL",
         )
         .bind(&seqs)
         .bind(&positions)
         .bind(&prevs)
         .bind(&hashes)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        // The lock makes this impossible; were it to happen, the chain would have a hole: seal nothing.
+        if updated != rows.len() as u64 {
+            tx.rollback().await?;
+            return Err(sqlx::Error::Protocol(format!(
+                "sealing {} audit rows changed {updated}",
+                rows.len()
+            )));
+        }
         tx.commit().await?;
         sealed += rows.len() as u64;
         if (rows.len() as i64) < SEAL_BATCH {

@@ -53,6 +53,19 @@ async fn database_refuses_to_edit_audit_rows() {
     assert!(reseal.unwrap_err().to_string().contains("append-only"));
     let delete = sqlx::query("DELETE FROM audit_log").execute(&db.pool).await;
     assert!(delete.is_err());
+    // A writer may not bring a hash of its own: only the sealer chains rows, each whole.
+    let pre_hashed = sqlx::query(
+        "INSERT INTO audit_log (actor, action, resource, detail, occurred_at, prev_hash, hash)
+         VALUES ('u', 'a', 'r', '{}', now(), '\\x00', '\\x01')",
+    )
+    .execute(&db.pool)
+    .await;
+    assert!(
+        pre_hashed
+            .unwrap_err()
+            .to_string()
+            .contains("audit_log_sealed_whole")
+    );
 }
 
 #[tokio::test]
