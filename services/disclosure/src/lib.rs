@@ -120,6 +120,7 @@ impl Service for Disclosure {
             batch_delay: config.batch_delay,
             appended: Notify::new(),
             signed: Notify::new(),
+            recent_head: Default::default(),
         });
         let ctx = Arc::new(Ctx {
             platform,

@@ -24,10 +24,20 @@ fn invalid(ctx: &Ctx, field: &str, message: &str) -> Status {
 }
 
 async fn latest(ctx: &Ctx) -> Result<Row, Status> {
-    tree_heads::latest(ctx.pool())
+    let head = tree_heads::latest(ctx.pool())
         .await
         .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| Status::unavailable("the log has not signed a tree head yet"))
+        .ok_or_else(|| Status::unavailable("the log has not signed a tree head yet"))?;
+    ctx.log.recent_head.put(&head);
+    Ok(head)
+}
+
+/// The latest head as read within [`tree_heads::RECENT_HEAD_TTL`], else read now.
+async fn recent_latest(ctx: &Ctx) -> Result<Row, Status> {
+    match ctx.log.recent_head.get() {
+        Some(head) => Ok(head),
+        None => latest(ctx).await,
+    }
 }
 
 pub async fn log_info(ctx: &Ctx) -> Result<GetLogInfoResponse, Status> {
@@ -118,34 +128,21 @@ async fn assemble(ctx: &Ctx, plan: &ProofPlan) -> Result<Vec<Vec<u8>>, Status> {
     Ok(proof.iter().map(|h| h.to_vec()).collect())
 }
 
-/// An inclusion proof in two reads for the common case (the latest head; the audit path with the leaf itself),
-/// since a signed tree size covers only entries that exist.
+/// An inclusion proof in one read for the common case (the audit path with the leaf itself, against the latest
+/// head read lately), since a signed tree size covers only entries that exist.
 pub async fn inclusion(
     ctx: &Ctx,
     req: GetInclusionProofRequest,
 ) -> Result<GetInclusionProofResponse, Status> {
-    let latest = latest(ctx).await?;
-    let tree_size = signed_size(ctx, &latest, req.tree_size, "tree_size")?;
-    let index = match req.leaf {
-        Some(Leaf::Sequence(n)) if n >= 0 => {
-            if n >= tree_size {
-                return Err(beyond(ctx, entry_exists(ctx, n).await?, n));
-            }
-            n
-        }
+    let index = match &req.leaf {
+        Some(Leaf::Sequence(n)) if *n >= 0 => *n,
         Some(Leaf::LeafHash(h)) if h.len() == 32 => {
-            let index: i64 = sqlx::query_scalar(
-                "SELECT sequence FROM entries WHERE leaf_hash = $1 ORDER BY sequence LIMIT 1",
-            )
-            .bind(&h)
-            .fetch_optional(ctx.pool())
-            .await
-            .map_err(|e| ctx.db(e))?
-            .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &hex::encode(&h)))?;
-            if index >= tree_size {
-                return Err(beyond(ctx, true, index));
-            }
-            index
+            sqlx::query_scalar("SELECT sequence FROM entries WHERE leaf_hash = $1 ORDER BY sequence LIMIT 1")
+                .bind(h)
+                .fetch_optional(ctx.pool())
+                .await
+                .map_err(|e| ctx.db(e))?
+                .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &hex::encode(h)))?
         }
         _ => {
             return Err(invalid(
@@ -155,6 +152,17 @@ pub async fn inclusion(
             ));
         }
     };
+    let mut latest = recent_latest(ctx).await?;
+    // A leaf past the head kept may be in a head signed since.
+    if req.tree_size == 0 && index >= latest.tree_size {
+        latest = self::latest(ctx).await?;
+    }
+    let tree_size = signed_size(ctx, &latest, req.tree_size, "tree_size")?;
+    if index >= tree_size {
+        // A leaf found by its hash exists; a sequence may not.
+        let exists = !matches!(req.leaf, Some(Leaf::Sequence(_))) || entry_exists(ctx, index).await?;
+        return Err(beyond(ctx, exists, index));
+    }
     let plan = inclusion_plan(
         u64::try_from(index).unwrap_or(0),
         u64::try_from(tree_size).unwrap_or(0),

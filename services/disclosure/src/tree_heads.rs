@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use crate::log::fetch_nodes;
 use crate::signer::LogSigner;
 
-#[derive(sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Row {
     pub tree_size: i64,
     pub root_hash: Vec<u8>,
@@ -146,6 +146,7 @@ pub async fn run(platform: Arc<Platform>, log: Arc<LogContext>) {
         match sign_if_due(&platform.pool, &log.signer, log.interval).await {
             Ok(Some(head)) => {
                 tracing::debug!(tree_size = head.tree_size, "tree head signed");
+                log.recent_head.clear();
                 platform.outbox_waker.wake();
                 log.signed.notify_waiters();
             }
@@ -169,6 +170,37 @@ pub struct LogContext {
     pub appended: Notify,
     /// Woken after each new tree head.
     pub signed: Notify,
+    /// The latest head as proofs read it lately.
+    pub recent_head: RecentHead,
+}
+
+/// How long a proof may use the latest head read earlier instead of reading it again. A proof for a head a
+/// moment old is as valid as one for the newest (it names the head it is for), and a leaf newer than the head
+/// kept is looked up afresh; this process's own signing drops the kept head at once.
+pub const RECENT_HEAD_TTL: Duration = Duration::from_secs(1);
+
+/// The latest signed head, kept for [`RECENT_HEAD_TTL`].
+#[derive(Debug, Default)]
+pub struct RecentHead(std::sync::RwLock<Option<(Row, std::time::Instant)>>);
+
+impl RecentHead {
+    pub fn get(&self) -> Option<Row> {
+        let kept = self.0.read().ok()?;
+        let (row, at) = kept.as_ref()?;
+        (at.elapsed() < RECENT_HEAD_TTL).then(|| row.clone())
+    }
+
+    pub fn put(&self, row: &Row) {
+        if let Ok(mut kept) = self.0.write() {
+            *kept = Some((row.clone(), std::time::Instant::now()));
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut kept) = self.0.write() {
+            *kept = None;
+        }
+    }
 }
 
 impl std::fmt::Debug for LogContext {
