@@ -14,6 +14,7 @@ mod http;
 mod incoming;
 pub mod leaf;
 mod log;
+mod node_cache;
 mod notices;
 mod outcomes;
 mod pages;
@@ -121,6 +122,7 @@ impl Service for Disclosure {
             appended: Notify::new(),
             signed: Notify::new(),
             recent_head: Default::default(),
+            nodes: Default::default(),
         });
         let ctx = Arc::new(Ctx {
             platform,

@@ -13,7 +13,6 @@ use pdop_proto::disclosure::v1::{
 use tonic::Status;
 
 use crate::context::Ctx;
-use crate::log::fetch_nodes;
 use crate::signer;
 use crate::tree_heads::{self, Row};
 
@@ -121,7 +120,10 @@ fn signed_size(ctx: &Ctx, latest: &Row, asked: i64, field: &str) -> Result<i64, 
 }
 
 async fn assemble(ctx: &Ctx, plan: &ProofPlan) -> Result<Vec<Vec<u8>>, Status> {
-    let nodes = fetch_nodes(ctx.pool(), plan.nodes())
+    let nodes = ctx
+        .log
+        .nodes
+        .fetch(ctx.pool(), plan.nodes())
         .await
         .map_err(|e| ctx.internal(e))?;
     let proof = plan.assemble(&nodes).map_err(|e| ctx.internal(e.into()))?;
@@ -175,7 +177,12 @@ pub async fn inclusion(
     };
     let mut ids = plan.nodes().to_vec();
     ids.push(leaf);
-    let mut hashes = fetch_nodes(ctx.pool(), &ids).await.map_err(|e| ctx.internal(e))?;
+    let mut hashes = ctx
+        .log
+        .nodes
+        .fetch(ctx.pool(), &ids)
+        .await
+        .map_err(|e| ctx.internal(e))?;
     let leaf_hash = hashes.pop().map(|h| h.to_vec()).unwrap_or_default();
     let proof = plan.assemble(&hashes).map_err(|e| ctx.internal(e.into()))?;
     Ok(GetInclusionProofResponse {

@@ -172,6 +172,8 @@ pub struct LogContext {
     pub signed: Notify,
     /// The latest head as proofs read it lately.
     pub recent_head: RecentHead,
+    /// The tree's upper levels, as proofs read them.
+    pub nodes: crate::node_cache::NodeCache,
 }
 
 /// How long a proof may use the latest head read earlier instead of reading it again. A proof for a head a

@@ -38,6 +38,10 @@ pub struct SuiteArgs {
     /// Events per second of the pipeline steps, in order; steps stop after the first one not sustained.
     #[arg(long, value_delimiter = ',', default_value = "250,500,1000,1500,2000")]
     rates: Vec<f64>,
+    /// Organizations the pipeline's security incidents are spread over. An organization's reply lists every
+    /// incident it has had, so piling the run's thousands onto a few would measure that list, not the pipeline.
+    #[arg(long, default_value_t = 1000)]
+    incident_organizations: usize,
     /// Events appended from a backlog to measure the disclosure consumer's append rate.
     #[arg(long, default_value_t = 5000)]
     backlog: u64,
@@ -61,6 +65,7 @@ impl SuiteArgs {
         self.log_entries = self.log_entries.min(2_000);
         self.rates = vec![50.0];
         self.backlog = self.backlog.min(50);
+        self.incident_organizations = self.incident_organizations.min(8);
     }
 }
 
@@ -121,7 +126,8 @@ pub async fn run(mut args: SuiteArgs) -> anyhow::Result<()> {
     let (registry_idle, pricing_idle) = (registry.memory()?, pricing.memory()?);
     let registry_channels = calls::channels(&registry.grpc_url, 4).await?;
     let pricing_channels = calls::channels(&pricing.grpc_url, 4).await?;
-    let fixture = calls::registry_fixture(registry_channels[0].clone(), &tokens, c).await?;
+    let fixture =
+        calls::registry_fixture(registry_channels[0].clone(), &tokens, args.incident_organizations).await?;
     calls::pricing_ready(pricing_channels[0].clone(), &tokens).await?;
 
     say("scenario: pricing PreviewMaxAllowedRevenue");
