@@ -108,7 +108,7 @@ pub struct ConsumerRuntime {
     pub js: jetstream::Context,
     pub settings: ConsumerSettings,
     pub metrics: Metrics,
-    /// Woken after each applied event: the handler may have enqueued events of its own.
+    /// Woken after each commit: the handlers may have enqueued events of their own.
     pub waker: OutboxWaker,
     /// The producer stream's de-duplication window (the stream is created if the producer has not yet).
     pub duplicate_window: Duration,

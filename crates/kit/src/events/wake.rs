@@ -1,10 +1,11 @@
 //! Waking the outbox relay once a transaction that enqueued events has committed.
 //!
 //! A `NOTIFY` inside the writing transaction would be simpler, but PostgreSQL holds its global notify lock from
-//! pre-commit through the commit's WAL flush, so every writing transaction would commit one at a time (measured
-//! with pgbench: 3,880 → 1,250 commits/s at 32 clients). Instead the committing process wakes its own relay
-//! directly when that relay leads, and otherwise sends one `NOTIFY` after the fact, outside any write, for the
-//! leading replica. A lost wake costs at most the relay's poll interval, never an event.
+//! pre-commit through the commit's WAL flush, so every writing transaction would commit one at a time (pgbench,
+//! 32 clients, two inserts per transaction on a 2-core machine: 5,600 commits/s, 2,200 with a NOTIFY in each).
+//! Instead the committing process wakes its own relay directly when that relay leads, and otherwise sends one
+//! `NOTIFY` after the fact, outside any write, for the leading replica. A lost wake costs at most the relay's
+//! poll interval, never an event.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
