@@ -142,15 +142,11 @@ pub async fn seal(pool: &PgPool) -> Result<u64, sqlx::Error> {
 }
 
 /// Seals in the background every [`SEAL_INTERVAL`] until stopped.
-pub struct SealerHandle {
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub struct SealerHandle(crate::task::TaskHandle);
 
 impl SealerHandle {
     pub fn spawn(pool: PgPool) -> Self {
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
+        Self(crate::task::TaskHandle::spawn(|mut stopped| async move {
             loop {
                 if let Err(err) = seal(&pool).await {
                     tracing::warn!(%err, "sealing the audit log failed; the rows stay unsealed until the next pass");
@@ -160,14 +156,12 @@ impl SealerHandle {
                     _ = stopped.changed() => return,
                 }
             }
-        });
-        Self { stop, task }
+        }))
     }
 
     /// Stops after the current pass, then seals once more so nothing committed before the stop is left.
     pub async fn stop(self, pool: &PgPool) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.0.stop().await;
         if let Err(err) = seal(pool).await {
             tracing::warn!(%err, "sealing the audit log at shutdown failed");
         }

@@ -18,6 +18,7 @@ pub mod names;
 pub mod pagination;
 pub mod propagation;
 pub mod server;
+pub mod task;
 pub mod telemetry;
 
 pub use error::{ErrorDomain, Violations};

@@ -331,7 +331,7 @@ async fn become_ready<S: Service>(
 /// The tasks a started service runs beside its handlers, stopped at shutdown.
 struct Background {
     relay: RelayHandle,
-    waker_forwarder: events::ForwarderHandle,
+    waker_forwarder: crate::task::TaskHandle,
     sealer: crate::audit::SealerHandle,
 }
 

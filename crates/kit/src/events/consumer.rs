@@ -12,7 +12,6 @@ use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::headers;
@@ -20,6 +19,7 @@ use super::wake::OutboxWaker;
 use crate::config::ConsumerSettings;
 use crate::metrics::Metrics;
 use crate::propagation;
+use crate::task::TaskHandle;
 
 /// One received event, as the handler sees it.
 #[derive(Debug, Clone)]
@@ -90,17 +90,7 @@ struct Runner<H> {
 }
 
 /// Stops a consumer and waits for it.
-pub struct ConsumerHandle {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl ConsumerHandle {
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
+pub type ConsumerHandle = TaskHandle;
 
 /// What a consumer runs on: its database, the stream it reads, how it retries, and where it reports.
 pub struct ConsumerRuntime {
@@ -146,7 +136,6 @@ pub async fn spawn_consumer<H: Handler>(
         )
         .await
         .map_err(|e| anyhow::anyhow!("creating durable consumer {}: {e}", spec.durable))?;
-    let (stop, stopped) = watch::channel(false);
     let runner = Runner {
         spec,
         pool,
@@ -156,8 +145,7 @@ pub async fn spawn_consumer<H: Handler>(
         handler,
         waker,
     };
-    let task = tokio::spawn(runner.run(consumer, stopped));
-    Ok(ConsumerHandle { stop, task })
+    Ok(TaskHandle::spawn(|stopped| runner.run(consumer, stopped)))
 }
 
 impl<H: Handler> Runner<H> {

@@ -13,7 +13,7 @@ pub use consumer::{
 pub use nats::{DEAD_LETTER_STREAM, connect, ensure_dead_letter_stream, ensure_stream, stream_name};
 pub use outbox::{OutgoingEvent, enqueue};
 pub use relay::{Relay, RelayHandle};
-pub use wake::{ForwarderHandle, OutboxWaker};
+pub use wake::OutboxWaker;
 
 /// CloudEvents and NATS header names used on the wire (binary content mode).
 pub mod headers {

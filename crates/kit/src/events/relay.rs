@@ -9,7 +9,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::headers;
@@ -17,6 +16,7 @@ use super::wake::{Leading, NOTIFY_CHANNEL, OutboxWaker};
 use crate::config::OutboxSettings;
 use crate::metrics::Metrics;
 use crate::propagation::TRACEPARENT;
+use crate::task::TaskHandle;
 
 /// Leadership among replicas: only the session holding this lock relays.
 const RELAY_LOCK_KEY: i64 = 0x7064_6f70_7265_6c61; // "pdoprela"
@@ -44,19 +44,8 @@ pub struct Relay {
     waker: OutboxWaker,
 }
 
-/// Stops the relay and waits for it.
-pub struct RelayHandle {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl RelayHandle {
-    /// Asks the relay to stop after its current round and waits until it has.
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
+/// Stops the relay (after its current round) and waits for it.
+pub type RelayHandle = TaskHandle;
 
 impl Relay {
     pub fn new(
@@ -79,9 +68,7 @@ impl Relay {
 
     /// Runs the relay in the background until the handle is stopped.
     pub fn spawn(self) -> RelayHandle {
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(self.run(stopped));
-        RelayHandle { stop, task }
+        TaskHandle::spawn(|stopped| self.run(stopped))
     }
 
     async fn run(self, mut stopped: watch::Receiver<bool>) {

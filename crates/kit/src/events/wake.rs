@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::PgPool;
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
+
+use crate::task::TaskHandle;
 
 /// The channel the leading relay listens on.
 pub(crate) const NOTIFY_CHANNEL: &str = "pdop_outbox";
@@ -59,10 +60,9 @@ impl OutboxWaker {
     }
 
     /// Forwards wakes this process's relay cannot take (it does not lead) as a `NOTIFY`, until stopped.
-    pub fn spawn_forwarder(&self, pool: PgPool) -> ForwarderHandle {
-        let (stop, mut stopped) = watch::channel(false);
+    pub fn spawn_forwarder(&self, pool: PgPool) -> TaskHandle {
         let waker = self.clone();
-        let task = tokio::spawn(async move {
+        TaskHandle::spawn(|mut stopped| async move {
             loop {
                 tokio::select! {
                     _ = waker.0.remote.notified() => {}
@@ -76,21 +76,7 @@ impl OutboxWaker {
                     tracing::warn!(%err, "waking the outbox relay failed; it finds the rows at its next poll");
                 }
             }
-        });
-        ForwarderHandle { stop, task }
-    }
-}
-
-/// Stops the forwarder.
-pub struct ForwarderHandle {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl ForwarderHandle {
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        })
     }
 }
 
