@@ -90,6 +90,45 @@ fn envelope(id: &str, traceparent: Option<&str>) -> HeaderMap {
     h
 }
 
+/// Publishes event `id` to the test's stream and waits for JetStream's ack.
+async fn publish(js: &async_nats::jetstream::Context, service: &str, id: &str) {
+    js.publish_with_headers(
+        format!("pdop.{service}.thing.created"),
+        envelope(id, None),
+        "x".into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+}
+
+/// Watches the dead-letter subject of consumer `durable`.
+async fn dead_letters(
+    js: &async_nats::jetstream::Context,
+    durable: &str,
+) -> async_nats::jetstream::consumer::PullConsumer {
+    let dlq = js.get_stream(pdop_kit::events::DEAD_LETTER_STREAM).await.unwrap();
+    dlq.create_consumer(async_nats::jetstream::consumer::pull::Config {
+        filter_subject: format!("pdop.dlq.{durable}"),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The next dead letter the watcher sees, within the test's wait.
+async fn next_dead_letter(
+    watcher: &async_nats::jetstream::consumer::PullConsumer,
+) -> async_nats::jetstream::Message {
+    let mut messages = watcher.messages().await.unwrap();
+    tokio::time::timeout(WAIT, messages.next())
+        .await
+        .expect("a dead letter")
+        .unwrap()
+        .unwrap()
+}
+
 fn spec(service: &str, durable: &str) -> ConsumerSpec {
     ConsumerSpec {
         durable: durable.to_owned(),
@@ -105,16 +144,11 @@ async fn redelivered_event_is_applied_once() {
     applied_table(&db.pool).await;
     let service = unique_service();
     let js = jetstream_for(&env.nats_url, service).await;
-    let subject = format!("pdop.{service}.thing.created");
 
     // The same event arrives twice (e.g. a producer re-sent it after the duplicate window), plus a
     // second event that proves the consumer got past both copies.
     for id in ["event-a", "event-a", "event-b"] {
-        js.publish_with_headers(subject.clone(), envelope(id, None), "x".into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        publish(&js, service, id).await;
     }
     let recorder = Shared(std::sync::Arc::new(Recorder::new(1, false)));
     let handle = spawn_consumer(
@@ -153,24 +187,9 @@ async fn poison_message_goes_to_the_dead_letter_subject() {
     let service = unique_service();
     let js = jetstream_for(&env.nats_url, service).await;
     let durable = format!("{service}-dlq");
-    let dlq = js.get_stream(pdop_kit::events::DEAD_LETTER_STREAM).await.unwrap();
-    let watcher = dlq
-        .create_consumer(async_nats::jetstream::consumer::pull::Config {
-            filter_subject: format!("pdop.dlq.{durable}"),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let watcher = dead_letters(&js, &durable).await;
 
-    js.publish_with_headers(
-        format!("pdop.{service}.thing.created"),
-        envelope("bad", None),
-        "x".into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    publish(&js, service, "bad").await;
     let handle = spawn_consumer(
         spec(service, &durable),
         consumer_runtime(&db.pool, &js, service),
@@ -179,12 +198,7 @@ async fn poison_message_goes_to_the_dead_letter_subject() {
     .await
     .unwrap();
 
-    let mut messages = watcher.messages().await.unwrap();
-    let dead = tokio::time::timeout(WAIT, messages.next())
-        .await
-        .expect("a dead letter")
-        .unwrap()
-        .unwrap();
+    let dead = next_dead_letter(&watcher).await;
     handle.stop().await;
     let headers = dead.headers.clone().unwrap();
     assert_eq!(headers.get("ce-id").unwrap().as_str(), "bad");
@@ -279,7 +293,6 @@ async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_no
     applied_table(&db.pool).await;
     let service = unique_service();
     let js = jetstream_for(&env.nats_url, service).await;
-    let subject = format!("pdop.{service}.thing.created");
     // A backlog waits before the consumer starts, with one event no attempt can apply in the middle of it.
     let ids: Vec<String> = (0..40)
         .map(|i| {
@@ -291,11 +304,7 @@ async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_no
         })
         .collect();
     for id in &ids {
-        js.publish_with_headers(subject.clone(), envelope(id, None), "x".into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        publish(&js, service, id).await;
     }
     let handle = spawn_consumer(
         spec(service, "test-batch"),
@@ -360,23 +369,8 @@ async fn an_event_whose_transaction_aborted_is_not_acked_as_applied() {
     let service = unique_service();
     let js = jetstream_for(&env.nats_url, service).await;
     let durable = format!("{service}-aborted");
-    let dlq = js.get_stream(pdop_kit::events::DEAD_LETTER_STREAM).await.unwrap();
-    let watcher = dlq
-        .create_consumer(async_nats::jetstream::consumer::pull::Config {
-            filter_subject: format!("pdop.dlq.{durable}"),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    js.publish_with_headers(
-        format!("pdop.{service}.thing.created"),
-        envelope("aborted", None),
-        "x".into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    let watcher = dead_letters(&js, &durable).await;
+    publish(&js, service, "aborted").await;
     let handle = spawn_consumer(
         spec(service, &durable),
         consumer_runtime(&db.pool, &js, service),
@@ -386,12 +380,7 @@ async fn an_event_whose_transaction_aborted_is_not_acked_as_applied() {
     .unwrap();
 
     // COMMIT would quietly roll back; the consumer must see the failure, retry, and finally dead-letter it.
-    let mut messages = watcher.messages().await.unwrap();
-    let dead = tokio::time::timeout(WAIT, messages.next())
-        .await
-        .expect("a dead letter")
-        .unwrap()
-        .unwrap();
+    let dead = next_dead_letter(&watcher).await;
     handle.stop().await;
     let reason = dead.headers.clone().unwrap();
     assert!(
