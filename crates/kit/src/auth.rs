@@ -88,6 +88,31 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The service itself (a scheduler, a consumer), audited as `service:<name>`; it holds no role.
+    pub fn system(name: &str) -> Self {
+        Self {
+            subject: format!("service:{name}"),
+            organization: String::new(),
+            roles: Vec::new(),
+            jurisdiction: String::new(),
+        }
+    }
+
+    /// A caller without a token (public reads, objections).
+    pub fn public() -> Self {
+        Self {
+            subject: "public".to_owned(),
+            organization: String::new(),
+            roles: Vec::new(),
+            jurisdiction: String::new(),
+        }
+    }
+
+    /// True for [`Caller::public`]: the request carried no token.
+    pub fn is_public(&self) -> bool {
+        self.subject == "public" && self.roles.is_empty()
+    }
+
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
@@ -102,24 +127,36 @@ impl Caller {
 }
 
 /// Who may call an RPC.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
-    /// No token needed (disclosure reads, health, reflection).
+    /// No token needed (disclosure reads, objections, health, reflection).
     Public,
     /// A valid token carrying at least one of these roles.
     Roles(Vec<Role>),
     /// Any valid token.
     Authenticated,
+    /// Not built yet: answers `UNIMPLEMENTED` and never reaches a handler.
+    Unimplemented,
 }
 
+/// One RPC's line: who may call it, and the audit action its calls are recorded under.
+#[derive(Debug, Clone)]
+struct Line {
+    access: Access,
+    /// `<service>.<Rpc>`, e.g. `registry.RefuseRegistration`.
+    action: Arc<str>,
+}
+
+/// The method a request is for, as its policy line names it; the auth layer puts it in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Action(pub Arc<str>);
+
 /// The per-service table of allowed roles, keyed by full method path
-/// (`/pdop.registry.v1.RegistryService/GetResource`). Methods not listed are refused.
+/// (`/pdop.registry.v1.RegistryService/GetResource`). Deny by default: a method without a line is refused to
+/// everyone, and `pdop_kit::testing::assert_policy_covers` checks that every RPC of the contract has one.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
-    methods: HashMap<String, Access>,
-    /// Fallback per service for methods not listed (used while a service's handlers are still
-    /// `UNIMPLEMENTED`, so callers learn that rather than a refusal).
-    services: HashMap<String, Access>,
+    methods: HashMap<String, Line>,
 }
 
 impl Policy {
@@ -127,15 +164,23 @@ impl Policy {
         Self::default()
     }
 
-    /// Adds `method` of `service` (e.g. `pdop.registry.v1.RegistryService`, `GetResource`).
-    pub fn allow(mut self, service: &str, method: &str, access: Access) -> Self {
-        self.methods.insert(format!("/{service}/{method}"), access);
-        self
+    /// The policy of `service` (`pdop.registry.v1.RegistryService`), one `(Rpc, access)` line per RPC.
+    pub fn table(service: &str, lines: impl IntoIterator<Item = (&'static str, Access)>) -> Self {
+        lines.into_iter().fold(Self::new(), |policy, (method, access)| {
+            policy.allow(service, method, access)
+        })
     }
 
-    /// Access for every method of `service` that has no entry of its own.
-    pub fn allow_service(mut self, service: &str, access: Access) -> Self {
-        self.services.insert(service.to_owned(), access);
+    /// Adds `method` of `service` (e.g. `pdop.registry.v1.RegistryService`, `GetResource`).
+    pub fn allow(mut self, service: &str, method: &str, access: Access) -> Self {
+        let action = format!("{}.{method}", short_service_name(service));
+        self.methods.insert(
+            format!("/{service}/{method}"),
+            Line {
+                access,
+                action: action.into(),
+            },
+        );
         self
     }
 
@@ -147,14 +192,26 @@ impl Policy {
         self
     }
 
-    fn access(&self, path: &str) -> Option<&Access> {
-        if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
-            return Some(&Access::Public);
-        }
-        self.methods.get(path).or_else(|| {
-            let service = path.strip_prefix('/')?.split_once('/')?.0;
-            self.services.get(service)
+    /// The lines of `service`, as `(Rpc, access)`.
+    pub fn lines<'a>(&'a self, service: &str) -> impl Iterator<Item = (&'a str, &'a Access)> + 'a {
+        let prefix = format!("/{service}/");
+        self.methods.iter().filter_map(move |(path, line)| {
+            path.strip_prefix(prefix.as_str())
+                .map(|method| (method, &line.access))
         })
+    }
+
+    fn line(&self, path: &str) -> Option<&Line> {
+        self.methods.get(path)
+    }
+}
+
+/// `registry` for `pdop.registry.v1.RegistryService` (the audit action's prefix).
+fn short_service_name(service: &str) -> &str {
+    let mut parts = service.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("pdop"), Some(short)) => short,
+        _ => service,
     }
 }
 
@@ -262,17 +319,33 @@ fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> String {
     }
 }
 
-/// Decides one request: returns the caller (if any) or the refusal.
+/// What the auth layer lets through: the caller (if a token was given) and the method's audit action.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub caller: Option<Caller>,
+    pub action: Option<Action>,
+}
+
+/// Decides one request: returns the caller (if any) and the method's action, or the refusal.
 pub fn authorize(
     policy: &Policy,
     authenticator: &Authenticator,
     domain: &ErrorDomain,
     path: &str,
     authorization: Option<&str>,
-) -> Result<Option<Caller>, Status> {
-    let Some(access) = policy.access(path) else {
+) -> Result<Admitted, Status> {
+    if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
+        return Ok(Admitted {
+            caller: None,
+            action: None,
+        });
+    }
+    let Some(line) = policy.line(path) else {
         return Err(domain.permission_denied("METHOD_NOT_ALLOWED", format!("no role may call {path}")));
     };
+    if line.access == Access::Unimplemented {
+        return Err(domain.unimplemented(path));
+    }
     let token = authorization.and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     let caller = match token {
         Some(token) => match authenticator.authenticate(token.trim()) {
@@ -281,13 +354,20 @@ pub fn authorize(
         },
         None => None,
     };
-    match (access, caller) {
-        (Access::Public, caller) => Ok(caller),
+    let admitted = |caller| {
+        Ok(Admitted {
+            caller,
+            action: Some(Action(line.action.clone())),
+        })
+    };
+    match (&line.access, caller) {
+        (Access::Public, caller) => admitted(caller),
+        (Access::Unimplemented, _) => Err(domain.unimplemented(path)),
         (_, None) => Err(domain.unauthenticated("MISSING_TOKEN", "this method needs a bearer token")),
-        (Access::Authenticated, Some(caller)) => Ok(Some(caller)),
+        (Access::Authenticated, Some(caller)) => admitted(Some(caller)),
         (Access::Roles(allowed), Some(caller)) => {
             if caller.roles.iter().any(|r| allowed.contains(r)) {
-                Ok(Some(caller))
+                admitted(Some(caller))
             } else {
                 let names: Vec<_> = allowed.iter().map(|r| r.as_str()).collect();
                 Err(domain.permission_denied(
@@ -364,9 +444,12 @@ where
             authorization,
         );
         match decision {
-            Ok(caller) => {
+            Ok(Admitted { caller, action }) => {
                 if let Some(caller) = caller {
                     req.extensions_mut().insert(caller);
+                }
+                if let Some(action) = action {
+                    req.extensions_mut().insert(action);
                 }
                 futures_util::future::Either::Left(self.inner.call(req))
             }

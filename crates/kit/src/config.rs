@@ -38,6 +38,8 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub consumer: ConsumerSettings,
     pub rules: RulesSettings,
+    #[serde(default)]
+    pub clock: ClockSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +133,14 @@ pub struct OutboxSettings {
     /// Published rows are purged after this long (well beyond the stream's duplicate window).
     #[serde(with = "humantime_secs")]
     pub retention: Duration,
+    /// Largest event payload in bytes a change may enqueue, below the NATS server's `max_payload` (1 MiB by
+    /// default) with room for headers; a larger one fails its call instead of blocking the outbox.
+    #[serde(default = "default_max_payload")]
+    pub max_payload: usize,
+}
+
+fn default_max_payload() -> usize {
+    768 * 1024
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,6 +161,17 @@ pub struct RulesSettings {
     pub holidays_file: Option<PathBuf>,
     /// A directory of jurisdiction profiles; empty uses the built-in ones.
     pub profiles_dir: Option<PathBuf>,
+}
+
+/// Development only (refused at start-up unless `auth.dev_mode` is on): a clock ahead of the machine's, so a
+/// demo or an end-to-end run can cross a public notice period without waiting for it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSettings {
+    /// How far ahead of the machine's clock the service's clock runs (`15d`, `36h`, `90m`, `45s`).
+    pub offset: Option<String>,
+    /// The instant (RFC 3339) the service's clock reads at start-up; it runs forward from there.
+    pub start: Option<String>,
 }
 
 /// Loads the shared settings plus the service's own section (`<service>:` in YAML,

@@ -98,6 +98,17 @@ impl ErrorDomain {
         }
     }
 
+    /// What the kit itself refuses (`crate::uow::Refusal`), for handlers not yet on the unit of work.
+    pub fn refusal(&self, refusal: &crate::uow::Refusal) -> Status {
+        use crate::uow::Refusal;
+        match refusal {
+            Refusal::RequestIdReused { .. } => self.already_exists("REQUEST_ID_REUSED", refusal.to_string()),
+            Refusal::EventTooLarge { .. } => {
+                self.status(Code::InvalidArgument, "EVENT_TOO_LARGE", refusal.to_string())
+            }
+        }
+    }
+
     /// A dependency (database, NATS) is unavailable; the client may retry.
     pub fn unavailable(&self, err: &anyhow::Error) -> Status {
         tracing::warn!(error = %format!("{err:#}"), "dependency unavailable");

@@ -107,11 +107,14 @@ pub trait Handling: Sync {
         detail: serde_json::Value,
         (subject, event): (&str, &E),
     ) -> Result<(), Status> {
+        let event = OutgoingEvent::new(subject, resource, event);
+        crate::uow::check_size(&event, self.platform().settings.outbox.max_payload)
+            .map_err(|refusal| self.errors().refusal(&refusal))?;
         let change = Change {
             action,
             resource,
             detail,
-            event: Some(OutgoingEvent::new(subject, resource, event)),
+            event: Some(event),
         };
         change::record(tx, caller, change).await.map_err(|e| self.db(e))
     }

@@ -38,3 +38,60 @@ pub async fn remember<M: prost::Message>(
         .await?;
     Ok(())
 }
+
+/// A stored response and the fingerprint of the request that produced it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredResponse {
+    pub response: Vec<u8>,
+    pub request_hash: Option<Vec<u8>>,
+}
+
+impl StoredResponse {
+    /// True when `fingerprint` is the stored request's (rows from before fingerprints were kept match any).
+    pub fn matches(&self, fingerprint: &[u8]) -> bool {
+        self.request_hash
+            .as_deref()
+            .is_none_or(|stored| stored == fingerprint)
+    }
+}
+
+/// The stored response under `(method, request_id, caller)`, with its request's fingerprint.
+pub async fn lookup_stored<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    method: &str,
+    request_id: &str,
+    caller: &str,
+) -> Result<Option<StoredResponse>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT response, request_hash FROM idempotency WHERE method = $1 AND request_id = $2 AND caller = $3",
+    )
+    .bind(method)
+    .bind(request_id)
+    .bind(caller)
+    .fetch_optional(db)
+    .await
+}
+
+/// Stores the response unless a concurrent duplicate stored one first (the insert then waits for that
+/// transaction to commit and returns `false`).
+pub async fn remember_once<M: prost::Message>(
+    tx: &mut Transaction<'_, Postgres>,
+    method: &str,
+    request_id: &str,
+    caller: &str,
+    fingerprint: &[u8],
+    response: &M,
+) -> Result<bool, sqlx::Error> {
+    let stored = sqlx::query(
+        "INSERT INTO idempotency (method, request_id, caller, response, request_hash) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(method)
+    .bind(request_id)
+    .bind(caller)
+    .bind(response.encode_to_vec())
+    .bind(fingerprint)
+    .execute(&mut **tx)
+    .await?;
+    Ok(stored.rows_affected() == 1)
+}

@@ -28,36 +28,41 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::auth::{AuthLayer, Authenticator, Policy};
+use crate::clock::{Clock, PlatformClock};
 use crate::config::{self, ServiceDefaults, Settings};
 use crate::error::ErrorDomain;
 use crate::events::{self, ConsumerSpec, Handler, Relay, RelayHandle};
 use crate::layers::{ObserveLayer, ReadinessGate};
 use crate::metrics::Metrics;
+use crate::task::TaskHandle;
 
 /// What a service adds to the shared runtime.
 pub trait Service: Sized + Send + Sync + 'static {
     /// The service's own configuration section (`<name>:` in YAML).
     type Config: DeserializeOwned + Send + Sync + 'static;
+    /// What every handler, consumer and task of the service shares, built once.
+    type State: AsRef<Platform> + Send + Sync + 'static;
     /// Name and default ports.
     const DEFAULTS: ServiceDefaults;
     /// Fully qualified gRPC service, e.g. `pdop.registry.v1.RegistryService` (health and reflection).
     const GRPC_SERVICE: &'static str;
     /// Compiled defaults for [`Self::Config`], as YAML with the service name as top-level key.
     const CONFIG_DEFAULTS: &'static str;
+    /// The trait methods the service implements (`Rpcs::IMPLEMENTED` of its `rpcs!` list).
+    const IMPLEMENTED: &'static [&'static str];
 
     /// The encoded file descriptor set served by reflection.
     fn descriptor_set() -> &'static [u8];
     /// The service's migrations (`sqlx::migrate!()`).
     fn migrator() -> Migrator;
-    /// Allowed roles per RPC.
+    /// Allowed roles per RPC, one line per RPC of the contract (deny by default).
     fn policy() -> Policy;
-    /// Builds the gRPC routes. The database is not migrated yet: do no I/O here.
-    fn routes(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<Routes>;
-    /// Runs once the database, NATS and the relay are ready, before SERVING (start consumers here).
-    fn on_ready(
-        _platform: Arc<Platform>,
-        _config: Arc<Self::Config>,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+    /// Builds the state once (profiles, calendar, signer). The database is not migrated yet: no I/O on it.
+    fn build(platform: Arc<Platform>, config: Self::Config) -> anyhow::Result<Self::State>;
+    /// The gRPC routes: one line, the `rpcs!` server.
+    fn routes(state: Arc<Self::State>) -> Routes;
+    /// Starts consumers and tasks once the database, NATS and the relay are ready, before SERVING.
+    fn on_ready(_state: Arc<Self::State>) -> impl Future<Output = anyhow::Result<()>> + Send {
         async { Ok(()) }
     }
 }
@@ -71,12 +76,53 @@ pub struct Platform {
     pub errors: ErrorDomain,
     /// Call [`OutboxWaker::wake`] after committing a transaction that enqueued events.
     pub outbox_waker: events::OutboxWaker,
+    /// Every "now" and "today" with domain meaning comes from here (tests and development runs move it).
+    pub clock: PlatformClock,
     nats: OnceLock<async_nats::Client>,
     consumers: Mutex<Vec<events::ConsumerHandle>>,
+    /// The service's own background tasks (schedulers, signers, servers), stopped after the gRPC drain.
+    tasks: Mutex<Vec<(&'static str, TaskHandle)>>,
     stopping: watch::Receiver<bool>,
 }
 
 impl Platform {
+    fn assemble(
+        service: &'static str,
+        settings: Settings,
+        pool: PgPool,
+        metrics: Metrics,
+        clock: PlatformClock,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            service,
+            settings,
+            pool,
+            metrics,
+            errors: ErrorDomain::new(service),
+            outbox_waker: events::OutboxWaker::default(),
+            clock,
+            nats: OnceLock::new(),
+            consumers: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+            stopping,
+        }
+    }
+
+    /// A platform over `pool` that serves nothing and runs no background task (tests of the unit of work,
+    /// tools). Its outbox rows are published by whatever relay runs on the database.
+    pub fn detached(service: &'static str, settings: Settings, pool: PgPool, clock: Arc<dyn Clock>) -> Self {
+        let (_stop, stopping) = watch::channel(false);
+        Self::assemble(
+            service,
+            settings,
+            pool,
+            Metrics::new(service),
+            PlatformClock::new(clock),
+            stopping,
+        )
+    }
+
     /// The NATS client, once start-up has connected it.
     pub fn nats(&self) -> anyhow::Result<&async_nats::Client> {
         self.nats.get().context("NATS is not connected yet")
@@ -108,6 +154,45 @@ impl Platform {
     pub async fn stopping(&self) {
         let mut rx = self.stopping.clone();
         let _ = rx.wait_for(|stop| *stop).await;
+    }
+
+    /// Spawns a task that stops with the service: it is asked to stop (its receiver turns `true`) right after
+    /// in-flight requests drain, and joined before the relay stops, so what it committed is still published.
+    pub fn spawn_task<F, Fut>(&self, name: &'static str, run: F)
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handle = TaskHandle::spawn(run);
+        match self.tasks.lock() {
+            Ok(mut tasks) => tasks.push((name, handle)),
+            Err(_) => tracing::error!(task = name, "task registry poisoned; the task will not be joined"),
+        }
+    }
+
+    /// Spawns a task that runs `tick` at once, then every `interval` and whenever the clock is moved, until the
+    /// service stops. A failing tick is logged by `tick` itself; the next one runs on time.
+    pub fn spawn_interval<F, Fut>(&self, name: &'static str, interval: std::time::Duration, mut tick: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let mut moved = self.clock.moved();
+        self.spawn_task(name, move |mut stop| async move {
+            loop {
+                tick().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    changed = moved.changed() => {
+                        if changed.is_err() {
+                            // The clock is gone with the platform: keep the interval alone.
+                            tokio::time::sleep(interval).await;
+                        }
+                    }
+                    () = crate::task::stopped(&mut stop) => return,
+                }
+            }
+        });
     }
 }
 
@@ -208,25 +293,33 @@ async fn shutdown_signal() {
 
 /// Starts the service: opens the ports and begins start-up in the background.
 pub async fn start<S: Service>(settings: Settings, own: S::Config) -> anyhow::Result<Running> {
+    let clock = crate::clock::configured(&settings.clock, settings.auth.dev_mode)?;
+    start_with_clock::<S>(settings, own, clock).await
+}
+
+/// Like [`start`], on the given clock (tests move a [`crate::clock::ManualClock`]).
+pub async fn start_with_clock<S: Service>(
+    settings: Settings,
+    own: S::Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
     let name = S::DEFAULTS.name;
+    let clock = PlatformClock::new(clock);
     let metrics = Metrics::new(name);
     let errors = ErrorDomain::new(name);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let connect_options = PgConnectOptions::from_str(settings.database.url.expose_secret())
         .context("database.url is not a valid PostgreSQL URL")?;
     let pool = crate::db::pool_options(&settings.database).connect_lazy_with(connect_options);
-    let platform = Arc::new(Platform {
-        service: name,
-        settings: settings.clone(),
+    let platform = Arc::new(Platform::assemble(
+        name,
+        settings.clone(),
         pool,
-        metrics: metrics.clone(),
-        errors: errors.clone(),
-        outbox_waker: events::OutboxWaker::default(),
-        nats: OnceLock::new(),
-        consumers: Mutex::new(Vec::new()),
-        stopping: shutdown_rx.clone(),
-    });
-    let own = Arc::new(own);
+        metrics.clone(),
+        clock.clone(),
+        shutdown_rx.clone(),
+    ));
+    let state = Arc::new(S::build(platform.clone(), own)?);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status("", ServingStatus::NotServing).await;
@@ -238,7 +331,7 @@ pub async fn start<S: Service>(settings: Settings, own: S::Config) -> anyhow::Re
         .with_service_name(S::GRPC_SERVICE)
         .build_v1()
         .context("building the reflection service")?;
-    let routes = S::routes(platform.clone(), own.clone())?
+    let routes = S::routes(state.clone())
         .add_service(health_service)
         .add_service(reflection);
 
@@ -248,8 +341,13 @@ pub async fn start<S: Service>(settings: Settings, own: S::Config) -> anyhow::Re
     let grpc_addr = listener.local_addr()?;
     let (serving_tx, serving_rx) = watch::channel(false);
     let admin_shutdown = wait_true(shutdown_rx.clone());
-    let (admin_addr, admin_task) =
-        crate::admin::serve(settings.admin.addr, metrics.clone(), serving_rx, admin_shutdown).await?;
+    let dev_clock = settings.auth.dev_mode.then(|| clock.clone());
+    let (admin_addr, admin_task) = crate::admin::serve(
+        settings.admin.addr,
+        crate::admin::AdminState::new(metrics.clone(), serving_rx, dev_clock),
+        admin_shutdown,
+    )
+    .await?;
 
     let ready_flag = Arc::new(AtomicBool::new(false));
     let authenticator = Authenticator::from_settings(&settings.auth)?;
@@ -268,7 +366,7 @@ pub async fn start<S: Service>(settings: Settings, own: S::Config) -> anyhow::Re
     let (readiness_tx, readiness_rx) = watch::channel(Readiness::Starting);
     let startup = tokio::spawn(become_ready::<S>(
         platform.clone(),
-        own,
+        state,
         health.clone(),
         ready_flag,
         serving_tx.clone(),
@@ -301,13 +399,13 @@ async fn wait_true(mut rx: watch::Receiver<bool>) {
 
 async fn become_ready<S: Service>(
     platform: Arc<Platform>,
-    own: Arc<S::Config>,
+    state: Arc<S::State>,
     health: HealthReporter,
     ready_flag: Arc<AtomicBool>,
     serving: watch::Sender<bool>,
     readiness: watch::Sender<Readiness>,
 ) -> Option<Background> {
-    match prepare::<S>(&platform, own).await {
+    match prepare::<S>(&platform, state).await {
         Ok(background) => {
             ready_flag.store(true, Ordering::Release);
             health.set_service_status("", ServingStatus::Serving).await;
@@ -335,7 +433,7 @@ struct Background {
     sealer: crate::audit::SealerHandle,
 }
 
-async fn prepare<S: Service>(platform: &Arc<Platform>, own: Arc<S::Config>) -> anyhow::Result<Background> {
+async fn prepare<S: Service>(platform: &Arc<Platform>, state: Arc<S::State>) -> anyhow::Result<Background> {
     let settings = &platform.settings;
     crate::db::create_database_if_missing(&platform.pool.connect_options()).await?;
     crate::db::migrate(&platform.pool, S::migrator()).await?;
@@ -357,7 +455,7 @@ async fn prepare<S: Service>(platform: &Arc<Platform>, own: Arc<S::Config>) -> a
     .spawn();
     let waker_forwarder = platform.outbox_waker.spawn_forwarder(platform.pool.clone());
     let sealer = crate::audit::SealerHandle::spawn(platform.pool.clone());
-    S::on_ready(platform.clone(), own).await?;
+    S::on_ready(state).await?;
     Ok(Background {
         relay,
         waker_forwarder,
@@ -398,6 +496,14 @@ async fn supervise(s: Supervised) -> anyhow::Result<()> {
         ),
     }
     s.startup.abort();
+    let tasks = match s.platform.tasks.lock() {
+        Ok(mut list) => std::mem::take(&mut *list),
+        Err(_) => Vec::new(),
+    };
+    for (name, task) in tasks {
+        task.stop().await;
+        tracing::debug!(task = name, "task stopped");
+    }
     let background = match s.startup.await.ok().flatten() {
         Some(Background {
             relay,

@@ -29,3 +29,8 @@ impl TaskHandle {
         let _ = self.task.await;
     }
 }
+
+/// Resolves once `stop` turns `true` (or its sender is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}

@@ -23,6 +23,8 @@ impl RegistryService for Stub {}
 
 impl Service for Guarded {
     type Config = serde_json::Value;
+    type State = Arc<Platform>;
+    const IMPLEMENTED: &'static [&'static str] = &[];
     const DEFAULTS: ServiceDefaults = ServiceDefaults {
         name: "authtest",
         grpc_port: 0,
@@ -40,15 +42,21 @@ impl Service for Guarded {
     }
 
     fn policy() -> Policy {
-        Policy::new().allow(
+        Policy::table(
             Self::GRPC_SERVICE,
-            "GetJurisdiction",
-            Access::Roles(vec![Role::DataAuthority]),
+            [
+                ("GetJurisdiction", Access::Roles(vec![Role::DataAuthority])),
+                ("ListJurisdictions", Access::Unimplemented),
+            ],
         )
     }
 
-    fn routes(_: Arc<Platform>, _: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        Ok(Routes::new(RegistryServiceServer::new(Stub)))
+    fn build(platform: Arc<Platform>, _: Self::Config) -> anyhow::Result<Arc<Platform>> {
+        Ok(platform)
+    }
+
+    fn routes(_: Arc<Arc<Platform>>) -> Routes {
+        Routes::new(RegistryServiceServer::new(Stub))
     }
 }
 
@@ -141,5 +149,56 @@ async fn tokens_and_roles_are_enforced() {
         "an allowed caller reaches the handler: {allowed:?}"
     );
 
+    // Deny by default (THREATS M7): an RPC without a policy line is refused to every role; one listed as not
+    // built answers UNIMPLEMENTED before any token is looked at.
+    let unlisted = client
+        .get_organization(authorized(
+            pdop_proto::registry::v1::GetOrganizationRequest::default(),
+            &dev_token("organizations/o1", &Role::ALL),
+        ))
+        .await
+        .expect_err("no policy line");
+    assert_eq!(unlisted.code(), Code::PermissionDenied, "{unlisted:?}");
+    let unbuilt = client
+        .list_jurisdictions(pdop_proto::registry::v1::ListJurisdictionsRequest::default())
+        .await
+        .expect_err("not built");
+    assert_eq!(unbuilt.code(), Code::Unimplemented, "{unbuilt:?}");
+
     running.shutdown().await.unwrap();
+}
+
+fn authorized<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", token.parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn the_development_clock_moves_through_the_admin_port() {
+    // SPINE §6: in development mode `POST /dev/clock/advance?by=10d` moves the service's clock.
+    let env = TestEnv::new().await.unwrap();
+    let db = env.fresh_database().await.unwrap();
+    let running = spawn_service::<Guarded>(&db, &env.nats_url, &[]).await.unwrap();
+    let before = running.platform.clock.now();
+    let answer = post(running.admin_addr, "/dev/clock/advance?by=10d").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let moved = running.platform.clock.now() - before;
+    assert!(moved >= chrono::Duration::days(10), "{moved}");
+    let refused = post(running.admin_addr, "/dev/clock/advance?by=soon").await;
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    running.shutdown().await.unwrap();
+}
+
+async fn post(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("POST {path} HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
 }

@@ -42,3 +42,12 @@ pub mod pdop {
 
 pub use pdop::common::v1 as common;
 pub use pdop::{disclosure, evaluation, pricing, registry, review};
+
+/// An event payload of a `pdop.<svc>.events.v1` package, tied to its subject and CloudEvents type, so that a subject
+/// and its payload cannot be mismatched.
+pub trait Event: prost::Message + Default + 'static {
+    /// The contract subject, e.g. `pdop.registry.registration.refused`.
+    const SUBJECT: &'static str;
+    /// The CloudEvents type, e.g. `pdop.registry.registration.refused.v1`.
+    const TYPE: &'static str;
+}

@@ -20,5 +20,5 @@ pub use env::{TestDb, TestEnv, database_url_with_name};
 pub use events::{publish_as_relay, until_holds};
 pub use grpc::{acting, assert_invalid, reason};
 pub use nats_server::{PrivateNats, nats_server_binary};
-pub use service::{DEV_SECRET, bearer_signed_with, dev_token, spawn_service};
+pub use service::{DEV_SECRET, bearer_signed_with, dev_token, spawn_service, spawn_service_with_clock};
 pub use wait::{free_port, wait_until};

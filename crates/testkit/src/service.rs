@@ -1,7 +1,10 @@
+use std::sync::Arc;
+
 use pdop_kit::Service;
 use pdop_kit::auth::{Role, SigningKey, claims_for, mint};
+use pdop_kit::clock::Clock;
 use pdop_kit::config::{AuthSettings, load_with_overrides};
-use pdop_kit::server::{Running, start};
+use pdop_kit::server::{Running, start, start_with_clock};
 
 use crate::env::TestDb;
 
@@ -15,6 +18,27 @@ pub async fn spawn_service<S: Service>(
     nats_url: &str,
     overrides: &[(&str, String)],
 ) -> anyhow::Result<Running> {
+    spawn::<S>(db, nats_url, overrides, None).await
+}
+
+/// Like [`spawn_service`], on `clock` (a [`pdop_kit::clock::ManualClock`], moved through
+/// `running.platform.clock.advance(..)`, which also wakes the service's periodic tasks).
+pub async fn spawn_service_with_clock<S: Service>(
+    db: &TestDb,
+    nats_url: &str,
+    overrides: &[(&str, String)],
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
+    spawn::<S>(db, nats_url, overrides, Some(clock)).await
+}
+
+/// Starts `S` on `clock`, or on the clock its settings configure (development mode: one the admin port moves).
+async fn spawn<S: Service>(
+    db: &TestDb,
+    nats_url: &str,
+    overrides: &[(&str, String)],
+    clock: Option<Arc<dyn Clock>>,
+) -> anyhow::Result<Running> {
     pdop_kit::telemetry::init_for_tests();
     let mut all: Vec<(&str, String)> = vec![
         ("grpc.addr", "127.0.0.1:0".to_owned()),
@@ -27,7 +51,10 @@ pub async fn spawn_service<S: Service>(
     ];
     all.extend(overrides.iter().cloned());
     let (settings, own) = load_with_overrides::<S::Config>(S::DEFAULTS, S::CONFIG_DEFAULTS, &all)?;
-    let mut running = start::<S>(settings, own).await?;
+    let mut running = match clock {
+        Some(clock) => start_with_clock::<S>(settings, own, clock).await?,
+        None => start::<S>(settings, own).await?,
+    };
     running.wait_ready().await?;
     Ok(running)
 }

@@ -14,6 +14,12 @@ pub struct Ctx {
     pub config: Arc<DisclosureConfig>,
 }
 
+impl AsRef<Platform> for Ctx {
+    fn as_ref(&self) -> &Platform {
+        &self.platform
+    }
+}
+
 impl Handling for Ctx {
     fn platform(&self) -> &Platform {
         &self.platform

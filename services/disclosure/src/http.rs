@@ -65,7 +65,7 @@ fn number(params: &HashMap<String, String>, key: &str) -> Result<i64, Refusal> {
 async fn info(State(ctx): State<Arc<Ctx>>) -> Result<Response, Refusal> {
     json(
         "pdop.disclosure.v1.GetLogInfoResponse",
-        &proofs::log_info(&ctx).await?,
+        &proofs::log_info(&ctx, Default::default()).await?,
     )
 }
 
@@ -261,8 +261,10 @@ pub async fn serve(ctx: Arc<Ctx>, addr: SocketAddr) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "public HTTP port listening");
     let platform = ctx.platform.clone();
     let app = router(ctx);
-    tokio::spawn(async move {
-        let stop = async move { platform.stopping().await };
+    platform.spawn_task("public-http", move |mut stop| async move {
+        let stop = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
         if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
             tracing::error!(%err, "public HTTP server failed");
         }

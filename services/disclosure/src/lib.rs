@@ -26,11 +26,10 @@ pub mod signer;
 mod tree_heads;
 pub mod verify;
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use pdop_kit::auth::{Access, Caller, Policy, Role};
+use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::{ServiceDefaults, humantime_secs};
 use pdop_kit::{Platform, Service};
 use pdop_proto::disclosure::v1 as pb;
@@ -40,7 +39,6 @@ use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tokio::sync::Notify;
 use tonic::service::Routes;
-use tonic::{Request, Response, Status};
 
 use crate::context::Ctx;
 use crate::signer::LogSigner;
@@ -70,19 +68,18 @@ pub struct DisclosureConfig {
     /// After an append, how long to gather more before signing.
     #[serde(with = "humantime_secs")]
     pub batch_delay: Duration,
-    /// The handlers' shared state, made by `routes` and started by `on_ready` (weak: it holds this config).
-    #[serde(skip)]
-    ctx: OnceLock<Weak<Ctx>>,
 }
 
 impl Service for Disclosure {
     type Config = DisclosureConfig;
+    type State = Ctx;
     const DEFAULTS: ServiceDefaults = ServiceDefaults {
         name: "disclosure",
         grpc_port: 50055,
         admin_port: 9095,
     };
     const GRPC_SERVICE: &'static str = "pdop.disclosure.v1.DisclosureService";
+    const IMPLEMENTED: &'static [&'static str] = Rpcs::IMPLEMENTED;
     const CONFIG_DEFAULTS: &'static str = "disclosure:
   origin: disclosure.pdop.local
   description: 公共数据资源授权运营信息披露日志
@@ -105,7 +102,7 @@ impl Service for Disclosure {
         policy()
     }
 
-    fn routes(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<Routes> {
+    fn build(platform: Arc<Platform>, config: Self::Config) -> anyhow::Result<Self::State> {
         let signer = match &config.signing_key {
             Some(seed) => LogSigner::from_seed_base64(seed.expose_secret())?,
             None => {
@@ -124,231 +121,119 @@ impl Service for Disclosure {
             recent_head: Default::default(),
             nodes: Default::default(),
         });
-        let ctx = Arc::new(Ctx {
+        Ok(Ctx {
             platform,
             log,
-            config: config.clone(),
-        });
-        config
-            .ctx
-            .set(Arc::downgrade(&ctx))
-            .map_err(|_| anyhow::anyhow!("the disclosure routes were built twice"))?;
-        Ok(Routes::new(DisclosureServiceServer::new(Handlers { ctx })))
+            config: Arc::new(config),
+        })
     }
 
-    async fn on_ready(platform: Arc<Platform>, config: Arc<Self::Config>) -> anyhow::Result<()> {
-        let ctx = config
-            .ctx
-            .get()
-            .and_then(Weak::upgrade)
-            .context("the disclosure routes were not built")?;
+    fn routes(state: Arc<Self::State>) -> Routes {
+        Routes::new(DisclosureServiceServer::new(Rpcs::new(state)))
+    }
+
+    async fn on_ready(ctx: Arc<Ctx>) -> anyhow::Result<()> {
         let log = ctx.log.clone();
-        http::serve(ctx, config.http_addr).await?;
-        tracing::info!(key_id = %log.signer.key_id(), origin = %config.origin, "disclosure log ready");
+        let platform = ctx.platform.clone();
+        http::serve(ctx.clone(), ctx.config.http_addr).await?;
+        tracing::info!(key_id = %log.signer.key_id(), origin = %ctx.config.origin, "disclosure log ready");
         for spec in incoming::specs() {
             platform
                 .spawn_consumer(spec, incoming::Incoming { log: log.clone() })
                 .await?;
         }
-        tokio::spawn(tree_heads::run(platform, log));
+        let signer_platform = platform.clone();
+        platform.spawn_task("tree-head-signer", move |stop| {
+            tree_heads::run(signer_platform, log, stop)
+        });
         Ok(())
     }
 }
 
-/// Reads are public (no token); everything else needs a token and answers `UNIMPLEMENTED` until built.
+/// Reads and objections are public (no token); the rest needs one of the roles named.
 fn policy() -> Policy {
-    let svc = Disclosure::GRPC_SERVICE;
-    [
-        "GetLogInfo",
-        "GetSignedTreeHead",
-        "GetInclusionProof",
-        "GetConsistencyProof",
-        "GetEntry",
-        "ListEntries",
-        "SubscribeEntries",
-        "GetNotice",
-        "ListNotices",
-        "ListFeeds",
-        "GetFeed",
-        "CreateObjection",
-        "GetObjection",
-    ]
-    .into_iter()
-    .fold(
-        Policy::new().allow_service(svc, Access::Authenticated),
-        |policy, method| policy.allow(svc, method, Access::Public),
-    )
-    .allow(
-        svc,
-        "ListObjections",
-        Access::Roles(vec![Role::DataAuthority, Role::Auditor, Role::Operator]),
-    )
-    .allow(
-        svc,
-        "PublishDisclosureReport",
-        Access::Roles(vec![Role::ImplementingAgency, Role::Operator]),
-    )
-    .allow(
-        svc,
-        "CreateCorrection",
-        Access::Roles(vec![
-            Role::DataAuthority,
-            Role::ImplementingAgency,
-            Role::Operator,
-        ]),
+    use Access::*;
+    use Role::*;
+    Policy::table(
+        Disclosure::GRPC_SERVICE,
+        [
+            ("GetLogInfo", Public),
+            ("GetSignedTreeHead", Public),
+            ("GetInclusionProof", Public),
+            ("GetConsistencyProof", Public),
+            ("GetEntry", Public),
+            ("ListEntries", Public),
+            ("SubscribeEntries", Public),
+            ("GetNotice", Public),
+            ("ListNotices", Public),
+            ("ListFeeds", Public),
+            ("GetFeed", Public),
+            ("CreateObjection", Public),
+            ("GetObjection", Public),
+            ("ListObjections", Roles(vec![DataAuthority, Auditor, Operator])),
+            (
+                "PublishDisclosureReport",
+                Roles(vec![ImplementingAgency, Operator]),
+            ),
+            (
+                "CreateCorrection",
+                Roles(vec![DataAuthority, ImplementingAgency, Operator]),
+            ),
+        ],
     )
 }
 
-struct Handlers {
-    ctx: Arc<Ctx>,
+/// The RPCs anyone may call without a token.
+#[cfg(test)]
+const PUBLIC: &[&str] = &[
+    "GetLogInfo",
+    "GetSignedTreeHead",
+    "GetInclusionProof",
+    "GetConsistencyProof",
+    "GetEntry",
+    "ListEntries",
+    "SubscribeEntries",
+    "GetNotice",
+    "ListNotices",
+    "ListFeeds",
+    "GetFeed",
+    "CreateObjection",
+    "GetObjection",
+];
+
+pdop_kit::rpcs! {
+    DisclosureService for Disclosure;
+    get_log_info(pb::GetLogInfoRequest) -> pb::GetLogInfoResponse = proofs::log_info, plain;
+    get_signed_tree_head(pb::GetSignedTreeHeadRequest) -> pb::GetSignedTreeHeadResponse = proofs::tree_head, plain;
+    get_inclusion_proof(pb::GetInclusionProofRequest) -> pb::GetInclusionProofResponse = proofs::inclusion, plain;
+    get_consistency_proof(pb::GetConsistencyProofRequest) -> pb::GetConsistencyProofResponse = proofs::consistency, plain;
+    get_entry(pb::GetEntryRequest) -> pb::GetEntryResponse = entries::get, plain;
+    list_entries(pb::ListEntriesRequest) -> pb::ListEntriesResponse = entries::list, plain;
+    get_notice(pb::GetNoticeRequest) -> pb::GetNoticeResponse = notices::get_notice, plain;
+    list_notices(pb::ListNoticesRequest) -> pb::ListNoticesResponse = notices::list_notices, plain;
+    create_objection(pb::CreateObjectionRequest) -> pb::CreateObjectionResponse = notices::create_objection, caller;
+    get_objection(pb::GetObjectionRequest) -> pb::GetObjectionResponse = notices::get_objection, caller;
+    list_objections(pb::ListObjectionsRequest) -> pb::ListObjectionsResponse = notices::list_objections, caller;
+    create_correction(pb::CreateCorrectionRequest) -> pb::CreateCorrectionResponse = corrections::create, caller;
+    list_feeds(pb::ListFeedsRequest) -> pb::ListFeedsResponse = feed_index::list, plain;
+    get_feed(pb::GetFeedRequest) -> pb::GetFeedResponse = feed_index::get, plain;
+    publish_disclosure_report(pb::PublishDisclosureReportRequest) -> pb::PublishDisclosureReportResponse = reports::publish, caller;
+    [streaming subscribe_entries] {
+        async fn subscribe_entries(
+            &self,
+            request: tonic::Request<pb::SubscribeEntriesRequest>,
+        ) -> Result<tonic::Response<entries::EntryStream>, tonic::Status> {
+            entries::subscribe(self.0.clone(), request.into_inner())
+                .await
+                .map(tonic::Response::new)
+        }
+    }
 }
 
-#[tonic::async_trait]
-impl DisclosureService for Handlers {
-    async fn get_log_info(
-        &self,
-        _request: Request<pb::GetLogInfoRequest>,
-    ) -> Result<Response<pb::GetLogInfoResponse>, Status> {
-        proofs::log_info(&self.ctx).await.map(Response::new)
-    }
-
-    async fn get_signed_tree_head(
-        &self,
-        request: Request<pb::GetSignedTreeHeadRequest>,
-    ) -> Result<Response<pb::GetSignedTreeHeadResponse>, Status> {
-        proofs::tree_head(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_inclusion_proof(
-        &self,
-        request: Request<pb::GetInclusionProofRequest>,
-    ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
-        proofs::inclusion(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_consistency_proof(
-        &self,
-        request: Request<pb::GetConsistencyProofRequest>,
-    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
-        proofs::consistency(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_entry(
-        &self,
-        request: Request<pb::GetEntryRequest>,
-    ) -> Result<Response<pb::GetEntryResponse>, Status> {
-        entries::get(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_entries(
-        &self,
-        request: Request<pb::ListEntriesRequest>,
-    ) -> Result<Response<pb::ListEntriesResponse>, Status> {
-        entries::list(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn subscribe_entries(
-        &self,
-        request: Request<pb::SubscribeEntriesRequest>,
-    ) -> Result<Response<entries::EntryStream>, Status> {
-        entries::subscribe(self.ctx.clone(), request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_notice(
-        &self,
-        request: Request<pb::GetNoticeRequest>,
-    ) -> Result<Response<pb::GetNoticeResponse>, Status> {
-        notices::get_notice(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_notices(
-        &self,
-        request: Request<pb::ListNoticesRequest>,
-    ) -> Result<Response<pb::ListNoticesResponse>, Status> {
-        notices::list_notices(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_objection(
-        &self,
-        request: Request<pb::CreateObjectionRequest>,
-    ) -> Result<Response<pb::CreateObjectionResponse>, Status> {
-        let caller = Caller::of(&request).ok().cloned();
-        notices::create_objection(&self.ctx, caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_objection(
-        &self,
-        request: Request<pb::GetObjectionRequest>,
-    ) -> Result<Response<pb::GetObjectionResponse>, Status> {
-        let caller = Caller::of(&request).ok().cloned();
-        notices::get_objection(&self.ctx, caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_objections(
-        &self,
-        request: Request<pb::ListObjectionsRequest>,
-    ) -> Result<Response<pb::ListObjectionsResponse>, Status> {
-        let caller = Caller::of(&request)?.clone();
-        notices::list_objections(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_correction(
-        &self,
-        request: Request<pb::CreateCorrectionRequest>,
-    ) -> Result<Response<pb::CreateCorrectionResponse>, Status> {
-        let caller = Caller::of(&request)?.clone();
-        corrections::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_feeds(
-        &self,
-        request: Request<pb::ListFeedsRequest>,
-    ) -> Result<Response<pb::ListFeedsResponse>, Status> {
-        feed_index::list(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_feed(
-        &self,
-        request: Request<pb::GetFeedRequest>,
-    ) -> Result<Response<pb::GetFeedResponse>, Status> {
-        feed_index::get(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn publish_disclosure_report(
-        &self,
-        request: Request<pb::PublishDisclosureReportRequest>,
-    ) -> Result<Response<pb::PublishDisclosureReportResponse>, Status> {
-        let caller = Caller::of(&request)?.clone();
-        reports::publish(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rpc_has_exactly_one_policy_line() {
+        pdop_kit::testing::assert_policy_covers::<super::Disclosure>(super::PUBLIC);
     }
 }

@@ -239,16 +239,6 @@ fn validate(o: &Objection, v: &mut Violations) {
     }
 }
 
-/// The anonymous filer of an objection, for the audit log.
-fn public_caller() -> Caller {
-    Caller {
-        subject: "public".to_owned(),
-        organization: String::new(),
-        roles: Vec::new(),
-        jurisdiction: String::new(),
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct ObjectionRow {
     id: String,
@@ -265,7 +255,7 @@ impl ObjectionRow {
 
 pub async fn create_objection(
     ctx: &Ctx,
-    caller: Option<Caller>,
+    caller: &Caller,
     req: CreateObjectionRequest,
 ) -> Result<CreateObjectionResponse, Status> {
     const METHOD: &str = "disclosure.CreateObjection";
@@ -354,11 +344,10 @@ pub async fn create_objection(
         evidence: filed.evidence.clone(),
         file_time: filed.file_time,
     };
-    let caller = caller.unwrap_or_else(public_caller);
     // The audit row names the notice only: the objector's identity stays out of the audit chain's details.
     ctx.record(
         &mut tx,
-        &caller,
+        caller,
         METHOD,
         &filed.name,
         serde_json::json!({ "notice": notice.name }),
@@ -384,7 +373,7 @@ fn may_read(caller: &Caller, notice: &Notice) -> bool {
 
 pub async fn get_objection(
     ctx: &Ctx,
-    caller: Option<Caller>,
+    caller: &Caller,
     req: GetObjectionRequest,
 ) -> Result<GetObjectionResponse, Status> {
     let id = ctx.parse_name(&req.name, "objections", "name")?.to_owned();
@@ -398,11 +387,11 @@ pub async fn get_objection(
     let objection = row.to_proto();
     let with_code = !req.access_code.is_empty() && ctx.log.signer.access_code(&id) == req.access_code;
     if !with_code {
-        let Some(caller) = caller else {
+        if caller.is_public() {
             return Err(not_found());
-        };
+        }
         let notice = notice(ctx, &objection.notice, "name").await?.to_proto();
-        if !may_read(&caller, &notice) {
+        if !may_read(caller, &notice) {
             return Err(ctx.errors().permission_denied(
                 "NOT_THE_DECIDING_ORGANIZATION",
                 "objections are read by the data authority, auditors and the deciding organization",

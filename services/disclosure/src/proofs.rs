@@ -7,8 +7,8 @@ use pdop_merkle::{NodeId, ProofPlan, consistency_plan, inclusion_plan};
 use pdop_proto::disclosure::v1::get_inclusion_proof_request::Leaf;
 use pdop_proto::disclosure::v1::{
     GetConsistencyProofRequest, GetConsistencyProofResponse, GetInclusionProofRequest,
-    GetInclusionProofResponse, GetLogInfoResponse, GetSignedTreeHeadRequest, GetSignedTreeHeadResponse,
-    LogInfo, LogKey, LogKeyState,
+    GetInclusionProofResponse, GetLogInfoRequest, GetLogInfoResponse, GetSignedTreeHeadRequest,
+    GetSignedTreeHeadResponse, LogInfo, LogKey, LogKeyState,
 };
 use tonic::Status;
 
@@ -39,7 +39,7 @@ async fn recent_latest(ctx: &Ctx) -> Result<Row, Status> {
     }
 }
 
-pub async fn log_info(ctx: &Ctx) -> Result<GetLogInfoResponse, Status> {
+pub async fn log_info(ctx: &Ctx, _req: GetLogInfoRequest) -> Result<GetLogInfoResponse, Status> {
     let keys: Vec<(String, Vec<u8>, chrono::DateTime<chrono::Utc>)> =
         sqlx::query_as("SELECT key_id, public_key, first_used FROM log_keys ORDER BY first_used")
             .fetch_all(ctx.pool())

@@ -11,7 +11,7 @@ use pdop_merkle::{empty_root, root_plan};
 use pdop_proto::disclosure::events::v1::TreeHeadSigned;
 use pdop_proto::disclosure::v1::SignedTreeHead;
 use sqlx::{PgPool, Postgres, Transaction};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::log::fetch_nodes;
 use crate::signer::LogSigner;
@@ -139,9 +139,7 @@ pub async fn sign_if_due(
 
 /// Runs until the service stops: signs shortly after appends are announced on `appended`, and at least every
 /// `interval`. Subscribers waiting on `signed` are woken after each new head.
-pub async fn run(platform: Arc<Platform>, log: Arc<LogContext>) {
-    let stop = platform.stopping();
-    tokio::pin!(stop);
+pub async fn run(platform: Arc<Platform>, log: Arc<LogContext>, mut stop: watch::Receiver<bool>) {
     loop {
         match sign_if_due(&platform.pool, &log.signer, log.interval).await {
             Ok(Some(head)) => {
@@ -154,7 +152,7 @@ pub async fn run(platform: Arc<Platform>, log: Arc<LogContext>) {
             Err(err) => tracing::warn!(error = %format!("{err:#}"), "signing a tree head failed; retrying"),
         }
         tokio::select! {
-            _ = &mut stop => break,
+            () = pdop_kit::task::stopped(&mut stop) => break,
             _ = log.appended.notified() => tokio::time::sleep(log.batch_delay).await,
             _ = tokio::time::sleep(log.interval) => {}
         }

@@ -23,12 +23,14 @@ pub struct EvaluationConfig {}
 
 impl Service for Evaluation {
     type Config = EvaluationConfig;
+    type State = Arc<Platform>;
     const DEFAULTS: ServiceDefaults = ServiceDefaults {
         name: "evaluation",
         grpc_port: 50054,
         admin_port: 9094,
     };
     const GRPC_SERVICE: &'static str = "pdop.evaluation.v1.EvaluationService";
+    const IMPLEMENTED: &'static [&'static str] = Rpcs::IMPLEMENTED;
     const CONFIG_DEFAULTS: &'static str = "evaluation: {}";
 
     fn descriptor_set() -> &'static [u8] {
@@ -40,15 +42,68 @@ impl Service for Evaluation {
     }
 
     fn policy() -> Policy {
-        Policy::new().allow_service(Self::GRPC_SERVICE, Access::Authenticated)
+        use Access::*;
+        // One line per RPC of the contract; each gets its roles when it is built.
+        Policy::table(
+            Self::GRPC_SERVICE,
+            [
+                ("CreateIndicatorSystem", Unimplemented),
+                ("GetIndicatorSystem", Unimplemented),
+                ("ListIndicatorSystems", Unimplemented),
+                ("UpdateIndicatorSystem", Unimplemented),
+                ("PublishIndicatorSystem", Unimplemented),
+                ("RetireIndicatorSystem", Unimplemented),
+                ("CreateEvaluationCampaign", Unimplemented),
+                ("GetEvaluationCampaign", Unimplemented),
+                ("ListEvaluationCampaigns", Unimplemented),
+                ("UpdateEvaluationCampaign", Unimplemented),
+                ("StartEvaluationCampaign", Unimplemented),
+                ("CloseEvaluationCampaign", Unimplemented),
+                ("GetEvaluation", Unimplemented),
+                ("ListEvaluations", Unimplemented),
+                ("SubmitSelfAssessment", Unimplemented),
+                ("RecordIndicatorScores", Unimplemented),
+                ("RecordVetoFinding", Unimplemented),
+                ("RecuseEvaluator", Unimplemented),
+                ("CalculateEvaluationResult", Unimplemented),
+                ("CompleteEvaluation", Unimplemented),
+                ("CreateEvidenceRecord", Unimplemented),
+                ("GetEvidenceRecord", Unimplemented),
+                ("ListEvidenceRecords", Unimplemented),
+                ("CreateRectificationOrder", Unimplemented),
+                ("GetRectificationOrder", Unimplemented),
+                ("ListRectificationOrders", Unimplemented),
+                ("SubmitRectificationPlan", Unimplemented),
+                ("SubmitRectificationReport", Unimplemented),
+                ("VerifyRectification", Unimplemented),
+                ("CreateOperatorReport", Unimplemented),
+                ("GetOperatorReport", Unimplemented),
+                ("ListOperatorReports", Unimplemented),
+                ("UpdateOperatorReport", Unimplemented),
+                ("SubmitOperatorReport", Unimplemented),
+                ("AcceptOperatorReport", Unimplemented),
+                ("ReturnOperatorReport", Unimplemented),
+            ],
+        )
     }
 
-    fn routes(_platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        Ok(Routes::new(EvaluationServiceServer::new(Handlers)))
+    fn build(platform: Arc<Platform>, _config: Self::Config) -> anyhow::Result<Self::State> {
+        Ok(platform)
+    }
+
+    fn routes(state: Arc<Self::State>) -> Routes {
+        Routes::new(EvaluationServiceServer::new(Rpcs::new(state)))
     }
 }
 
-/// RPC handlers; every method not written here answers `UNIMPLEMENTED`.
-struct Handlers;
+pdop_kit::rpcs! {
+    EvaluationService for Evaluation;
+}
 
-impl EvaluationService for Handlers {}
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rpc_has_exactly_one_policy_line() {
+        pdop_kit::testing::assert_policy_covers::<super::Evaluation>(&[]);
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use pdop_kit::Platform;
-pub use pdop_kit::handling::{Handling, caller, paging};
+pub use pdop_kit::handling::{Handling, paging};
 use pdop_rules::{Profile, Profiles};
 use sqlx::PgExecutor;
 use tonic::Status;
@@ -43,6 +43,12 @@ impl RecentBindings {
                 (profile_id.to_owned(), Instant::now()),
             );
         }
+    }
+}
+
+impl AsRef<Platform> for Ctx {
+    fn as_ref(&self) -> &Platform {
+        &self.platform
     }
 }
 

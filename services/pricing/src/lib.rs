@@ -36,9 +36,8 @@ use pdop_rules::Profiles;
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tonic::service::Routes;
-use tonic::{Request, Response, Status};
 
-use crate::context::{Ctx, caller};
+use crate::context::Ctx;
 
 /// The pricing service, as assembled by `pdop_kit::server`.
 pub struct Pricing;
@@ -50,12 +49,14 @@ pub struct PricingConfig {}
 
 impl Service for Pricing {
     type Config = PricingConfig;
+    type State = Ctx;
     const DEFAULTS: ServiceDefaults = ServiceDefaults {
         name: "pricing",
         grpc_port: 50053,
         admin_port: 9093,
     };
     const GRPC_SERVICE: &'static str = "pdop.pricing.v1.PricingService";
+    const IMPLEMENTED: &'static [&'static str] = Rpcs::IMPLEMENTED;
     const CONFIG_DEFAULTS: &'static str = "pricing: {}";
 
     fn descriptor_set() -> &'static [u8] {
@@ -70,32 +71,29 @@ impl Service for Pricing {
         policy()
     }
 
-    fn routes(platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        Ok(Routes::new(PricingServiceServer::new(Handlers {
-            ctx: context(platform)?,
-        })))
+    fn build(platform: Arc<Platform>, _config: Self::Config) -> anyhow::Result<Self::State> {
+        let dir = platform.settings.rules.profiles_dir.as_deref();
+        let profiles = Profiles::configured(dir).context("loading rules.profiles_dir")?;
+        Ok(Ctx {
+            platform,
+            profiles,
+            recent_bindings: Default::default(),
+        })
     }
 
-    async fn on_ready(platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<()> {
+    fn routes(state: Arc<Self::State>) -> Routes {
+        Routes::new(PricingServiceServer::new(Rpcs::new(state)))
+    }
+
+    async fn on_ready(state: Arc<Ctx>) -> anyhow::Result<()> {
         for spec in incoming::specs() {
-            platform.spawn_consumer(spec, incoming::Incoming).await?;
+            state.platform.spawn_consumer(spec, incoming::Incoming).await?;
         }
         Ok(())
     }
 }
 
-fn context(platform: Arc<Platform>) -> anyhow::Result<Arc<Ctx>> {
-    let dir = platform.settings.rules.profiles_dir.as_deref();
-    let profiles = Profiles::configured(dir).context("loading rules.profiles_dir")?;
-    Ok(Arc::new(Ctx {
-        platform,
-        profiles,
-        recent_bindings: Default::default(),
-    }))
-}
-
-/// Who may call what, one line per implemented RPC; the RPCs not built yet are open to any authenticated
-/// caller and answer `UNIMPLEMENTED`.
+/// Who may call what: one line per RPC of the contract (deny by default); handlers add the finer checks.
 fn policy() -> Policy {
     use Role::*;
     let svc = Pricing::GRPC_SERVICE;
@@ -165,421 +163,63 @@ fn policy() -> Policy {
                 Auditor,
             ]),
         ),
+        ("UpdatePricingCase", Access::Unimplemented),
+        ("UpdateCapPrice", Access::Unimplemented),
+        ("UpdateSpecificPrice", Access::Unimplemented),
+        ("UpdateAnnualCheck", Access::Unimplemented),
     ];
-    table.into_iter().fold(
-        Policy::new().allow_service(svc, Access::Authenticated),
-        |policy, (method, access)| policy.allow(svc, method, access),
-    )
+    Policy::table(svc, table)
 }
 
-struct Handlers {
-    ctx: Arc<Ctx>,
+pdop_kit::rpcs! {
+    PricingService for Pricing;
+    create_bond_yield(pb::CreateBondYieldRequest) -> pb::CreateBondYieldResponse = bond_yields::create, caller;
+    get_bond_yield(pb::GetBondYieldRequest) -> pb::GetBondYieldResponse = bond_yields::get, plain;
+    list_bond_yields(pb::ListBondYieldsRequest) -> pb::ListBondYieldsResponse = bond_yields::list, plain;
+    preview_max_allowed_revenue(pb::PreviewMaxAllowedRevenueRequest) -> pb::PreviewMaxAllowedRevenueResponse = preview::preview, plain;
+    create_pricing_case(pb::CreatePricingCaseRequest) -> pb::CreatePricingCaseResponse = cases::create, caller;
+    get_pricing_case(pb::GetPricingCaseRequest) -> pb::GetPricingCaseResponse = cases::get, caller;
+    list_pricing_cases(pb::ListPricingCasesRequest) -> pb::ListPricingCasesResponse = cases::list, caller;
+    submit_pricing_application(pb::SubmitPricingApplicationRequest) -> pb::SubmitPricingApplicationResponse = cases::submit_application, caller;
+    assess_pricing_basis(pb::AssessPricingBasisRequest) -> pb::AssessPricingBasisResponse = cases::assess_basis, caller;
+    create_cost_survey(pb::CreateCostSurveyRequest) -> pb::CreateCostSurveyResponse = surveys::create, caller;
+    get_cost_survey(pb::GetCostSurveyRequest) -> pb::GetCostSurveyResponse = surveys::get, caller;
+    list_cost_surveys(pb::ListCostSurveysRequest) -> pb::ListCostSurveysResponse = surveys::list, caller;
+    update_cost_survey(pb::UpdateCostSurveyRequest) -> pb::UpdateCostSurveyResponse = surveys::update, caller;
+    submit_cost_survey(pb::SubmitCostSurveyRequest) -> pb::SubmitCostSurveyResponse = surveys::submit, caller;
+    approve_cost_survey(pb::ApproveCostSurveyRequest) -> pb::ApproveCostSurveyResponse = surveys::approve, caller;
+    return_cost_survey(pb::ReturnCostSurveyRequest) -> pb::ReturnCostSurveyResponse = surveys::return_survey, caller;
+    create_calculation(pb::CreateCalculationRequest) -> pb::CreateCalculationResponse = calculations::create, caller;
+    get_calculation(pb::GetCalculationRequest) -> pb::GetCalculationResponse = calculations::get, caller;
+    list_calculations(pb::ListCalculationsRequest) -> pb::ListCalculationsResponse = calculations::list, caller;
+    explain_calculation(pb::ExplainCalculationRequest) -> pb::ExplainCalculationResponse = calculations::explain, caller;
+    approve_max_allowed_revenue(pb::ApproveMaxAllowedRevenueRequest) -> pb::ApproveMaxAllowedRevenueResponse = approval::approve, caller;
+    create_cap_price(pb::CreateCapPriceRequest) -> pb::CreateCapPriceResponse = caps::create, caller;
+    get_cap_price(pb::GetCapPriceRequest) -> pb::GetCapPriceResponse = caps::get, caller;
+    list_cap_prices(pb::ListCapPricesRequest) -> pb::ListCapPricesResponse = caps::list, caller;
+    set_cap_price(pb::SetCapPriceRequest) -> pb::SetCapPriceResponse = caps::set, caller;
+    publish_cap_price(pb::PublishCapPriceRequest) -> pb::PublishCapPriceResponse = caps::publish, caller;
+    create_specific_price(pb::CreateSpecificPriceRequest) -> pb::CreateSpecificPriceResponse = prices::create, caller;
+    get_specific_price(pb::GetSpecificPriceRequest) -> pb::GetSpecificPriceResponse = prices::get, caller;
+    list_specific_prices(pb::ListSpecificPricesRequest) -> pb::ListSpecificPricesResponse = prices::list, caller;
+    publish_specific_price(pb::PublishSpecificPriceRequest) -> pb::PublishSpecificPriceResponse = prices::publish, caller;
+    create_annual_check(pb::CreateAnnualCheckRequest) -> pb::CreateAnnualCheckResponse = annual::create, caller;
+    get_annual_check(pb::GetAnnualCheckRequest) -> pb::GetAnnualCheckResponse = annual::get, caller;
+    complete_annual_check(pb::CompleteAnnualCheckRequest) -> pb::CompleteAnnualCheckResponse = annual::complete, caller;
+    create_period_settlement(pb::CreatePeriodSettlementRequest) -> pb::CreatePeriodSettlementResponse = settlement::create, caller;
+    get_period_settlement(pb::GetPeriodSettlementRequest) -> pb::GetPeriodSettlementResponse = settlement::get, caller;
+    complete_period_settlement(pb::CompletePeriodSettlementRequest) -> pb::CompletePeriodSettlementResponse = settlement::complete, caller;
+    record_revenue_sharing(pb::RecordRevenueSharingRequest) -> pb::RecordRevenueSharingResponse = revenue_sharing::record, caller;
+    get_revenue_sharing(pb::GetRevenueSharingRequest) -> pb::GetRevenueSharingResponse = revenue_sharing::get, plain;
+    list_revenue_sharings(pb::ListRevenueSharingsRequest) -> pb::ListRevenueSharingsResponse = revenue_sharing::list, plain;
+    list_annual_checks(pb::ListAnnualChecksRequest) -> pb::ListAnnualChecksResponse = annual::list, caller;
+    list_period_settlements(pb::ListPeriodSettlementsRequest) -> pb::ListPeriodSettlementsResponse = settlement::list, caller;
 }
 
-#[tonic::async_trait]
-impl PricingService for Handlers {
-    async fn create_bond_yield(
-        &self,
-        request: Request<pb::CreateBondYieldRequest>,
-    ) -> Result<Response<pb::CreateBondYieldResponse>, Status> {
-        let caller = caller(&request)?;
-        bond_yields::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_bond_yield(
-        &self,
-        request: Request<pb::GetBondYieldRequest>,
-    ) -> Result<Response<pb::GetBondYieldResponse>, Status> {
-        bond_yields::get(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_bond_yields(
-        &self,
-        request: Request<pb::ListBondYieldsRequest>,
-    ) -> Result<Response<pb::ListBondYieldsResponse>, Status> {
-        bond_yields::list(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn preview_max_allowed_revenue(
-        &self,
-        request: Request<pb::PreviewMaxAllowedRevenueRequest>,
-    ) -> Result<Response<pb::PreviewMaxAllowedRevenueResponse>, Status> {
-        preview::preview(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_pricing_case(
-        &self,
-        request: Request<pb::CreatePricingCaseRequest>,
-    ) -> Result<Response<pb::CreatePricingCaseResponse>, Status> {
-        let caller = caller(&request)?;
-        cases::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_pricing_case(
-        &self,
-        request: Request<pb::GetPricingCaseRequest>,
-    ) -> Result<Response<pb::GetPricingCaseResponse>, Status> {
-        let caller = caller(&request)?;
-        cases::get(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_pricing_cases(
-        &self,
-        request: Request<pb::ListPricingCasesRequest>,
-    ) -> Result<Response<pb::ListPricingCasesResponse>, Status> {
-        let caller = caller(&request)?;
-        cases::list(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn submit_pricing_application(
-        &self,
-        request: Request<pb::SubmitPricingApplicationRequest>,
-    ) -> Result<Response<pb::SubmitPricingApplicationResponse>, Status> {
-        let caller = caller(&request)?;
-        cases::submit_application(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn assess_pricing_basis(
-        &self,
-        request: Request<pb::AssessPricingBasisRequest>,
-    ) -> Result<Response<pb::AssessPricingBasisResponse>, Status> {
-        let caller = caller(&request)?;
-        cases::assess_basis(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_cost_survey(
-        &self,
-        request: Request<pb::CreateCostSurveyRequest>,
-    ) -> Result<Response<pb::CreateCostSurveyResponse>, Status> {
-        let caller = caller(&request)?;
-        surveys::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_cost_survey(
-        &self,
-        request: Request<pb::GetCostSurveyRequest>,
-    ) -> Result<Response<pb::GetCostSurveyResponse>, Status> {
-        let caller = caller(&request)?;
-        surveys::get(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_cost_surveys(
-        &self,
-        request: Request<pb::ListCostSurveysRequest>,
-    ) -> Result<Response<pb::ListCostSurveysResponse>, Status> {
-        let caller = caller(&request)?;
-        surveys::list(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn update_cost_survey(
-        &self,
-        request: Request<pb::UpdateCostSurveyRequest>,
-    ) -> Result<Response<pb::UpdateCostSurveyResponse>, Status> {
-        let caller = caller(&request)?;
-        surveys::update(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn submit_cost_survey(
-        &self,
-        request: Request<pb::SubmitCostSurveyRequest>,
-    ) -> Result<Response<pb::SubmitCostSurveyResponse>, Status> {
-        let caller = caller(&request)?;
-        surveys::submit(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn approve_cost_survey(
-        &self,
-        request: Request<pb::ApproveCostSurveyRequest>,
-    ) -> Result<Response<pb::ApproveCostSurveyResponse>, Status> {
-        let caller = caller(&request)?;
-        surveys::approve(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn return_cost_survey(
-        &self,
-        request: Request<pb::ReturnCostSurveyRequest>,
-    ) -> Result<Response<pb::ReturnCostSurveyResponse>, Status> {
-        let caller = caller(&request)?;
-        surveys::return_survey(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_calculation(
-        &self,
-        request: Request<pb::CreateCalculationRequest>,
-    ) -> Result<Response<pb::CreateCalculationResponse>, Status> {
-        let caller = caller(&request)?;
-        calculations::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_calculation(
-        &self,
-        request: Request<pb::GetCalculationRequest>,
-    ) -> Result<Response<pb::GetCalculationResponse>, Status> {
-        let caller = caller(&request)?;
-        calculations::get(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_calculations(
-        &self,
-        request: Request<pb::ListCalculationsRequest>,
-    ) -> Result<Response<pb::ListCalculationsResponse>, Status> {
-        let caller = caller(&request)?;
-        calculations::list(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn explain_calculation(
-        &self,
-        request: Request<pb::ExplainCalculationRequest>,
-    ) -> Result<Response<pb::ExplainCalculationResponse>, Status> {
-        let caller = caller(&request)?;
-        calculations::explain(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn approve_max_allowed_revenue(
-        &self,
-        request: Request<pb::ApproveMaxAllowedRevenueRequest>,
-    ) -> Result<Response<pb::ApproveMaxAllowedRevenueResponse>, Status> {
-        let caller = caller(&request)?;
-        approval::approve(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_cap_price(
-        &self,
-        request: Request<pb::CreateCapPriceRequest>,
-    ) -> Result<Response<pb::CreateCapPriceResponse>, Status> {
-        let caller = caller(&request)?;
-        caps::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_cap_price(
-        &self,
-        request: Request<pb::GetCapPriceRequest>,
-    ) -> Result<Response<pb::GetCapPriceResponse>, Status> {
-        let caller = caller(&request)?;
-        caps::get(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_cap_prices(
-        &self,
-        request: Request<pb::ListCapPricesRequest>,
-    ) -> Result<Response<pb::ListCapPricesResponse>, Status> {
-        let caller = caller(&request)?;
-        caps::list(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn set_cap_price(
-        &self,
-        request: Request<pb::SetCapPriceRequest>,
-    ) -> Result<Response<pb::SetCapPriceResponse>, Status> {
-        let caller = caller(&request)?;
-        caps::set(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn publish_cap_price(
-        &self,
-        request: Request<pb::PublishCapPriceRequest>,
-    ) -> Result<Response<pb::PublishCapPriceResponse>, Status> {
-        let caller = caller(&request)?;
-        caps::publish(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_specific_price(
-        &self,
-        request: Request<pb::CreateSpecificPriceRequest>,
-    ) -> Result<Response<pb::CreateSpecificPriceResponse>, Status> {
-        let caller = caller(&request)?;
-        prices::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_specific_price(
-        &self,
-        request: Request<pb::GetSpecificPriceRequest>,
-    ) -> Result<Response<pb::GetSpecificPriceResponse>, Status> {
-        let caller = caller(&request)?;
-        prices::get(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_specific_prices(
-        &self,
-        request: Request<pb::ListSpecificPricesRequest>,
-    ) -> Result<Response<pb::ListSpecificPricesResponse>, Status> {
-        let caller = caller(&request)?;
-        prices::list(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn publish_specific_price(
-        &self,
-        request: Request<pb::PublishSpecificPriceRequest>,
-    ) -> Result<Response<pb::PublishSpecificPriceResponse>, Status> {
-        let caller = caller(&request)?;
-        prices::publish(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_annual_check(
-        &self,
-        request: Request<pb::CreateAnnualCheckRequest>,
-    ) -> Result<Response<pb::CreateAnnualCheckResponse>, Status> {
-        let caller = caller(&request)?;
-        annual::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_annual_check(
-        &self,
-        request: Request<pb::GetAnnualCheckRequest>,
-    ) -> Result<Response<pb::GetAnnualCheckResponse>, Status> {
-        let caller = caller(&request)?;
-        annual::get(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn complete_annual_check(
-        &self,
-        request: Request<pb::CompleteAnnualCheckRequest>,
-    ) -> Result<Response<pb::CompleteAnnualCheckResponse>, Status> {
-        let caller = caller(&request)?;
-        annual::complete(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn create_period_settlement(
-        &self,
-        request: Request<pb::CreatePeriodSettlementRequest>,
-    ) -> Result<Response<pb::CreatePeriodSettlementResponse>, Status> {
-        let caller = caller(&request)?;
-        settlement::create(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_period_settlement(
-        &self,
-        request: Request<pb::GetPeriodSettlementRequest>,
-    ) -> Result<Response<pb::GetPeriodSettlementResponse>, Status> {
-        let caller = caller(&request)?;
-        settlement::get(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn complete_period_settlement(
-        &self,
-        request: Request<pb::CompletePeriodSettlementRequest>,
-    ) -> Result<Response<pb::CompletePeriodSettlementResponse>, Status> {
-        let caller = caller(&request)?;
-        settlement::complete(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn record_revenue_sharing(
-        &self,
-        request: Request<pb::RecordRevenueSharingRequest>,
-    ) -> Result<Response<pb::RecordRevenueSharingResponse>, Status> {
-        let caller = caller(&request)?;
-        revenue_sharing::record(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn get_revenue_sharing(
-        &self,
-        request: Request<pb::GetRevenueSharingRequest>,
-    ) -> Result<Response<pb::GetRevenueSharingResponse>, Status> {
-        revenue_sharing::get(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_revenue_sharings(
-        &self,
-        request: Request<pb::ListRevenueSharingsRequest>,
-    ) -> Result<Response<pb::ListRevenueSharingsResponse>, Status> {
-        revenue_sharing::list(&self.ctx, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_annual_checks(
-        &self,
-        request: Request<pb::ListAnnualChecksRequest>,
-    ) -> Result<Response<pb::ListAnnualChecksResponse>, Status> {
-        let caller = caller(&request)?;
-        annual::list(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
-    }
-
-    async fn list_period_settlements(
-        &self,
-        request: Request<pb::ListPeriodSettlementsRequest>,
-    ) -> Result<Response<pb::ListPeriodSettlementsResponse>, Status> {
-        let caller = caller(&request)?;
-        settlement::list(&self.ctx, &caller, request.into_inner())
-            .await
-            .map(Response::new)
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rpc_has_exactly_one_policy_line() {
+        pdop_kit::testing::assert_policy_covers::<super::Pricing>(&[]);
     }
 }

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use pdop_kit::Platform;
-pub use pdop_kit::handling::{
-    Handling, Stored, caller, fetch_row, is_unique_violation, optional_name, paging,
-};
+pub use pdop_kit::handling::{Handling, Stored, fetch_row, is_unique_violation, optional_name, paging};
 use pdop_rules::{Calendar, Profiles};
+
+use crate::RegistryConfig;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
@@ -15,6 +15,13 @@ pub struct Ctx {
     pub platform: Arc<Platform>,
     pub profiles: Profiles,
     pub calendar: Calendar,
+    pub config: RegistryConfig,
+}
+
+impl AsRef<Platform> for Ctx {
+    fn as_ref(&self) -> &Platform {
+        &self.platform
+    }
 }
 
 impl Handling for Ctx {

@@ -4,14 +4,12 @@
 //! its row and re-checks it, so replicas may sweep concurrently.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use pdop_kit::auth::Caller;
 use tonic::Status;
 
 use crate::context::Ctx;
-use crate::convert::today;
 use crate::{agreements, blacklist, deadlines, developer_agreements, registrations};
 
 /// The identity the scheduler's changes are audited under.
@@ -24,20 +22,20 @@ fn scheduler() -> Caller {
     }
 }
 
-/// Runs a sweep now and then every `interval` until the service stops.
-pub fn spawn(ctx: Arc<Ctx>, interval: Duration) {
-    tokio::spawn(async move {
-        loop {
-            match sweep(&ctx, today()).await {
+/// Runs a sweep now, then every `registry.scheduler_interval` and whenever the clock is moved, until the service
+/// stops; "today" is the platform clock's.
+pub fn spawn(ctx: Arc<Ctx>) {
+    let interval = ctx.config.scheduler_interval;
+    let platform = Arc::clone(&ctx.platform);
+    platform.spawn_interval("registry-scheduler", interval, move || {
+        let ctx = Arc::clone(&ctx);
+        async move {
+            match sweep(&ctx, ctx.platform.clock.today()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(transitions = n, "scheduler swept"),
                 Err(status) => {
                     tracing::warn!(error = %status.message(), "scheduler sweep failed; retrying next round");
                 }
-            }
-            tokio::select! {
-                () = ctx.platform.stopping() => break,
-                () = tokio::time::sleep(interval) => {}
             }
         }
     });

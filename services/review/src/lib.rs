@@ -23,12 +23,14 @@ pub struct ReviewConfig {}
 
 impl Service for Review {
     type Config = ReviewConfig;
+    type State = Arc<Platform>;
     const DEFAULTS: ServiceDefaults = ServiceDefaults {
         name: "review",
         grpc_port: 50052,
         admin_port: 9092,
     };
     const GRPC_SERVICE: &'static str = "pdop.review.v1.ReviewService";
+    const IMPLEMENTED: &'static [&'static str] = Rpcs::IMPLEMENTED;
     const CONFIG_DEFAULTS: &'static str = "review: {}";
 
     fn descriptor_set() -> &'static [u8] {
@@ -40,15 +42,95 @@ impl Service for Review {
     }
 
     fn policy() -> Policy {
-        Policy::new().allow_service(Self::GRPC_SERVICE, Access::Authenticated)
+        use Access::*;
+        // One line per RPC of the contract; each gets its roles when it is built.
+        Policy::table(
+            Self::GRPC_SERVICE,
+            [
+                ("CreateScenarioApplication", Unimplemented),
+                ("GetScenarioApplication", Unimplemented),
+                ("ListScenarioApplications", Unimplemented),
+                ("UpdateScenarioApplication", Unimplemented),
+                ("SubmitScenarioApplication", Unimplemented),
+                ("ApproveScenarioApplication", Unimplemented),
+                ("RejectScenarioApplication", Unimplemented),
+                ("ReturnScenarioApplicationForSupplement", Unimplemented),
+                ("WithdrawScenarioApplication", Unimplemented),
+                ("RevokeScenarioApplication", Unimplemented),
+                ("CreateDataUseApplication", Unimplemented),
+                ("GetDataUseApplication", Unimplemented),
+                ("ListDataUseApplications", Unimplemented),
+                ("UpdateDataUseApplication", Unimplemented),
+                ("SubmitDataUseApplication", Unimplemented),
+                ("ConfirmDataUseApplication", Unimplemented),
+                ("ApproveDataUseApplication", Unimplemented),
+                ("RejectDataUseApplication", Unimplemented),
+                ("ReturnDataUseApplicationForSupplement", Unimplemented),
+                ("WithdrawDataUseApplication", Unimplemented),
+                ("RecordDataUseProvisioning", Unimplemented),
+                ("RevokeDataUseApplication", Unimplemented),
+                ("CreateDataQualityCheck", Unimplemented),
+                ("GetDataQualityCheck", Unimplemented),
+                ("ListDataQualityChecks", Unimplemented),
+                ("RespondDataQualityCheck", Unimplemented),
+                ("CloseDataQualityCheck", Unimplemented),
+                ("WithdrawDataQualityCheck", Unimplemented),
+                ("CreateProductReview", Unimplemented),
+                ("GetProductReview", Unimplemented),
+                ("ListProductReviews", Unimplemented),
+                ("UpdateProductReview", Unimplemented),
+                ("SubmitProductReview", Unimplemented),
+                ("RecordProductComplianceChecks", Unimplemented),
+                ("ApproveProductReview", Unimplemented),
+                ("RejectProductReview", Unimplemented),
+                ("ReturnProductReviewForSupplement", Unimplemented),
+                ("WithdrawProductReview", Unimplemented),
+                ("CreateDeveloperAdmission", Unimplemented),
+                ("GetDeveloperAdmission", Unimplemented),
+                ("ListDeveloperAdmissions", Unimplemented),
+                ("UpdateDeveloperAdmission", Unimplemented),
+                ("SubmitDeveloperAdmission", Unimplemented),
+                ("ReturnDeveloperAdmissionForSupplement", Unimplemented),
+                ("ApproveDeveloperAdmission", Unimplemented),
+                ("RejectDeveloperAdmission", Unimplemented),
+                ("StartDeveloperAdmissionNotice", Unimplemented),
+                ("ListDeveloperAdmissionObjections", Unimplemented),
+                ("UpholdDeveloperAdmissionObjection", Unimplemented),
+                ("DismissDeveloperAdmissionObjection", Unimplemented),
+                ("AdmitDeveloper", Unimplemented),
+                ("WithdrawDeveloperAdmission", Unimplemented),
+                ("ExitDeveloperAdmission", Unimplemented),
+                ("CreateAppeal", Unimplemented),
+                ("GetAppeal", Unimplemented),
+                ("ListAppeals", Unimplemented),
+                ("UpholdAppeal", Unimplemented),
+                ("DismissAppeal", Unimplemented),
+                ("WithdrawAppeal", Unimplemented),
+                ("AssignReviewer", Unimplemented),
+                ("RecuseReviewer", Unimplemented),
+                ("CreateReviewOpinion", Unimplemented),
+                ("ListReviewOpinions", Unimplemented),
+            ],
+        )
     }
 
-    fn routes(_platform: Arc<Platform>, _config: Arc<Self::Config>) -> anyhow::Result<Routes> {
-        Ok(Routes::new(ReviewServiceServer::new(Handlers)))
+    fn build(platform: Arc<Platform>, _config: Self::Config) -> anyhow::Result<Self::State> {
+        Ok(platform)
+    }
+
+    fn routes(state: Arc<Self::State>) -> Routes {
+        Routes::new(ReviewServiceServer::new(Rpcs::new(state)))
     }
 }
 
-/// RPC handlers; every method not written here answers `UNIMPLEMENTED`.
-struct Handlers;
+pdop_kit::rpcs! {
+    ReviewService for Review;
+}
 
-impl ReviewService for Handlers {}
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rpc_has_exactly_one_policy_line() {
+        pdop_kit::testing::assert_policy_covers::<super::Review>(&[]);
+    }
+}

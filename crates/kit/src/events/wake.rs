@@ -8,7 +8,7 @@
 //! poll interval, never an event.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -26,6 +26,8 @@ pub struct OutboxWaker(Arc<Inner>);
 struct Inner {
     /// Set while this process's relay leads.
     leading: AtomicBool,
+    /// Wakes so far (tests check that each commit wakes once).
+    wakes: AtomicU64,
     /// The local relay waits on this (a wake before it waits is kept as a permit).
     relay: Notify,
     /// The forwarder waits on this to send a `NOTIFY` to another process's relay.
@@ -43,11 +45,17 @@ impl std::fmt::Debug for OutboxWaker {
 impl OutboxWaker {
     /// Says that events may have been committed to the outbox. Many wakes before the relay runs count once.
     pub fn wake(&self) {
+        self.0.wakes.fetch_add(1, Ordering::Relaxed);
         if self.0.leading.load(Ordering::Acquire) {
             self.0.relay.notify_one();
         } else {
             self.0.remote.notify_one();
         }
+    }
+
+    /// How many times [`OutboxWaker::wake`] has been called.
+    pub fn wakes(&self) -> u64 {
+        self.0.wakes.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_leading(&self, leading: bool) {

@@ -49,6 +49,7 @@ pub fn outbox_settings() -> OutboxSettings {
         batch_size: 50,
         poll_interval: Duration::from_millis(200),
         retention: Duration::from_secs(3600),
+        max_payload: 768 * 1024,
     }
 }
 

@@ -993,7 +993,6 @@ pub async fn start_notice(
 pub async fn issue_code(
     ctx: &Ctx,
     caller: &Caller,
-    code_format: &str,
     req: IssueRegistrationCodeRequest,
 ) -> Result<IssueRegistrationCodeResponse, Status> {
     const METHOD: &str = "registry.IssueRegistrationCode";
@@ -1046,7 +1045,12 @@ pub async fn issue_code(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;
-    reg.registration_code = format_code(code_format, &division, chrono::Datelike::year(&today), seq);
+    reg.registration_code = format_code(
+        &ctx.config.registration_code_format,
+        &division,
+        chrono::Datelike::year(&today),
+        seq,
+    );
     // D7 (N3 Art.15): valid 3 years from coding, or the operating term when that ends sooner.
     let three_years = today.checked_add_months(Months::new(36)).unwrap_or(today);
     let term_end = optional_date(reg.operating_term_end_date.as_ref()).ok().flatten();
