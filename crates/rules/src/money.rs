@@ -92,20 +92,25 @@ impl Cny {
             return Err(MoneyError::Currency);
         }
         match plain_decimal(amount) {
-            Ok(value) => Cny::new(value).map_err(|_| MoneyError::OutOfBounds),
+            Ok(value) => Cny::new(value),
             Err(PlainError::Shape) => Err(MoneyError::NotDecimal),
             Err(PlainError::TooLarge) => Err(MoneyError::OutOfBounds),
             Err(PlainError::TooPrecise) => Err(MoneyError::TooPrecise),
         }
     }
 
-    /// An amount from a computed or stored decimal; out of bounds is [`MoneyError::Overflow`].
+    /// An amount from a decimal; out of bounds is [`MoneyError::OutOfBounds`].
     pub fn new(value: Decimal) -> Result<Cny, MoneyError> {
-        if value.abs() <= MAX_AMOUNT {
-            Ok(Cny(value))
-        } else {
-            Err(MoneyError::Overflow)
-        }
+        Cny::bounded(Some(value)).ok_or(MoneyError::OutOfBounds)
+    }
+
+    /// The result of checked arithmetic, if it is within the bound.
+    fn bounded(value: Option<Decimal>) -> Option<Cny> {
+        value.filter(|v| v.abs() <= MAX_AMOUNT).map(Cny)
+    }
+
+    fn computed(value: Option<Decimal>) -> Result<Cny, MoneyError> {
+        Cny::bounded(value).ok_or(MoneyError::Overflow)
     }
 
     pub fn as_decimal(self) -> Decimal {
@@ -121,11 +126,11 @@ impl Cny {
     }
 
     pub fn checked_add(self, other: Cny) -> Result<Cny, MoneyError> {
-        Cny::new(self.0.checked_add(other.0).ok_or(MoneyError::Overflow)?)
+        Cny::computed(self.0.checked_add(other.0))
     }
 
     pub fn checked_sub(self, other: Cny) -> Result<Cny, MoneyError> {
-        Cny::new(self.0.checked_sub(other.0).ok_or(MoneyError::Overflow)?)
+        Cny::computed(self.0.checked_sub(other.0))
     }
 
     /// The amount times a rate (a share, a tax rate).
@@ -135,7 +140,7 @@ impl Cny {
 
     /// The amount times any factor, such as an expected volume.
     pub fn times(self, factor: Decimal) -> Result<Cny, MoneyError> {
-        Cny::new(self.0.checked_mul(factor).ok_or(MoneyError::Overflow)?)
+        Cny::computed(self.0.checked_mul(factor))
     }
 
     /// The amount divided by `divisor` (a number of years or installments, a share).
@@ -143,7 +148,7 @@ impl Cny {
         if divisor.is_zero() {
             return Err(MoneyError::DivisionByZero);
         }
-        Cny::new(self.0.checked_div(divisor).ok_or(MoneyError::Overflow)?)
+        Cny::computed(self.0.checked_div(divisor))
     }
 
     /// Rounded to 分, half away from zero (see [`cents`]); rounding never leaves the bound.
@@ -292,7 +297,7 @@ mod tests {
         );
         assert_eq!(Cny::sum([max, one]), Err(MoneyError::Overflow));
         assert_eq!(Cny::sum([one, one]).unwrap().to_string(), "2");
-        assert_eq!(Cny::new(Decimal::MIN), Err(MoneyError::Overflow));
+        assert_eq!(Cny::new(Decimal::MIN), Err(MoneyError::OutOfBounds));
     }
 
     #[test]
