@@ -1,9 +1,11 @@
-//! Conversions between stored values and protobuf values: timestamps, dates (in China's time zone) and
-//! the caller as an event `Actor`.
+//! Conversions between stored values and protobuf values: timestamps, dates (in China's time zone),
+//! cited deadlines, money and rates, and the caller as an event `Actor`.
 
 use crate::auth::{Caller, Role as KitRole};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use pdop_proto::common::{Actor, Date, Role};
+use pdop_proto::common::{Actor, Date, Deadline, DeadlineUnit, Money, Role, SourceCitation};
+use pdop_rules::money::Rate;
+use pdop_rules::{CitedDeadline, Cny, MoneyError, Period};
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -32,6 +34,53 @@ pub fn optional_date(d: Option<&Date>) -> Result<Option<NaiveDate>, &'static str
         Some(d) if *d == Date::default() => Ok(None),
         Some(d) => naive_date(d).map(Some).ok_or("is not a valid calendar date"),
     }
+}
+
+/// A cited deadline as carried in messages.
+pub fn deadline(d: &CitedDeadline) -> Deadline {
+    let (duration, unit) = match d.period {
+        Period::WorkingDays(n) => (n, DeadlineUnit::WorkingDays),
+        Period::CalendarDays(n) => (n, DeadlineUnit::CalendarDays),
+        Period::Months(n) => (n, DeadlineUnit::Months),
+        Period::Years(n) => (n, DeadlineUnit::Years),
+    };
+    Deadline {
+        start_date: Some(date(d.start)),
+        duration: i32::try_from(duration).unwrap_or(i32::MAX),
+        unit: unit as i32,
+        due_date: Some(date(d.due)),
+        provisional: d.provisional,
+        source: Some(SourceCitation {
+            rule_id: d.rule_id.clone(),
+            source_id: d.source_id.clone(),
+            ..Default::default()
+        }),
+        profile_id: d.profile_id.clone(),
+    }
+}
+
+/// The due date of a deadline, if it has a valid one.
+pub fn due_date(deadline: Option<&Deadline>) -> Option<NaiveDate> {
+    deadline.and_then(|d| d.due_date.as_ref()).and_then(naive_date)
+}
+
+/// An amount of money; `None` when the message is absent, an error (never zero) when it is malformed,
+/// out of bounds or not in CNY.
+pub fn cny(m: Option<&Money>) -> Result<Option<Cny>, MoneyError> {
+    m.map(|m| Cny::parse(&m.amount, &m.currency)).transpose()
+}
+
+/// An amount as carried in messages, always labelled CNY.
+pub fn money(c: Cny) -> Money {
+    Money {
+        amount: c.to_string(),
+        currency: "CNY".to_owned(),
+    }
+}
+
+/// A rate; `None` when the message is absent, an error when it is malformed or out of bounds.
+pub fn rate(r: Option<&pdop_proto::common::Rate>) -> Result<Option<Rate>, MoneyError> {
+    r.map(|r| Rate::parse(&r.value)).transpose()
 }
 
 /// Today's date in China (Asia/Shanghai, UTC+8, no daylight saving): legal deadlines count in it.
@@ -98,5 +147,54 @@ mod tests {
         );
         assert_eq!(optional_date(Some(&Date::default())), Ok(None));
         assert_eq!(optional_date(None), Ok(None));
+    }
+
+    #[test]
+    fn a_cited_deadline_keeps_its_period_dates_and_citation() {
+        let start = NaiveDate::from_ymd_opt(2026, 2, 10).unwrap();
+        let due = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let d = deadline(&CitedDeadline {
+            start,
+            period: Period::WorkingDays(10),
+            due,
+            provisional: true,
+            rule_id: "D16".into(),
+            source_id: "S-LY §三(三)3".into(),
+            profile_id: "laiyuan".into(),
+        });
+        assert_eq!((d.duration, d.unit), (10, DeadlineUnit::WorkingDays as i32));
+        assert_eq!(d.start_date, Some(date(start)));
+        assert_eq!(due_date(Some(&d)), Some(due));
+        assert!(d.provisional);
+        let source = d.source.unwrap();
+        assert_eq!(
+            (source.rule_id.as_str(), source.source_id.as_str()),
+            ("D16", "S-LY §三(三)3")
+        );
+        assert_eq!(d.profile_id, "laiyuan");
+        assert_eq!(due_date(None), None);
+    }
+
+    #[test]
+    fn money_is_absent_valid_or_an_error_never_zero() {
+        // THREATS L1: one conversion, and it fails loudly.
+        let m = |amount: &str, currency: &str| Money {
+            amount: amount.into(),
+            currency: currency.into(),
+        };
+        assert_eq!(cny(None), Ok(None));
+        let parsed = cny(Some(&m("8821333.00", ""))).unwrap().unwrap();
+        assert_eq!(money(parsed), m("8821333.00", "CNY"));
+        assert_eq!(cny(Some(&m("1e3", "CNY"))), Err(MoneyError::NotDecimal));
+        assert_eq!(cny(Some(&m("", "CNY"))), Err(MoneyError::NotDecimal));
+        assert_eq!(cny(Some(&m("1", "USD"))), Err(MoneyError::Currency));
+        assert_eq!(
+            cny(Some(&m("79228162514264337593543950335", ""))),
+            Err(MoneyError::OutOfBounds)
+        );
+        let r = |value: &str| pdop_proto::common::Rate { value: value.into() };
+        assert_eq!(rate(None), Ok(None));
+        assert_eq!(rate(Some(&r("0.06"))).unwrap().unwrap().to_string(), "0.06");
+        assert_eq!(rate(Some(&r("1000"))), Err(MoneyError::RateOutOfBounds));
     }
 }

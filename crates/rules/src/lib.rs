@@ -2,6 +2,8 @@
 //!
 //! - [`calendar`]: the State Council working-day calendar (工作日, 调休) and deadline arithmetic,
 //!   with deadlines beyond the loaded years flagged provisional.
+//! - [`deadlines`]: a profile's period turned into a deadline citing its rule, and terms' last days.
+//! - [`money`]: exact CNY amounts and rates, bounded at parse, with arithmetic that reports overflow.
 //! - [`profiles`]: jurisdiction rule profiles (national, Henan, Hubei, Yunnan, Laiyuan, Zhengzhou)
 //!   as data, every value citing the provision it comes from.
 //! - [`uscc`]: unified social credit codes (统一社会信用代码, GB 32100-2015, with the GB 11714
@@ -31,9 +33,13 @@
 //! ```
 
 pub mod calendar;
+pub mod deadlines;
+pub mod money;
 pub mod profiles;
 pub mod uscc;
 
 pub use self::calendar::{Calendar, CalendarError, Deadline, ParsePeriodError, Period};
+pub use self::deadlines::CitedDeadline;
+pub use self::money::{Cny, MoneyError};
 pub use self::profiles::{Profile, ProfileError, Profiles, Sourced};
 pub use self::uscc::{UnifiedSocialCreditCode, UsccError};

@@ -16,6 +16,7 @@ use pdop_proto::pricing::v1::{
     CreateAnnualCheckRequest, CreateAnnualCheckResponse, DeviationMode, GetAnnualCheckRequest,
     GetAnnualCheckResponse, ListAnnualChecksRequest, ListAnnualChecksResponse, PricingCase, PricingCaseState,
 };
+use pdop_rules::Cny;
 use prost::Message;
 use rust_decimal::Decimal;
 use tonic::Status;
@@ -23,7 +24,7 @@ use tonic::Status;
 use crate::cases::{self, may_read};
 use crate::context::{Ctx, Handling, paging};
 use crate::decimals;
-use crate::formula::{cents, check_deviation};
+use crate::formula::check_deviation;
 
 const COLLECTION: &str = "annualChecks";
 
@@ -51,16 +52,18 @@ pub async fn create(
     let mut a = req.annual_check.unwrap_or_default();
     let mut v = Violations::new();
     let actual = decimals::money(a.actual_revenue.as_ref(), "annual_check.actual_revenue", &mut v);
-    let mut product_total = Decimal::ZERO;
+    let mut product_total = Cny::ZERO;
     for (i, p) in a.product_revenues.iter().enumerate() {
-        product_total += decimals::money(
-            p.revenue.as_ref(),
-            &format!("annual_check.product_revenues[{i}].revenue"),
-            &mut v,
-        )
-        .unwrap_or_default();
+        let field = format!("annual_check.product_revenues[{i}].revenue");
+        let Some(revenue) = decimals::money(p.revenue.as_ref(), &field, &mut v) else {
+            continue;
+        };
+        match product_total.checked_add(revenue) {
+            Ok(total) => product_total = total,
+            Err(err) => v.add(field, format!("brings the products' total to a sum that {err}")),
+        }
     }
-    if !a.product_revenues.is_empty() && actual.is_some_and(|total| cents(total) != cents(product_total)) {
+    if !a.product_revenues.is_empty() && actual.is_some_and(|total| total.cents() != product_total.cents()) {
         v.add(
             "annual_check.product_revenues",
             format!("the products' revenues sum to {product_total}, not the actual revenue"),
@@ -104,15 +107,24 @@ pub async fn create(
         .as_ref()
         .and_then(|s| Decimal::from_str(s.value.as_str()).ok())
         .unwrap_or(Decimal::new(10, 2));
-    let mar = case
-        .max_allowed_revenue
-        .as_ref()
-        .and_then(|m| Decimal::from_str(&m.amount).ok())
-        .unwrap_or_default();
-    let deviation = check_deviation(actual.unwrap_or_default(), mar, threshold)
+    let mar = decimals::stored(
+        ctx,
+        case.max_allowed_revenue.as_ref(),
+        &case.name,
+        "max_allowed_revenue",
+    )?
+    .ok_or_else(|| {
+        ctx.errors().failed_precondition(
+            "NO_MAR",
+            format!("{} has no approved maximum allowed revenue", case.name),
+        )
+    })?;
+    // Set: a missing actual revenue was a violation returned above.
+    let actual = actual.unwrap_or_default().as_decimal();
+    let deviation = check_deviation(actual, mar.as_decimal(), threshold)
         .map_err(|e| ctx.errors().failed_precondition("NO_MAR", e.message))?;
     a.pricing_case = case.name.clone();
-    a.max_allowed_revenue = money(cents(mar));
+    a.max_allowed_revenue = money(mar.cents().as_decimal());
     a.deviation = Some(Rate {
         value: deviation.reported.to_string(),
     });

@@ -9,11 +9,12 @@ use pdop_proto::common::AuditInfo;
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
 use pdop_proto::pricing::v1::{CalculationState, PricingCaseState};
+use pdop_rules::Cny;
 use tonic::Status;
 
 use crate::calculations::{COLLECTION, COLUMNS, Row};
-use crate::cases;
 use crate::context::{Ctx, Handling};
+use crate::{cases, decimals};
 
 /// Approves (核定) the MAR by adopting one calculation of the case, jointly with the data authority
 /// (发展改革部门会同数据管理部门, N1 §二); the case's other calculations are not adopted.
@@ -91,14 +92,21 @@ pub async fn approve(
             format!("{} was made for {}", req.calculation, input.pricing_case),
         ));
     }
-    let money = |m: Option<&pdop_proto::common::Money>| {
-        m.and_then(|m| rust_decimal::Decimal::from_str_exact(&m.amount).ok())
-            .unwrap_or_default()
-    };
-    let (used, carried) = (
-        money(input.prior_period_deduction.as_ref()),
-        money(case.carried_deduction.as_ref()),
-    );
+    // N1 §四: only a predecessor's over-collection is deducted; none carried or used deducts nothing.
+    let used = decimals::stored(
+        ctx,
+        input.prior_period_deduction.as_ref(),
+        &calculation.name,
+        "input.prior_period_deduction",
+    )?
+    .unwrap_or(Cny::ZERO);
+    let carried = decimals::stored(
+        ctx,
+        case.carried_deduction.as_ref(),
+        &case.name,
+        "carried_deduction",
+    )?
+    .unwrap_or(Cny::ZERO);
     if used != carried {
         return Err(ctx.errors().failed_precondition(
             "CALCULATION_STALE",

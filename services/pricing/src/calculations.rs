@@ -16,9 +16,8 @@ use pdop_proto::pricing::v1::{
     ListCalculationsRequest, ListCalculationsResponse, PricingCaseState, RoundingMode, TaxMethod,
     VatTreatment,
 };
+use pdop_rules::Cny;
 use prost::Message;
-use rust_decimal::Decimal;
-use std::str::FromStr;
 use tonic::Status;
 
 use crate::cases::{self, may_read};
@@ -156,24 +155,28 @@ pub async fn create(
             ctx.errors()
                 .failed_precondition("PERIOD_UNSET", "set the case's pricing period first")
         })?;
-    let carried = case
-        .carried_deduction
-        .as_ref()
-        .and_then(|m| Decimal::from_str(&m.amount).ok())
-        .unwrap_or_default();
-    if !given_deduction.is_zero() && given_deduction != carried {
+    // N1 §四: only a predecessor's over-collection is deducted; a case carrying none deducts nothing.
+    let carried = decimals::stored(
+        ctx,
+        case.carried_deduction.as_ref(),
+        &case.name,
+        "carried_deduction",
+    )?
+    .unwrap_or(Cny::ZERO);
+    if given_deduction.is_some_and(|given| !given.is_zero() && given != carried) {
         return Err(invalid(
             ctx,
             "input.prior_period_deduction",
             format!("the case carries a deduction of {carried}; leave the field empty"),
         ));
     }
-    let operating_cost = survey
-        .totals
-        .as_ref()
-        .and_then(|t| t.operating_cost.as_ref())
-        .and_then(|m| Decimal::from_str(&m.amount).ok())
-        .unwrap_or_default();
+    let operating_cost = decimals::stored_required(
+        ctx,
+        survey.totals.as_ref().and_then(|t| t.operating_cost.as_ref()),
+        &survey.name,
+        "totals.operating_cost",
+    )?
+    .as_decimal();
     let inputs = MarInputs {
         operating_cost,
         cost_origin: survey_name.clone(),
@@ -187,7 +190,7 @@ pub async fn create(
         vat_rate,
         period_years,
         period_years_max: limits.period_years_max,
-        prior_deduction: carried,
+        prior_deduction: carried.as_decimal(),
         profile_id: profile.id.clone(),
     };
     let outcome = formula::compute_mar(&inputs).map_err(|e| invalid(ctx, &e.field, e.message))?;

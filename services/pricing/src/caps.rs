@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{actor, optional_date, timestamp};
+use pdop_kit::convert::{self, actor, optional_date, timestamp};
 use pdop_kit::handling::{optional_name, page_after};
 use pdop_proto::common::{AuditInfo, BillingUnit, Money};
 use pdop_proto::pricing::events::v1 as ev;
@@ -80,7 +80,7 @@ pub async fn create(
         );
     }
     let cap = decimals::money(c.cap_amount.as_ref(), "cap_price.cap_amount", &mut v);
-    if cap.is_some_and(|a| a < Decimal::ZERO || a.scale() > 4) {
+    if cap.is_some_and(|a| a.is_negative() || a.as_decimal().scale() > 4) {
         v.add(
             "cap_price.cap_amount",
             "must be at least 0 with at most 4 fraction digits",
@@ -98,6 +98,20 @@ pub async fn create(
             "must give the expected annual volume (预计销售规模), at least 0",
         );
     }
+    // THREATS L1: the expected revenue is money too, bounded like the cap.
+    let expected = match (cap, volume) {
+        (Some(cap), Some(volume)) => match cap.times(volume) {
+            Ok(expected) => Some(expected.cents()),
+            Err(err) => {
+                v.add(
+                    "cap_price.expected_volume",
+                    format!("times the cap amount gives an expected revenue that {err}"),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
     let free =
         FreeProvisionBasis::try_from(c.free_provision).unwrap_or_default() != FreeProvisionBasis::Unspecified;
     if free && cap.is_some_and(|a| !a.is_zero()) {
@@ -154,8 +168,9 @@ pub async fn create(
     let product_id = product.id.as_str();
     c.product_display_name = product.display_name.clone();
     c.use_class = i32::from(product.use_class);
-    let expected = cents(cap.unwrap_or_default() * volume.unwrap_or_default());
-    c.expected_revenue = cny(expected);
+    // Set: a missing cap or volume was a violation returned above.
+    let expected = expected.unwrap_or_default();
+    c.expected_revenue = Some(convert::money(expected));
     c.state = CapPriceState::Draft as i32;
     c.written_report = None;
     c.reported_to.clear();
@@ -171,7 +186,7 @@ pub async fn create(
     .bind(case.name.trim_start_matches("pricingCases/"))
     .bind(product_id)
     .bind(CapPriceState::Draft as i16)
-    .bind(expected)
+    .bind(expected.as_decimal())
     .bind(c.encode_to_vec())
     .bind(Utc::now())
     .fetch_one(&mut *tx)
@@ -223,11 +238,13 @@ async fn revenue_check(
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
-    let own = adding
-        .expected_revenue
-        .as_ref()
-        .and_then(|m| Decimal::from_str(&m.amount).ok())
-        .unwrap_or_default();
+    let own = decimals::stored_required(
+        ctx,
+        adding.expected_revenue.as_ref(),
+        &adding.name,
+        "expected_revenue",
+    )?
+    .as_decimal();
     // A cap that adjusts another replaces its expected revenue.
     let replaced: Decimal = if adding.supersedes.is_empty() {
         Decimal::ZERO
@@ -241,16 +258,29 @@ async fn revenue_check(
         .await
         .map_err(|e| ctx.db(e))?
     };
-    let total = cents(counted + own - replaced);
-    let mar = case
-        .max_allowed_revenue
-        .as_ref()
-        .and_then(|m| Decimal::from_str(&m.amount).ok())
-        .unwrap_or_default();
+    let mar = decimals::stored_required(
+        ctx,
+        case.max_allowed_revenue.as_ref(),
+        &case.name,
+        "max_allowed_revenue",
+    )?
+    .as_decimal();
+    // Sums of bounded amounts over one case's caps: far inside `Decimal`, checked all the same.
+    let (total, headroom) = counted
+        .checked_add(own)
+        .and_then(|t| t.checked_sub(replaced))
+        .map(cents)
+        .and_then(|total| Some((total, mar.checked_sub(total)?)))
+        .ok_or_else(|| {
+            ctx.internal(anyhow::anyhow!(
+                "the expected revenue of {}'s caps overflows",
+                case.name
+            ))
+        })?;
     Ok(CapRevenueCheck {
         total_expected_revenue: cny(total),
         max_allowed_revenue: cny(cents(mar)),
-        headroom: cny(cents(mar - total)),
+        headroom: cny(cents(headroom)),
         within: total <= mar,
     })
 }
@@ -390,7 +420,7 @@ pub async fn publish(
         &mut tx,
         case_row.id(),
         &c.product,
-        prices::amount_of(c.cap_amount.as_ref()),
+        decimals::stored_required(ctx, c.cap_amount.as_ref(), &c.name, "cap_amount")?,
     )
     .await?;
     let now = Utc::now();

@@ -2,17 +2,16 @@
 //! 可在不同周期平滑处理): a settlement's installment at offset k falls due in the k-th period after it, so a case
 //! carries, from each case k periods back along its predecessors, that case's installment at offset k.
 
-use std::str::FromStr;
-
 use pdop_proto::common::Money;
 use pdop_proto::pricing::v1::{PeriodSettlement, PeriodSettlementState, PricingCase, PricingCaseState};
+use pdop_rules::Cny;
 use prost::Message;
 use rust_decimal::Decimal;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
-use crate::cases;
 use crate::context::{Ctx, Handling};
+use crate::{cases, decimals};
 
 /// Smoothing never reaches further back than this many periods; it bounds the walk along predecessors.
 const MAX_OFFSET: i32 = 10;
@@ -23,7 +22,7 @@ pub async fn due_after(
     tx: &mut Transaction<'static, Postgres>,
     predecessor: &str,
 ) -> Result<Decimal, Status> {
-    let mut total = Decimal::ZERO;
+    let mut total = Cny::ZERO;
     let mut name = predecessor.to_owned();
     for offset in 1..=MAX_OFFSET {
         let Some(id) = pdop_kit::names::parse(&name, "pricingCases") else {
@@ -47,19 +46,22 @@ pub async fn due_after(
             let settlement = body
                 .and_then(|b| PeriodSettlement::decode(b.as_slice()).ok())
                 .filter(|s| s.state == PeriodSettlementState::Completed as i32);
-            for installment in settlement.iter().flat_map(|s| &s.installments) {
+            for (i, installment) in settlement.iter().flat_map(|s| s.installments.iter().enumerate()) {
                 if installment.period_offset == offset {
-                    total += installment
-                        .amount
-                        .as_ref()
-                        .and_then(|m| Decimal::from_str(&m.amount).ok())
-                        .unwrap_or_default();
+                    let field = format!("installments[{i}].amount");
+                    let amount = decimals::stored_required(
+                        ctx,
+                        installment.amount.as_ref(),
+                        &case.settlement,
+                        &field,
+                    )?;
+                    total = decimals::computed(ctx, total.checked_add(amount), "the deduction carried")?;
                 }
             }
         }
         name = case.predecessor;
     }
-    Ok(total)
+    Ok(total.as_decimal())
 }
 
 /// The predecessor a new case of `agreement` follows, locked, with the deduction it passes on. A case that

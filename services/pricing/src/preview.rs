@@ -8,7 +8,7 @@ use pdop_proto::pricing::v1::{
     VatTreatment,
 };
 use pdop_rules::profiles::TaxModel;
-use pdop_rules::{Period, Profile};
+use pdop_rules::{Cny, Period, Profile};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use tonic::Status;
@@ -71,10 +71,9 @@ pub fn tax_of(input: &CalculationInput, v: &mut Violations) -> Tax {
                 .enumerate()
                 .map(|(i, item)| {
                     let field = format!("input.tax_items[{i}].amount");
-                    (
-                        item.label.clone(),
-                        decimals::money(item.amount.as_ref(), &field, v).unwrap_or_default(),
-                    )
+                    // A missing or malformed amount is a violation; the other items are still read.
+                    let amount = decimals::money(item.amount.as_ref(), &field, v).unwrap_or_default();
+                    (item.label.clone(), amount.as_decimal())
                 })
                 .collect(),
         ),
@@ -162,11 +161,13 @@ pub async fn preview(
     let markup = decimals::rate(input.markup.as_ref(), "input.markup", &mut v);
     let tax = tax_of(&input, &mut v);
     let vat_rate = vat_of(&input, &mut v);
+    // N1 §四: only a previous period's over-collection is deducted; none given, none deducted.
     let deduction = decimals::optional_money(
         input.prior_period_deduction.as_ref(),
         "input.prior_period_deduction",
         &mut v,
-    );
+    )
+    .unwrap_or(Cny::ZERO);
     v.into_result(ctx.errors())?;
 
     // A what-if yield needs only the jurisdiction's profile, bound lately or read without a transaction; a
@@ -191,7 +192,7 @@ pub async fn preview(
     };
     let limits = limits(&profile);
     let inputs = MarInputs {
-        operating_cost: cost.unwrap_or_default(),
+        operating_cost: cost.unwrap_or_default().as_decimal(),
         cost_origin: "input".to_owned(),
         bond_yield,
         bond_yield_year,
@@ -203,7 +204,7 @@ pub async fn preview(
         vat_rate,
         period_years: u32::try_from(input.period_years).unwrap_or(0),
         period_years_max: limits.period_years_max,
-        prior_deduction: deduction,
+        prior_deduction: deduction.as_decimal(),
         profile_id: profile.id.clone(),
     };
     let outcome = formula::compute_mar(&inputs).map_err(|e| invalid(ctx, e))?;

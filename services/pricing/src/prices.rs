@@ -3,14 +3,12 @@
 //! investigation that follow) the operator sets trial prices (试行收费标准) under the authorizing entity's
 //! guidance.
 
-use std::str::FromStr;
-
 use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, timestamp};
 use pdop_kit::handling::{optional_name, page_after};
-use pdop_proto::common::{BillingUnit, Money};
+use pdop_proto::common::BillingUnit;
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     CapPrice, CapPriceState, CreateSpecificPriceRequest, CreateSpecificPriceResponse, FreeProvisionBasis,
@@ -18,8 +16,8 @@ use pdop_proto::pricing::v1::{
     PricingCase, PricingCaseState, PublishSpecificPriceRequest, PublishSpecificPriceResponse, SpecificPrice,
     SpecificPriceKind, SpecificPriceState,
 };
+use pdop_rules::Cny;
 use prost::Message;
-use rust_decimal::Decimal;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
@@ -38,12 +36,6 @@ crate::rows::body_row!(
 
 fn state_of(p: &SpecificPrice) -> SpecificPriceState {
     SpecificPriceState::try_from(p.state).unwrap_or_default()
-}
-
-/// A stored amount; stored amounts were validated on the way in.
-pub fn amount_of(m: Option<&Money>) -> Decimal {
-    m.and_then(|m| Decimal::from_str(&m.amount).ok())
-        .unwrap_or_default()
 }
 
 /// The currently published cap of a product in a case.
@@ -71,7 +63,7 @@ async fn published_cap(
 }
 
 /// N1 §二: 运营机构在不高于上限收费标准的范围内，确定具体收费标准.
-fn check_cap(ctx: &Ctx, p: &SpecificPrice, cap: &CapPrice) -> Result<(), Status> {
+fn check_cap(ctx: &Ctx, p: &SpecificPrice, amount: Cny, cap: &CapPrice) -> Result<(), Status> {
     if p.billing_unit != cap.billing_unit {
         let mut v = Violations::new();
         v.add(
@@ -80,7 +72,7 @@ fn check_cap(ctx: &Ctx, p: &SpecificPrice, cap: &CapPrice) -> Result<(), Status>
         );
         return Err(ctx.errors().invalid(&v));
     }
-    let (amount, limit) = (amount_of(p.amount.as_ref()), amount_of(cap.cap_amount.as_ref()));
+    let limit = decimals::stored_required(ctx, cap.cap_amount.as_ref(), &cap.name, "cap_amount")?;
     if amount > limit {
         return Err(ctx.errors().failed_precondition(
             "PRICE_ABOVE_CAP",
@@ -108,7 +100,7 @@ pub async fn create(
         v.add("specific_price.billing_unit", "must say what is charged for");
     }
     let amount = decimals::money(p.amount.as_ref(), "specific_price.amount", &mut v);
-    if amount.is_some_and(|a| a < Decimal::ZERO || a.scale() > 4) {
+    if amount.is_some_and(|a| a.is_negative() || a.as_decimal().scale() > 4) {
         v.add(
             "specific_price.amount",
             "must be at least 0 with at most 4 fraction digits",
@@ -129,6 +121,8 @@ pub async fn create(
         );
     }
     v.into_result(ctx.errors())?;
+    // Set: a missing or malformed amount was a violation returned above.
+    let amount = amount.unwrap_or_default();
     let mut tx = ctx.begin().await?;
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
@@ -183,7 +177,7 @@ pub async fn create(
                         ),
                     )
                 })?;
-            check_cap(ctx, &p, &cap)?;
+            check_cap(ctx, &p, amount, &cap)?;
             p.kind = SpecificPriceKind::Standard as i32;
             p.cap_price = cap.name.clone();
             p.cap_amount = cap.cap_amount.clone();
@@ -245,7 +239,7 @@ pub async fn flag_above_cap(
     tx: &mut Transaction<'static, Postgres>,
     case_id: &str,
     product: &str,
-    cap_amount: Decimal,
+    cap_amount: Cny,
 ) -> Result<Vec<String>, Status> {
     let rows = sqlx::query_as::<_, Row>(&format!(
         "SELECT {COLUMNS} FROM specific_prices
@@ -260,7 +254,8 @@ pub async fn flag_above_cap(
     let mut flagged = Vec::new();
     for row in &rows {
         let mut p = row.to_proto();
-        if amount_of(p.amount.as_ref()) > cap_amount && !p.exceeds_cap {
+        let amount = decimals::stored_required(ctx, p.amount.as_ref(), &p.name, "amount")?;
+        if amount > cap_amount && !p.exceeds_cap {
             p.exceeds_cap = true;
             flagged.push(save(ctx, tx, row, &p).await?.name);
         } else if p.exceeds_cap {
@@ -308,7 +303,8 @@ pub async fn publish(
                 ctx.errors()
                     .failed_precondition("NO_PUBLISHED_CAP", "the product's cap is no longer published")
             })?;
-        check_cap(ctx, &p, &cap)?;
+        let amount = decimals::stored_required(ctx, p.amount.as_ref(), &p.name, "amount")?;
+        check_cap(ctx, &p, amount, &cap)?;
         p.cap_price = cap.name;
         p.cap_amount = cap.cap_amount;
     }

@@ -2,8 +2,6 @@
 //! compared with the allowed revenue; an over-collection is deducted from the next period's MAR, or smoothed
 //! over several periods (超出较多的，可在不同周期平滑处理). The case is then SETTLED.
 
-use std::str::FromStr;
-
 use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
@@ -18,6 +16,7 @@ use pdop_proto::pricing::v1::{
     ListPeriodSettlementsResponse, PeriodSettlement, PeriodSettlementState, PricingCase, PricingCaseState,
     SettlementTreatment,
 };
+use pdop_rules::Cny;
 use prost::Message;
 use rust_decimal::{Decimal, RoundingStrategy};
 use tonic::Status;
@@ -25,7 +24,7 @@ use tonic::Status;
 use crate::cases::{self, may_read};
 use crate::context::{Ctx, Handling, paging};
 use crate::decimals;
-use crate::formula::{cents, settle};
+use crate::formula::settle;
 
 const COLLECTION: &str = "periodSettlements";
 
@@ -43,9 +42,23 @@ fn money(d: Decimal) -> Option<Money> {
     })
 }
 
-fn amount(m: Option<&Money>) -> Decimal {
-    m.and_then(|m| Decimal::from_str(&m.amount).ok())
-        .unwrap_or_default()
+/// The sum over the period's annual checks of one stored figure, each to the cent. Every figure is within
+/// 10^15 CNY, and so must their sum be (THREATS L1): a larger one is refused, not wrapped or zeroed.
+fn period_total(
+    ctx: &Ctx,
+    checks: &[(String, AnnualCheck)],
+    field: &str,
+    figure: fn(&AnnualCheck) -> Option<&Money>,
+) -> Result<Decimal, Status> {
+    let mut total = Cny::ZERO;
+    for (name, check) in checks {
+        let amount = decimals::stored_required(ctx, figure(check), name, field)?.cents();
+        total = total.checked_add(amount).map_err(|err| {
+            ctx.errors()
+                .failed_precondition("SETTLEMENT", format!("the period's total {field} {err}"))
+        })?;
+    }
+    Ok(total.as_decimal())
 }
 
 fn check_authority(ctx: &Ctx, caller: &Caller, case: &PricingCase) -> Result<(), Status> {
@@ -121,20 +134,25 @@ pub async fn create(
             format!("complete the annual checks of {missing:?} first"),
         ));
     }
-    let actual: Decimal = checks
-        .iter()
-        .map(|(_, c)| cents(amount(c.actual_revenue.as_ref())))
-        .sum();
-    let allowed: Decimal = checks
-        .iter()
-        .map(|(_, c)| cents(amount(c.max_allowed_revenue.as_ref())))
-        .sum();
+    let (actual, allowed) = (
+        period_total(ctx, &checks, "actual_revenue", |c| c.actual_revenue.as_ref())?,
+        period_total(ctx, &checks, "max_allowed_revenue", |c| {
+            c.max_allowed_revenue.as_ref()
+        })?,
+    );
     let (excess, _) =
         settle(actual, allowed, 1).map_err(|e| ctx.errors().failed_precondition("SETTLEMENT", e.message))?;
     let ratio = if allowed.is_zero() {
         Decimal::ZERO
     } else {
-        (excess / allowed).round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+        // A bounded excess over at least 0.01 CNY: within `Decimal`, checked all the same.
+        excess
+            .checked_div(allowed)
+            .ok_or_else(|| {
+                ctx.errors()
+                    .failed_precondition("SETTLEMENT", "the excess ratio overflows")
+            })?
+            .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
     };
     let settlement = PeriodSettlement {
         pricing_case: case.name.clone(),
@@ -241,10 +259,15 @@ fn installments(
             amount: money(excess),
         }],
         SettlementTreatment::Smoothed => {
-            let mut sum = Decimal::ZERO;
+            let mut sum = Cny::ZERO;
             for (i, part) in given.iter().enumerate() {
-                sum += decimals::money(part.amount.as_ref(), &format!("installments[{i}].amount"), v)
-                    .unwrap_or_default();
+                let field = format!("installments[{i}].amount");
+                if let Some(amount) = decimals::money(part.amount.as_ref(), &field, v) {
+                    match sum.checked_add(amount) {
+                        Ok(total) => sum = total,
+                        Err(err) => v.add(field, format!("brings the installments to a sum that {err}")),
+                    }
+                }
                 if part.period_offset < 1 || given[..i].iter().any(|p| p.period_offset == part.period_offset)
                 {
                     v.add(
@@ -253,7 +276,7 @@ fn installments(
                     );
                 }
             }
-            if given.len() < 2 || cents(sum) != excess {
+            if given.len() < 2 || sum.cents().as_decimal() != excess {
                 v.add(
                     "installments",
                     format!(
@@ -284,7 +307,7 @@ pub async fn complete(
         "completion",
     )?;
     let treatment = SettlementTreatment::try_from(req.treatment).unwrap_or_default();
-    let excess = amount(s.excess.as_ref());
+    let excess = decimals::stored_required(ctx, s.excess.as_ref(), &s.name, "excess")?.as_decimal();
     let mut v = Violations::new();
     let parts = installments(treatment, excess, &req.installments, &mut v);
     if req.evaluation_report.as_ref().is_none_or(|d| d.uri.is_empty()) {

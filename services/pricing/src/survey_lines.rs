@@ -8,6 +8,7 @@ use pdop_proto::common::Money;
 use pdop_proto::pricing::v1::{
     CostCategory, CostCategoryTotal, CostExclusionReason, CostSurvey, CostSurveyKind, CostSurveyTotals,
 };
+use pdop_rules::Cny;
 use rust_decimal::Decimal;
 use tonic::Status;
 
@@ -78,33 +79,39 @@ pub fn validate(s: &CostSurvey, v: &mut Violations) -> Vec<CostLine> {
         if category == CostCategory::Unspecified {
             v.add(field("category"), "is not a known cost category");
         }
+        // A missing or malformed claim is a violation; the line is still read for its other faults.
         let claimed =
             decimals::money(item.claimed_amount.as_ref(), &field("claimed_amount"), v).unwrap_or_default();
+        // N1 §三(一): C is the claim less disallowances, free-use shares and subsidies; a line giving none
+        // deducts nothing.
         let disallowed =
-            decimals::optional_money(item.disallowed_amount.as_ref(), &field("disallowed_amount"), v);
-        let free_use = decimals::optional_money(item.free_use_amount.as_ref(), &field("free_use_amount"), v);
-        let subsidy = decimals::optional_money(item.subsidy_amount.as_ref(), &field("subsidy_amount"), v);
-        if disallowed > Decimal::ZERO
+            decimals::optional_money(item.disallowed_amount.as_ref(), &field("disallowed_amount"), v)
+                .unwrap_or(Cny::ZERO);
+        let free_use = decimals::optional_money(item.free_use_amount.as_ref(), &field("free_use_amount"), v)
+            .unwrap_or(Cny::ZERO);
+        let subsidy = decimals::optional_money(item.subsidy_amount.as_ref(), &field("subsidy_amount"), v)
+            .unwrap_or(Cny::ZERO);
+        if disallowed > Cny::ZERO
             && CostExclusionReason::try_from(item.disallowance_reason).unwrap_or_default()
                 == CostExclusionReason::Unspecified
         {
             v.add(field("disallowance_reason"), "a disallowance needs its reason");
         }
-        if free_use > Decimal::ZERO && item.allocation_basis.trim().is_empty() {
+        if free_use > Cny::ZERO && item.allocation_basis.trim().is_empty() {
             v.add(
                 field("allocation_basis"),
                 "an allocation to free products needs its key",
             );
         }
-        if subsidy > Decimal::ZERO && item.subsidy_document.as_ref().is_none_or(|d| d.uri.is_empty()) {
+        if subsidy > Cny::ZERO && item.subsidy_document.as_ref().is_none_or(|d| d.uri.is_empty()) {
             v.add(field("subsidy_document"), "a subsidy needs its grant document");
         }
         lines.push(CostLine {
             category,
-            claimed,
-            disallowed,
-            free_use,
-            subsidy,
+            claimed: claimed.as_decimal(),
+            disallowed: disallowed.as_decimal(),
+            free_use: free_use.as_decimal(),
+            subsidy: subsidy.as_decimal(),
         });
     }
     lines

@@ -12,6 +12,7 @@ use pdop_proto::common::{DocumentRef, Money, Rate};
 use pdop_proto::pricing::v1::calculation_input::CostBasis;
 use pdop_proto::pricing::v1::*;
 use pdop_testkit::{acting, assert_invalid, reason};
+use prost::Message;
 use tonic::Code;
 
 #[tokio::test]
@@ -299,4 +300,37 @@ async fn the_review_disallows_claims_but_never_rewrites_them() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_invalid(&err, &["input.cost_survey"]);
+}
+
+#[tokio::test]
+async fn a_malformed_stored_deduction_is_internal_never_zero() {
+    // SPINE §7: a stored amount that does not parse is INTERNAL (its resource and field are logged); it is
+    // never read as zero, which would silently drop the carried deduction of N1 §四.
+    let mut h = start().await;
+    let case = investigating(&mut h).await;
+    let survey = approved_survey(&mut h, &case).await;
+    let y2025 = record_yield(&mut h, 2025).await;
+    let id = case.name.trim_start_matches("pricingCases/");
+    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM pricing_cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let mut corrupt = PricingCase::decode(body.as_slice()).unwrap();
+    corrupt.carried_deduction = Some(Money {
+        amount: "1,736,000".into(),
+        currency: "CNY".into(),
+    });
+    sqlx::query("UPDATE pricing_cases SET body = $2 WHERE id = $1")
+        .bind(id)
+        .bind(corrupt.encode_to_vec())
+        .execute(&h.db.pool)
+        .await
+        .unwrap();
+    let request = CreateCalculationRequest {
+        input: Some(calculation_input(&case.name, &survey.name, &y2025)),
+        request_id: String::new(),
+    };
+    let err = h.client.create_calculation(authority(request)).await.unwrap_err();
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
 }

@@ -12,6 +12,7 @@ use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
 use pdop_proto::pricing::v1::*;
 use pdop_testkit::{acting, assert_invalid, reason};
 use tonic::Code;
+use tonic_types::StatusExt;
 
 fn rate(value: &str) -> Option<Rate> {
     Some(Rate { value: value.into() })
@@ -165,6 +166,56 @@ async fn a_preview_refuses_bad_inputs_naming_each_field() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn preview_with_an_enormous_cost_is_invalid_argument() {
+    // THREATS L1: decimals that would overflow the formula are INVALID_ARGUMENT naming the field, never a panic.
+    let mut h = start().await;
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            cost_basis: Some(CostBasis::OperatingCost(cny("79228162514264337593543950335"))),
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["input.operating_cost.amount"]);
+    let described: Vec<String> = err
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|f| f.description.clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(described, ["exceeds 10^15 CNY"]);
+    // Rates are bounded at parse as well.
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            yield_basis: Some(YieldBasis::BondYieldValue(Rate {
+                value: "79228162514264337593543950335".into(),
+            })),
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["input.bond_yield_value.value"]);
+    // Within the bounds, a gross-up rate a hair below 1 overflows T: the formula names the rate.
+    let err = preview(
+        &mut h,
+        CalculationInput {
+            cost_basis: Some(CostBasis::OperatingCost(cny("1000000000000000"))),
+            income_tax_rate: rate("0.9999999999999999999999999999"),
+            ..example()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_invalid(&err, &["input.income_tax_rate"]);
+    // The service still answers.
+    let result = preview(&mut h, example()).await.unwrap();
+    assert_eq!(result.max_allowed_revenue.unwrap().amount, "8821333.33");
 }
 
 #[tokio::test]

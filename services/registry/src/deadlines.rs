@@ -16,9 +16,8 @@ use prost::Message;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
-use crate::clock;
 use crate::context::{Ctx, Handling, Stored, fetch_row, optional_name, paging};
-use crate::convert::{optional_date, timestamp, today};
+use crate::convert::{due_date, optional_date, timestamp, today};
 use crate::jurisdictions::page_after;
 use crate::names;
 
@@ -88,7 +87,7 @@ pub async fn open(
     o: Obligation<'_>,
     deadline: &Deadline,
 ) -> Result<(), Status> {
-    let Some(due) = clock::due(Some(deadline)) else {
+    let Some(due) = due_date(Some(deadline)) else {
         return Ok(());
     };
     cancel(ctx, tx, o.subject, o.kind).await?;

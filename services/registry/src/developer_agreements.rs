@@ -17,12 +17,12 @@ use pdop_proto::registry::v1::{
     UpdateDeveloperAgreementRequest, UpdateDeveloperAgreementResponse,
 };
 use pdop_proto::review::events::v1::DeveloperAdmissionSummary;
+use pdop_rules::deadlines::describe;
 use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::checklist::{self, Entry};
-use crate::clock;
 use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
 use crate::convert::{actor, date, etag, naive_date, timestamp, today};
 use crate::jurisdictions::page_after;
@@ -227,14 +227,14 @@ async fn check_term_cap(
         .and_then(|t| t.start_date.as_ref())
         .and_then(naive_date);
     if let (Some(cap), Some(start), Some(end)) = (&profile.developer.agreement_term_max, start, term_end(d))
-        && clock::term_end(start, cap.value).is_some_and(|last| end > last)
+        && pdop_rules::deadlines::term_end(start, cap.value).is_some_and(|last| end > last)
     {
         let mut v = Violations::new();
         v.add(
             "developer_agreement.term",
             format!(
                 "a term of {start} to {end} exceeds the {} cap in {} ({})",
-                clock::describe(cap.value),
+                describe(cap.value),
                 profile.id,
                 cap.source
             ),

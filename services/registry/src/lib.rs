@@ -9,7 +9,6 @@
 mod agreements;
 mod blacklist;
 mod checklist;
-mod clock;
 mod context;
 mod convert;
 mod deadlines;

@@ -20,14 +20,14 @@ use pdop_proto::registry::v1::{
     UpdateImplementationPlanResponse,
 };
 use pdop_rules::Profile;
+use pdop_rules::deadlines::{deadline, rule_id};
 use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::checklist::{self, plan_kind};
-use crate::clock::{self, deadline};
 use crate::context::{Ctx, Handling, fetch_row, is_unique_violation, optional_name, paging};
-use crate::convert::{actor, date, etag, naive_date, timestamp};
+use crate::convert::{self, actor, date, due_date, etag, naive_date, timestamp};
 use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};
@@ -735,13 +735,13 @@ pub async fn approve(
     plan.approval_date = Some(date(approval_date));
     // D13 (S-YN Art.10) 20 WD, D15 (S-HB §五(六)) 1 M; no deadline nationally or in Henan.
     plan.filing_deadline = profile.implementation_plan.filing_deadline.as_ref().map(|p| {
-        deadline(
-            ctx,
+        convert::deadline(&deadline(
+            &ctx.calendar,
             &profile,
-            &clock::rule_id("plan_filing", &p.source),
+            &rule_id("plan_filing", &p.source),
             p,
             approval_date,
-        )
+        ))
     });
     let saved = save(ctx, &mut tx, &row, &plan).await?;
     if let Some(d) = &saved.filing_deadline {
@@ -765,7 +765,7 @@ pub async fn approve(
         caller,
         METHOD,
         &saved.name,
-        serde_json::json!({ "state": "APPROVED", "filing_due": clock::due(saved.filing_deadline.as_ref()).map(|d| d.to_string()) }),
+        serde_json::json!({ "state": "APPROVED", "filing_due": due_date(saved.filing_deadline.as_ref()).map(|d| d.to_string()) }),
         ("pdop.registry.implementation_plan.approved", &event),
     )
     .await?;
@@ -844,7 +844,7 @@ pub async fn file(
         supersedes: saved.supersedes.clone(),
         actor: Some(actor(caller)),
     };
-    let late = clock::due(saved.filing_deadline.as_ref()).is_some_and(|due| filing_date > due);
+    let late = due_date(saved.filing_deadline.as_ref()).is_some_and(|due| filing_date > due);
     ctx.record(
         &mut tx,
         caller,

@@ -5,7 +5,7 @@
 use pdop_proto::pricing::v1::{AdjustmentDirection, AdjustmentLevel};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::InputError;
+use super::{InputError, checked};
 
 /// The outcome of an annual check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,9 @@ pub fn check_deviation(actual: Decimal, mar: Decimal, threshold: Decimal) -> Res
     if actual < Decimal::ZERO {
         return Err(InputError::new("actual_revenue", "must not be negative"));
     }
-    let exact = (actual - mar) / mar;
+    let field = "actual_revenue";
+    let exact = checked(actual.checked_sub(mar), field)?;
+    let exact = checked(exact.checked_div(mar), field)?;
     let reported = exact.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero);
     // The threshold is compared with the exact deviation: exactly 10% is "10%及以下".
     let level = if exact.is_zero() {
@@ -107,6 +109,16 @@ mod tests {
             (d.level, d.direction),
             (AdjustmentLevel::None, AdjustmentDirection::None)
         );
+    }
+
+    #[test]
+    fn extreme_revenues_are_input_errors_not_panics() {
+        // THREATS L1: checked arithmetic, overflow named as the input at fault.
+        let err = check_deviation(Decimal::MAX, dec!(0.0000000000000000000000000001), dec!(0.1)).unwrap_err();
+        assert_eq!(err.field, "actual_revenue");
+        let err = check_deviation(Decimal::MAX, Decimal::MAX, dec!(0.1)).unwrap();
+        assert_eq!(err.level, AdjustmentLevel::None);
+        assert!(check_deviation(Decimal::ZERO, Decimal::MAX, dec!(0.1)).is_ok());
     }
 
     #[test]

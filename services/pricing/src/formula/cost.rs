@@ -3,9 +3,10 @@
 //! (C covers only industry-development products), less government subsidies (扣除政府补助后).
 
 use pdop_proto::pricing::v1::CostCategory;
+use pdop_rules::Cny;
 use rust_decimal::Decimal;
 
-use super::{InputError, cents};
+use super::InputError;
 
 /// One cost line as the arithmetic needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,21 +34,32 @@ pub struct CostTotals {
 
 pub fn cost_totals(lines: &[CostLine]) -> Result<CostTotals, InputError> {
     let mut allowed = Vec::with_capacity(lines.len());
+    let mut totals = [Cny::ZERO; 4];
+    let mut by_category: Vec<(CostCategory, Cny, Cny)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let field = |name: &str| format!("cost_survey.line_items[{i}].{name}");
-        for (name, amount) in [
+        let mut amounts = [Cny::ZERO; 4];
+        for (k, (name, amount)) in [
             ("claimed_amount", line.claimed),
             ("disallowed_amount", line.disallowed),
             ("free_use_amount", line.free_use),
             ("subsidy_amount", line.subsidy),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             if amount < Decimal::ZERO {
                 return Err(InputError::new(field(name), "must not be negative"));
             }
+            amounts[k] = Cny::new(amount).map_err(InputError::money(&field(name)))?.cents();
+            totals[k] = totals[k]
+                .checked_add(amounts[k])
+                .map_err(InputError::money(&field(name)))?;
         }
-        let amount =
-            cents(line.claimed) - cents(line.disallowed) - cents(line.free_use) - cents(line.subsidy);
-        if amount < Decimal::ZERO {
+        let [claimed, disallowed, free_use, subsidy] = amounts;
+        let deducted =
+            Cny::sum([disallowed, free_use, subsidy]).map_err(InputError::money(&field("claimed_amount")))?;
+        if deducted > claimed {
             return Err(InputError::new(
                 field("claimed_amount"),
                 format!(
@@ -56,28 +68,39 @@ pub fn cost_totals(lines: &[CostLine]) -> Result<CostTotals, InputError> {
                 ),
             ));
         }
+        let amount = claimed
+            .checked_sub(deducted)
+            .map_err(InputError::money(&field("claimed_amount")))?;
+        match by_category.iter_mut().find(|(c, _, _)| *c == line.category) {
+            Some((_, claimed_so_far, allowed_so_far)) => {
+                // Bounded by the survey's totals, which were checked above.
+                *claimed_so_far = claimed_so_far
+                    .checked_add(claimed)
+                    .map_err(InputError::money(&field("claimed_amount")))?;
+                *allowed_so_far = allowed_so_far
+                    .checked_add(amount)
+                    .map_err(InputError::money(&field("claimed_amount")))?;
+            }
+            None => by_category.push((line.category, claimed, amount)),
+        }
         allowed.push(amount);
     }
-    let sum = |f: fn(&CostLine) -> Decimal| lines.iter().map(|l| cents(f(l))).sum::<Decimal>();
-    let mut by_category: Vec<(CostCategory, Decimal, Decimal)> = Vec::new();
-    for (line, amount) in lines.iter().zip(&allowed) {
-        match by_category.iter_mut().find(|(c, _, _)| *c == line.category) {
-            Some((_, claimed, total)) => {
-                *claimed += cents(line.claimed);
-                *total += *amount;
-            }
-            None => by_category.push((line.category, cents(line.claimed), *amount)),
-        }
-    }
     by_category.sort_by_key(|(c, _, _)| *c as i32);
+    let [claimed, disallowed, free_use, subsidy] = totals.map(Cny::as_decimal);
+    let operating_cost = Cny::sum(allowed.iter().copied())
+        .map_err(InputError::money("cost_survey.line_items"))?
+        .as_decimal();
     Ok(CostTotals {
-        claimed: sum(|l| l.claimed),
-        disallowed: sum(|l| l.disallowed),
-        free_use: sum(|l| l.free_use),
-        subsidy: sum(|l| l.subsidy),
-        operating_cost: allowed.iter().copied().sum(),
-        allowed,
-        by_category,
+        allowed: allowed.into_iter().map(Cny::as_decimal).collect(),
+        claimed,
+        disallowed,
+        free_use,
+        subsidy,
+        operating_cost,
+        by_category: by_category
+            .into_iter()
+            .map(|(c, claimed, allowed)| (c, claimed.as_decimal(), allowed.as_decimal()))
+            .collect(),
     })
 }
 
@@ -154,6 +177,39 @@ mod tests {
             cost_totals(&negative).unwrap_err().field,
             "cost_survey.line_items[0].disallowed_amount"
         );
+    }
+
+    #[test]
+    fn amounts_beyond_the_money_bound_are_input_errors_not_panics() {
+        // THREATS L1: survey lines are bounded money and summed with checked arithmetic.
+        let huge = [line(
+            CostCategory::Labour,
+            Decimal::MAX,
+            dec!(0),
+            dec!(0),
+            dec!(0),
+        )];
+        let err = cost_totals(&huge).unwrap_err();
+        assert_eq!(err.field, "cost_survey.line_items[0].claimed_amount");
+        assert_eq!(err.message, "exceeds 10^15 CNY");
+        let at_bound = line(
+            CostCategory::Labour,
+            dec!(1000000000000000),
+            dec!(0),
+            dec!(0),
+            dec!(0),
+        );
+        let err = cost_totals(&[at_bound.clone(), at_bound]).unwrap_err();
+        assert_eq!(err.field, "cost_survey.line_items[1].claimed_amount");
+        let err = cost_totals(&[line(
+            CostCategory::Other,
+            dec!(1),
+            Decimal::MAX,
+            Decimal::MAX,
+            dec!(0),
+        )])
+        .unwrap_err();
+        assert_eq!(err.field, "cost_survey.line_items[0].disallowed_amount");
     }
 
     proptest! {

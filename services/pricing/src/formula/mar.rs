@@ -2,10 +2,12 @@
 
 use pdop_proto::common::Rate;
 use pdop_proto::pricing::v1::{CalculationResult, RoundingMode};
+use pdop_rules::Cny;
+use pdop_rules::money::Rate as MoneyRate;
 use rust_decimal::Decimal;
 
 use super::steps::{Steps, cite, figure, money, rate};
-use super::{InputError, cents};
+use super::{InputError, checked};
 
 /// Version of this formula implementation; stored with every calculation so a later change of formula
 /// never alters the figures of an old one.
@@ -75,6 +77,13 @@ fn validate(i: &MarInputs) -> Result<(), InputError> {
     if i.bond_yield < Decimal::ZERO {
         return Err(InputError::new("input.bond_yield_value", "must not be negative"));
     }
+    // THREATS L1: rates are bounded, so a bounded amount times a rate never overflows.
+    for (field, value) in [
+        ("input.bond_yield_value", i.bond_yield),
+        ("input.markup", i.markup),
+    ] {
+        MoneyRate::new(value).map_err(InputError::money(field))?;
+    }
     if i.markup < Decimal::ZERO || i.markup > i.markup_max {
         return Err(InputError::new(
             "input.markup",
@@ -120,29 +129,109 @@ fn validate(i: &MarInputs) -> Result<(), InputError> {
     Ok(())
 }
 
+/// The figures of the formula, each money figure within the bound (THREATS L1).
+struct Figures {
+    r: Decimal,
+    c: Decimal,
+    p: Decimal,
+    t: Decimal,
+    v: Decimal,
+    gross: Decimal,
+    d: Decimal,
+    annual_deduction: Decimal,
+    mar: Decimal,
+    period: Decimal,
+}
+
+/// The arithmetic of MAR on validated inputs, checked: a figure leaving the money bound names the input
+/// that drove it.
+fn figures(i: &MarInputs) -> Result<Figures, InputError> {
+    let amount = |value: Decimal, field: &str| Cny::new(value).map_err(InputError::money(field));
+    let n = Decimal::from(i.period_years);
+    let c = amount(i.operating_cost, "input.operating_cost")?.cents();
+    let r = checked(i.bond_yield.checked_add(i.markup), "input.markup")?;
+    let p = c
+        .times(r)
+        .map_err(InputError::money("input.operating_cost"))?
+        .cents();
+    let t = match &i.tax {
+        Tax::None => Cny::ZERO,
+        Tax::IncomeTaxGrossUp { rate } => {
+            let field = "input.income_tax_rate";
+            let kept = checked(Decimal::ONE.checked_sub(*rate), field)?;
+            p.times(*rate)
+                .and_then(|taxed| taxed.checked_div(kept))
+                .map_err(InputError::money(field))?
+                .cents()
+        }
+        Tax::Itemized(items) => {
+            let field = "input.tax_items";
+            let amounts = items
+                .iter()
+                .map(|(_, value)| amount(*value, field))
+                .collect::<Result<Vec<_>, _>>()?;
+            Cny::sum(amounts).map_err(InputError::money(field))?.cents()
+        }
+    };
+    let before_vat = Cny::sum([c, p, t]).map_err(InputError::money("input.operating_cost"))?;
+    let v = match i.vat_rate {
+        Some(rate) => before_vat
+            .times(rate)
+            .map_err(InputError::money("input.vat_rate"))?
+            .cents(),
+        None => Cny::ZERO,
+    };
+    let gross = before_vat
+        .checked_add(v)
+        .map_err(InputError::money("input.vat_rate"))?;
+    let deduction = "input.prior_period_deduction";
+    let d = amount(i.prior_deduction, deduction)?.cents();
+    let annual_deduction = d
+        .checked_div(n)
+        .map_err(InputError::money("input.period_years"))?
+        .cents();
+    let mar = gross
+        .checked_sub(annual_deduction)
+        .map_err(InputError::money(deduction))?;
+    let period = gross
+        .times(n)
+        .map_err(InputError::money("input.period_years"))?
+        .checked_sub(d)
+        .map_err(InputError::money(deduction))?;
+    Ok(Figures {
+        r,
+        c: c.as_decimal(),
+        p: p.as_decimal(),
+        t: t.as_decimal(),
+        v: v.as_decimal(),
+        gross: gross.as_decimal(),
+        d: d.as_decimal(),
+        annual_deduction: annual_deduction.as_decimal(),
+        mar: mar.as_decimal(),
+        period: period.as_decimal(),
+    })
+}
+
 pub fn compute_mar(i: &MarInputs) -> Result<MarOutcome, InputError> {
     validate(i)?;
-    let n = Decimal::from(i.period_years);
-    let c = cents(i.operating_cost);
-    let r = i.bond_yield + i.markup;
-    let p = cents(c * r);
-    let t = match &i.tax {
-        Tax::None => Decimal::ZERO,
-        Tax::IncomeTaxGrossUp { rate } => cents(p * *rate / (Decimal::ONE - *rate)),
-        Tax::Itemized(items) => cents(items.iter().map(|(_, amount)| *amount).sum()),
-    };
-    let v = i.vat_rate.map_or(Decimal::ZERO, |rate| cents((c + p + t) * rate));
-    let gross = c + p + t + v;
-    let d = cents(i.prior_deduction);
-    let annual_deduction = cents(d / n);
-    let mar = gross - annual_deduction;
+    let Figures {
+        r,
+        c,
+        p,
+        t,
+        v,
+        gross,
+        d,
+        annual_deduction,
+        mar,
+        period,
+    } = figures(i)?;
     if mar < Decimal::ZERO {
         return Err(InputError::new(
             "input.prior_period_deduction",
             format!("the deduction's annual share {annual_deduction} exceeds the annual revenue {gross}"),
         ));
     }
-    let period = gross * n - d;
     let mut steps = Steps::default();
     steps.push(
         ("operating_cost", "经营成本 C", "C = 成本调查核定的经营成本"),

@@ -10,10 +10,16 @@
 //!   produced; sums of rounded figures are exact;
 //! - installments of a smoothed deduction are rounded per year and the last absorbs the remainder, so they
 //!   always add up to the excess.
+//!
+//! Bounds (THREATS L1): every money figure stays within 10^15 CNY (`pdop_rules::money`) and the arithmetic is
+//! checked, so a figure that would leave the bound is an `InputError` naming the input that drove it, never a
+//! panic.
 
 mod annual;
 mod cost;
 mod explain;
+#[cfg(test)]
+mod extremes;
 mod mar;
 mod settlement;
 mod steps;
@@ -24,14 +30,10 @@ pub use explain::render;
 pub use mar::{FORMULA_VERSION, MarInputs, MarOutcome, Tax, compute_mar};
 pub use settlement::{Installment, settle};
 
-use rust_decimal::{Decimal, RoundingStrategy};
-
+use pdop_rules::money::MoneyError;
 /// A money figure rounded to 分 (0.01 CNY), half away from zero.
-pub fn cents(value: Decimal) -> Decimal {
-    let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    rounded.rescale(2);
-    rounded
-}
+pub use pdop_rules::money::cents;
+use rust_decimal::Decimal;
 
 /// Why inputs cannot be computed; each names the input field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,19 +50,14 @@ impl InputError {
             message: message.into(),
         }
     }
+
+    /// The error of `field` when a figure it feeds leaves the money bound or overflows (THREATS L1).
+    fn money(field: &str) -> impl FnOnce(MoneyError) -> Self + '_ {
+        move |err| Self::new(field, err.to_string())
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
-
-    #[test]
-    fn cents_round_half_away_from_zero_and_keep_two_places() {
-        assert_eq!(cents(dec!(205333.333333)).to_string(), "205333.33");
-        assert_eq!(cents(dec!(0.005)).to_string(), "0.01");
-        assert_eq!(cents(dec!(0.0049)).to_string(), "0.00");
-        assert_eq!(cents(dec!(-0.005)).to_string(), "-0.01");
-        assert_eq!(cents(dec!(7)).to_string(), "7.00");
-    }
+/// The result of checked decimal arithmetic, or the error of the field it overflowed on (THREATS L1).
+fn checked(value: Option<Decimal>, field: &str) -> Result<Decimal, InputError> {
+    value.ok_or_else(|| InputError::new(field, MoneyError::Overflow.to_string()))
 }

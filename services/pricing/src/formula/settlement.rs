@@ -1,9 +1,10 @@
 //! Period settlement (N1 §四): revenue above the period's allowed revenue is deducted from the next
 //! period's MAR, "超出较多的，可在不同周期平滑处理" — optionally spread over several installments.
 
+use pdop_rules::Cny;
 use rust_decimal::Decimal;
 
-use super::{InputError, cents};
+use super::InputError;
 
 /// One deduction from a future year's or period's MAR.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,19 +25,40 @@ pub fn settle(
     if spread == 0 {
         return Err(InputError::new("installments", "must be at least 1"));
     }
-    let excess = cents(actual) - cents(allowed);
-    if excess <= Decimal::ZERO {
-        return Ok((excess, Vec::new()));
+    let amount =
+        |value: Decimal, field: &str| Cny::new(value).map(Cny::cents).map_err(InputError::money(field));
+    let (actual, allowed) = (
+        amount(actual, "actual_revenue")?,
+        amount(allowed, "allowed_revenue")?,
+    );
+    let excess = actual
+        .checked_sub(allowed)
+        .map_err(InputError::money("actual_revenue"))?;
+    if excess.as_decimal() <= Decimal::ZERO {
+        return Ok((excess.as_decimal(), Vec::new()));
     }
-    let each = cents(excess / Decimal::from(spread));
+    // Never fails: the excess is bounded and the divisor at least 1.
+    let each = excess
+        .checked_div(Decimal::from(spread))
+        .map_err(InputError::money("installments"))?
+        .cents();
     let mut installments: Vec<Installment> = (1..spread)
-        .map(|index| Installment { index, amount: each })
+        .map(|index| Installment {
+            index,
+            amount: each.as_decimal(),
+        })
         .collect();
-    let so_far: Decimal = installments.iter().map(|i| i.amount).sum();
+    let so_far = each
+        .times(Decimal::from(spread - 1))
+        .map_err(InputError::money("installments"))?;
+    let last = excess
+        .checked_sub(so_far)
+        .map_err(InputError::money("installments"))?;
     installments.push(Installment {
         index: spread,
-        amount: excess - so_far,
+        amount: last.as_decimal(),
     });
+    let excess = excess.as_decimal();
     Ok((excess, installments))
 }
 
@@ -52,6 +74,28 @@ mod tests {
         assert_eq!(excess, dec!(1736000.00));
         let amounts: Vec<String> = parts.iter().map(|p| p.amount.to_string()).collect();
         assert_eq!(amounts, ["578666.67", "578666.67", "578666.66"]);
+        assert_eq!(parts.iter().map(|p| p.amount).sum::<Decimal>(), excess);
+    }
+
+    #[test]
+    fn amounts_beyond_the_money_bound_are_input_errors() {
+        // THREATS L1: no panic; the field at fault is named.
+        assert_eq!(
+            settle(Decimal::MAX, dec!(0), 3).unwrap_err().field,
+            "actual_revenue"
+        );
+        assert_eq!(
+            settle(dec!(0), Decimal::MIN, 3).unwrap_err().field,
+            "allowed_revenue"
+        );
+        let (excess, parts) = settle(dec!(1000000000000000), dec!(0), 7).unwrap();
+        assert_eq!(parts.iter().map(|p| p.amount).sum::<Decimal>(), excess);
+        assert_eq!(
+            settle(dec!(1000000000000000), dec!(-1000000000000000), 7)
+                .unwrap_err()
+                .field,
+            "actual_revenue"
+        );
         assert_eq!(parts.iter().map(|p| p.amount).sum::<Decimal>(), excess);
     }
 

@@ -12,6 +12,7 @@ use pdop_proto::registry::v1::{
     ListAgreementsResponse, OperatorSelectionMethod, UpdateAgreementRequest, UpdateAgreementResponse,
 };
 use pdop_rules::Profile;
+use pdop_rules::deadlines::{describe, term_end};
 use prost::Message;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
@@ -21,7 +22,6 @@ use super::{
     save, set_scope, term_of,
 };
 use crate::checklist::{self, agreement_kind};
-use crate::clock;
 use crate::context::{Ctx, Handling, optional_name, paging};
 use crate::convert::today;
 use crate::jurisdictions::page_after;
@@ -99,15 +99,15 @@ pub(super) fn check_term_cap(profile: &Profile, a: &Agreement, field: &str, v: &
     let (Some((start, end)), Some(cap)) = (term_of(a), profile.agreement.term_max.as_ref()) else {
         return;
     };
-    if clock::term_end(start, cap.value).is_some_and(|last| end > last) {
+    if term_end(start, cap.value).is_some_and(|last| end > last) {
         v.add(
             field,
             format!(
                 "a term of {start} to {end} exceeds the {} cap in {} ({}); the term may run at most {}",
-                clock::describe(cap.value),
+                describe(cap.value),
                 profile.id,
                 cap.source,
-                clock::describe(cap.value),
+                describe(cap.value),
             ),
         );
     }
@@ -199,7 +199,7 @@ pub(super) async fn check_operator(
                 format!(
                     "{operator} had a security incident on {last}; {} requires none in the last {} ({})",
                     profile.id,
-                    clock::describe(window.value),
+                    describe(window.value),
                     window.source
                 ),
             ));

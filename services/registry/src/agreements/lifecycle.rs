@@ -14,15 +14,15 @@ use pdop_proto::registry::v1::{
     ResumeAgreementResponse, SignAgreementRequest, SignAgreementResponse, SuspendAgreementRequest,
     SuspendAgreementResponse, TerminateAgreementRequest, TerminateAgreementResponse, TerminationGround,
 };
+use pdop_rules::deadlines::{deadline, describe, rule_id, term_end};
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use super::drafting::{check_operator, check_scope, check_term_cap, insert, missing_contents};
 use super::{Row, add_revision, check_agency, commit_change, for_change, set_scope, state_of, term_of};
 use crate::checklist::ground_kind;
-use crate::clock::{self, deadline};
 use crate::context::{Ctx, Handling};
-use crate::convert::{actor, date, naive_date, optional_date, timestamp, today};
+use crate::convert::{self, actor, date, due_date, naive_date, optional_date, timestamp, today};
 use crate::deadlines::{self, Obligation};
 use crate::organizations;
 use crate::validate::{self, past_or_today};
@@ -95,13 +95,13 @@ pub async fn sign(
     }
     // D14 Yunnan 20 WD, D15 Hubei 1 M, D16 Laiyuan 10 WD; none nationally or in Henan.
     a.filing_deadline = profile.agreement.filing_deadline.as_ref().map(|p| {
-        deadline(
-            ctx,
+        convert::deadline(&deadline(
+            &ctx.calendar,
             &profile,
-            &clock::rule_id("agreement_filing", &p.source),
+            &rule_id("agreement_filing", &p.source),
             p,
             sign_date,
-        )
+        ))
     });
     if let Some(d) = &a.filing_deadline {
         let o = obligation(&a, ObligationKind::AgreementFiling);
@@ -164,7 +164,7 @@ pub async fn file(
         v.add("filing_date", "must not be before the signing date");
         return Err(ctx.errors().invalid(&v));
     }
-    let late = clock::due(a.filing_deadline.as_ref()).is_some_and(|due| filing_date > due);
+    let late = due_date(a.filing_deadline.as_ref()).is_some_and(|due| filing_date > due);
     // Access is granted once filed and within the term; before the term the scheduler activates it.
     let started = term_of(&a).is_some_and(|(start, _)| start <= today());
     a.state = if started {
@@ -237,7 +237,7 @@ pub async fn apply_renewal(
                 "RENEWAL_WINDOW_CLOSED",
                 format!(
                     "renewal applications open on {opens}, {} before the term ends on {end} ({})",
-                    clock::describe(window.value),
+                    describe(window.value),
                     window.source
                 ),
             ));
@@ -519,13 +519,13 @@ pub async fn terminate(
     a.access_revoke_time = Some(timestamp(now));
     // D17 (S-LY §三(三)5): the termination is filed within 10 WD.
     a.termination_filing_deadline = profile.agreement.termination_filing_deadline.as_ref().map(|p| {
-        deadline(
-            ctx,
+        convert::deadline(&deadline(
+            &ctx.calendar,
             &profile,
-            &clock::rule_id("termination_filing", &p.source),
+            &rule_id("termination_filing", &p.source),
             p,
             termination_date,
-        )
+        ))
     });
     deadlines::cancel(ctx, &mut tx, &a.name, ObligationKind::AgreementFiling).await?;
     if let Some(d) = &a.termination_filing_deadline {
@@ -597,14 +597,14 @@ pub async fn record_destruction(
     let profile = ctx.profile_of(&mut tx, &row.jurisdiction_id).await?;
     // D27 (S-LY §三(三)5): records and network logs are kept at least 6 months after destruction.
     if let (Some(minimum), Ok(Some(until))) = (&profile.retention.destruction_records, retained) {
-        let earliest = clock::term_end(destroyed, minimum.value).and_then(|d| d.succ_opt());
+        let earliest = term_end(destroyed, minimum.value).and_then(|d| d.succ_opt());
         if earliest.is_some_and(|earliest| until < earliest) {
             let mut v = Violations::new();
             v.add(
                 "record.logs_retained_until",
                 format!(
                     "records must be kept at least {} after destruction ({}), i.e. until {} or later",
-                    clock::describe(minimum.value),
+                    describe(minimum.value),
                     minimum.source,
                     earliest.map(|d| d.to_string()).unwrap_or_default()
                 ),

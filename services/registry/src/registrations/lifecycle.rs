@@ -15,11 +15,11 @@ use pdop_proto::registry::v1::{
     RevocationGround, RevokeRegistrationRequest, RevokeRegistrationResponse, UpdateRegistrationRequest,
     UpdateRegistrationResponse,
 };
+use pdop_rules::deadlines::describe;
 use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use super::{Row, for_change, not_own, require_state, save, state_of, store, summary};
-use crate::clock;
 use crate::context::{Ctx, Handling};
 use crate::convert::{actor, date, naive_date, today};
 use crate::mask;
@@ -212,7 +212,7 @@ pub async fn renew(
                 "RENEWAL_WINDOW_CLOSED",
                 format!(
                     "renewal opens on {opens}, {} before the validity ends on {end} ({})",
-                    clock::describe(window.value),
+                    describe(window.value),
                     window.source
                 ),
             ));

@@ -24,6 +24,7 @@ use pdop_proto::registry::v1::{
     SubmitRegistrationRequest, SubmitRegistrationResponse,
 };
 use pdop_rules::Profile;
+use pdop_rules::deadlines::deadline;
 use pdop_rules::profiles::RegistrationPrecondition;
 use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
@@ -34,9 +35,8 @@ mod objections;
 
 pub use self::lifecycle::{cancel, expire_due, renew, revoke, update};
 pub use self::objections::{dismiss_objection, list_objections, record_objection, uphold_objection};
-use crate::clock::deadline;
 use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
-use crate::convert::{actor, date, etag, naive_date, optional_date, timestamp, today};
+use crate::convert::{self, actor, date, etag, naive_date, optional_date, timestamp, today};
 use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;
 use crate::{names, resources};
@@ -327,12 +327,24 @@ pub async fn create(
         (RegistrationKind::First, true) => {
             let rules = &profile.registration;
             match (&rules.legacy_registration, &rules.legacy_registration_from) {
-                (Some(period), Some(from)) => Some(deadline(ctx, &profile, "D2", period, from.value)),
+                (Some(period), Some(from)) => Some(convert::deadline(&deadline(
+                    &ctx.calendar,
+                    &profile,
+                    "D2",
+                    period,
+                    from.value,
+                ))),
                 _ => None,
             }
         }
         (RegistrationKind::First, false) => match (&profile.registration.first_registration, start) {
-            (Some(period), Some(start)) => Some(deadline(ctx, &profile, "D1", period, start)),
+            (Some(period), Some(start)) => Some(convert::deadline(&deadline(
+                &ctx.calendar,
+                &profile,
+                "D1",
+                period,
+                start,
+            ))),
             _ => None,
         },
         _ => None,
@@ -589,7 +601,7 @@ pub async fn submit(
         .registration
         .acceptance
         .as_ref()
-        .map(|p| deadline(ctx, &profile, "D3", p, today()));
+        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, "D3", p, today())));
     let event = ev::RegistrationSubmitted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
         resubmission,
@@ -695,7 +707,7 @@ pub async fn accept(
     };
     reg.current_deadline = setting
         .as_ref()
-        .map(|p| deadline(ctx, &profile, rule, p, today()));
+        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, rule, p, today())));
     let event = ev::RegistrationAccepted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
         next_deadline: reg.current_deadline.clone(),
@@ -959,7 +971,7 @@ pub async fn start_notice(
         .registration
         .public_notice
         .as_ref()
-        .map(|p| deadline(ctx, &profile, "D5", p, start));
+        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, "D5", p, start)));
     let end = notice.as_ref().and_then(|d| d.due_date);
     reg.state = RegistrationState::PublicNotice as i32;
     reg.notice_period = Some(DateRange {

@@ -1,11 +1,27 @@
 //! Deadlines and periods on the working-day calendar, cited to the profile rule behind them.
 
-use chrono::{Months, NaiveDate};
-use pdop_proto::common::{Deadline, DeadlineUnit, SourceCitation};
-use pdop_rules::{Period, Profile, Sourced};
+use chrono::{Days, Months, NaiveDate};
 
-use crate::context::Ctx;
-use crate::convert::{date, naive_date};
+use crate::{Calendar, Period, Profile, Sourced};
+
+/// A deadline computed under a profile's setting, with the rule and provision it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitedDeadline {
+    /// The day the period starts counting from.
+    pub start: NaiveDate,
+    /// The period as the profile states it.
+    pub period: Period,
+    /// The last day of the period.
+    pub due: NaiveDate,
+    /// Whether the calendar did not cover every day counted (see [`crate::Deadline`]).
+    pub provisional: bool,
+    /// The DOMAIN §5 rule id (e.g. "D14"), or the obligation's name where §5 numbers none.
+    pub rule_id: String,
+    /// The provision the profile cites for the period (e.g. "S-LY §三(三)3").
+    pub source_id: String,
+    /// The profile the period was read from.
+    pub profile_id: String,
+}
 
 /// The DOMAIN §5 number of an obligation whose length differs by jurisdiction, picked by the source
 /// the profile cites (e.g. agreement filing is D14 in Yunnan, D15 in Hubei, D16 in Laiyuan).
@@ -29,37 +45,22 @@ pub fn rule_id(obligation: &str, source: &str) -> String {
 
 /// A deadline of `rule_id` computed with the calendar from `start` under the profile's `setting`.
 pub fn deadline(
-    ctx: &Ctx,
+    calendar: &Calendar,
     profile: &Profile,
     rule_id: &str,
     setting: &Sourced<Period>,
     start: NaiveDate,
-) -> Deadline {
-    let computed = ctx.calendar.due_after(start, setting.value);
-    let (duration, unit) = match setting.value {
-        Period::WorkingDays(n) => (n, DeadlineUnit::WorkingDays),
-        Period::CalendarDays(n) => (n, DeadlineUnit::CalendarDays),
-        Period::Months(n) => (n, DeadlineUnit::Months),
-        Period::Years(n) => (n, DeadlineUnit::Years),
-    };
-    Deadline {
-        start_date: Some(date(start)),
-        duration: i32::try_from(duration).unwrap_or(i32::MAX),
-        unit: unit as i32,
-        due_date: Some(date(computed.due)),
+) -> CitedDeadline {
+    let computed = calendar.due_after(start, setting.value);
+    CitedDeadline {
+        start,
+        period: setting.value,
+        due: computed.due,
         provisional: computed.provisional,
-        source: Some(SourceCitation {
-            rule_id: rule_id.to_owned(),
-            source_id: setting.source.clone(),
-            ..Default::default()
-        }),
+        rule_id: rule_id.to_owned(),
+        source_id: setting.source.clone(),
         profile_id: profile.id.clone(),
     }
-}
-
-/// The due date of a deadline, if it has a valid one.
-pub fn due(deadline: Option<&Deadline>) -> Option<NaiveDate> {
-    deadline.and_then(|d| d.due_date.as_ref()).and_then(naive_date)
 }
 
 /// The last day of a term of `period` starting on `start` (inclusive ranges: five years from
@@ -69,13 +70,13 @@ pub fn term_end(start: NaiveDate, period: Period) -> Option<NaiveDate> {
         Period::Years(n) => start.checked_add_months(Months::new(n.checked_mul(12)?))?,
         Period::Months(n) => start.checked_add_months(Months::new(n))?,
         Period::CalendarDays(n) | Period::WorkingDays(n) => {
-            start.checked_add_days(chrono::Days::new(u64::from(n)))?
+            start.checked_add_days(Days::new(u64::from(n)))?
         }
     };
     end.pred_opt()
 }
 
-/// "5Y", "3M", … for messages.
+/// "5 years", "3 months", … for messages.
 pub fn describe(period: Period) -> String {
     match period {
         Period::WorkingDays(n) => format!("{n} working days"),
@@ -88,6 +89,11 @@ pub fn describe(period: Period) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Profiles;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
 
     #[test]
     fn filing_rules_are_numbered_by_the_source_the_profile_cites() {
@@ -102,10 +108,37 @@ mod tests {
     #[test]
     fn a_five_year_term_ends_the_day_before_the_fifth_anniversary() {
         // D12 (N2 Art.14): at most 5 years; date ranges are inclusive.
-        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         assert_eq!(
-            term_end(start, Period::Years(5)),
-            NaiveDate::from_ymd_opt(2030, 12, 31)
+            term_end(day(2026, 1, 1), Period::Years(5)),
+            Some(day(2030, 12, 31))
+        );
+    }
+
+    #[test]
+    fn a_deadline_cites_its_rule_source_and_profile() {
+        // D16 (S-LY §三(三)3): Laiyuan files an agreement within 10 WD; 2026-02-10 + 10 WD over
+        // the Spring Festival is 2026-03-02.
+        let profiles = Profiles::builtin();
+        let laiyuan = profiles.get("laiyuan").unwrap();
+        let setting = laiyuan.agreement.filing_deadline.as_ref().unwrap();
+        let d = deadline(
+            &Calendar::builtin(),
+            laiyuan,
+            &rule_id("agreement_filing", &setting.source),
+            setting,
+            day(2026, 2, 10),
+        );
+        assert_eq!(
+            d,
+            CitedDeadline {
+                start: day(2026, 2, 10),
+                period: Period::WorkingDays(10),
+                due: day(2026, 3, 2),
+                provisional: false,
+                rule_id: "D16".to_owned(),
+                source_id: setting.source.clone(),
+                profile_id: "laiyuan".to_owned(),
+            }
         );
     }
 }
