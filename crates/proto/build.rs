@@ -1,7 +1,14 @@
-//! Compiles every `.proto` under `proto/` with the vendored `protoc` (never the machine's), and writes
-//! the file descriptor set used by gRPC reflection.
+//! Compiles every `.proto` under `proto/` with the vendored `protoc` (never the machine's), writes
+//! the file descriptor set used by gRPC reflection, and generates from it the `Event` impls.
+
+#[path = "build/descriptors.rs"]
+mod descriptors;
+#[path = "build/events.rs"]
+mod events;
 
 use std::path::{Path, PathBuf};
+
+use prost::Message as _;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
@@ -23,6 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .generate_default_stubs(true)
         .file_descriptor_set_path(out.join("pdop_descriptor.bin"))
         .compile_with_config(config, &protos, &[root, include])?;
+    let set =
+        prost_types::FileDescriptorSet::decode(std::fs::read(out.join("pdop_descriptor.bin"))?.as_slice())?;
+    std::fs::write(out.join("events.rs"), events::generate(&set))?;
     Ok(())
 }
 

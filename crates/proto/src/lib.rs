@@ -1,6 +1,6 @@
 //! Generated Rust code for every pdop protobuf package (compiled by `build.rs` into `OUT_DIR`).
-//! Nothing here is hand-written except the module tree, which mirrors the package names so the
-//! generated cross-package paths resolve.
+//! Hand-written here: the module tree, which mirrors the package names so the generated cross-package
+//! paths resolve, and the `Event` trait whose impls `build.rs` generates.
 
 #![allow(clippy::all, clippy::pedantic, missing_docs, rust_2018_idioms)]
 
@@ -42,3 +42,28 @@ pub mod pdop {
 
 pub use pdop::common::v1 as common;
 pub use pdop::{disclosure, evaluation, pricing, registry, review};
+
+/// An event payload of a `pdop.<svc>.events.v1` package, tied to its subject and CloudEvents type.
+pub trait Event: prost::Message + Default + 'static {
+    /// The contract subject, e.g. `pdop.registry.registration.refused`.
+    const SUBJECT: &'static str;
+    /// The CloudEvents type, e.g. `pdop.registry.registration.refused.v1`.
+    const TYPE: &'static str;
+}
+
+/// One event message of the contract, as listed in [`ALL_EVENTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventInfo {
+    /// Protobuf full name, e.g. `pdop.registry.events.v1.RegistrationRefused`.
+    pub message: &'static str,
+    /// The contract subject ([`Event::SUBJECT`]).
+    pub subject: &'static str,
+    /// The CloudEvents type ([`Event::TYPE`]).
+    pub ce_type: &'static str,
+}
+
+// One `impl Event` per event message and `ALL_EVENTS`, from the Subject line each event documents.
+include!(concat!(env!("OUT_DIR"), "/events.rs"));
+
+#[cfg(test)]
+mod tests;
