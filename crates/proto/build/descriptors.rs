@@ -13,10 +13,16 @@ pub struct Message<'a> {
     pub package: &'a str,
     /// Its leading comment, empty when it has none.
     pub comment: String,
+    /// Leading comment of each field, by field index.
+    pub field_comments: Vec<String>,
     /// Rust path of the generated type, e.g. `crate::pdop::registry::v1::Resource`.
     pub rust_path: String,
+    /// Rust path of the module holding its nested types and oneof enums, e.g. `crate::pdop::registry::v1::resource`.
+    pub rust_module: String,
     /// True when it is declared at file level (not nested in another message).
     pub top_level: bool,
+    /// True for the entry type protoc makes for a `map<K, V>` field (generated as a `HashMap`, not as a type).
+    pub map_entry: bool,
     pub descriptor: &'a DescriptorProto,
 }
 
@@ -57,19 +63,25 @@ fn walk<'a>(
     let full_name = format!("{scope}.{}", message.name());
     let rust_path = format!("{module}::{}", sanitize(&message.name().to_upper_camel_case()));
     let rust_module = format!("{module}::{}", sanitize(&message.name().to_snake_case()));
+    let field_comments = (0..message.field.len())
+        .map(|k| {
+            let mut p = path.clone();
+            p.extend([2, k as i32]);
+            comments.get(&p).cloned().unwrap_or_default()
+        })
+        .collect();
     out.push(Message {
         full_name: full_name.clone(),
         package,
         comment: comments.get(&path).cloned().unwrap_or_default(),
+        field_comments,
         rust_path,
+        rust_module: rust_module.clone(),
         top_level,
+        map_entry: message.options.as_ref().is_some_and(|o| o.map_entry()),
         descriptor: message,
     });
     for (j, nested) in message.nested_type.iter().enumerate() {
-        // Map entries become `HashMap`s, not types.
-        if nested.options.as_ref().is_some_and(|o| o.map_entry()) {
-            continue;
-        }
         let mut p = path.clone();
         p.extend([3, j as i32]);
         walk(package, &rust_module, &full_name, nested, p, comments, false, out);

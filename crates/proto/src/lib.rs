@@ -43,6 +43,10 @@ pub mod pdop {
 pub use pdop::common::v1 as common;
 pub use pdop::{disclosure, evaluation, pricing, registry, review};
 
+pub mod edge;
+
+pub use edge::{Edge, check_encoded};
+
 /// An event payload of a `pdop.<svc>.events.v1` package, tied to its subject and CloudEvents type.
 pub trait Event: prost::Message + Default + 'static {
     /// The contract subject, e.g. `pdop.registry.registration.refused`.
@@ -67,3 +71,12 @@ include!(concat!(env!("OUT_DIR"), "/events.rs"));
 
 #[cfg(test)]
 mod tests;
+
+/// Every field shape the edge generator handles (`tests/fixture/edge_fixture.proto`), for its unit tests.
+#[cfg(test)]
+mod edgefixture {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/fixture/edgefixture.v1.rs"));
+        include!(concat!(env!("OUT_DIR"), "/fixture/edge.rs"));
+    }
+}
