@@ -8,6 +8,7 @@ pub mod change;
 pub mod config;
 pub mod convert;
 pub mod db;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod handling;
