@@ -1,7 +1,16 @@
-//! Compiles every `.proto` under `proto/` with the vendored `protoc` (never the machine's), and writes
-//! the file descriptor set used by gRPC reflection.
+//! Compiles every `.proto` under `proto/` with the vendored `protoc` (never the machine's), writes
+//! the file descriptor set used by gRPC reflection, and generates from it the `Event` and `Edge` impls.
+
+#[path = "build/descriptors.rs"]
+mod descriptors;
+#[path = "build/edge.rs"]
+mod edge;
+#[path = "build/events.rs"]
+mod events;
 
 use std::path::{Path, PathBuf};
+
+use prost::Message as _;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
@@ -17,12 +26,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     let include = protoc_bin_vendored::include_path()?;
     let mut config = tonic_prost_build::Config::new();
-    config.protoc_executable(protoc);
+    config.protoc_executable(&protoc);
     tonic_prost_build::configure()
         // RPCs a service has not implemented yet answer UNIMPLEMENTED instead of failing to compile.
         .generate_default_stubs(true)
         .file_descriptor_set_path(out.join("pdop_descriptor.bin"))
-        .compile_with_config(config, &protos, &[root, include])?;
+        .compile_with_config(config, &protos, &[root, include.clone()])?;
+    let set =
+        prost_types::FileDescriptorSet::decode(std::fs::read(out.join("pdop_descriptor.bin"))?.as_slice())?;
+    std::fs::write(out.join("events.rs"), events::generate(&set))?;
+    let pdop_or_well_known = |package: &str| package.starts_with("pdop.") || package == "google.protobuf";
+    std::fs::write(
+        out.join("edge.rs"),
+        edge::generate(&set, pdop_or_well_known, true),
+    )?;
+    edge::generate_fixture(&out, &protoc, &include)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod db;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod handling;

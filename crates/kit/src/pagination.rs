@@ -33,9 +33,29 @@ pub fn decode_token<C: DeserializeOwned>(token: &str) -> Result<Option<C>, &'sta
     let bytes = URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| "is not a token returned by this API")?;
-    serde_json::from_slice(&bytes)
+    let json: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| "is not a token returned by this API")?;
+    // The cursor's strings are bound as query parameters: a NUL would fail in PostgreSQL (THREATS L10.2). This API
+    // never puts a control character in a token, so one means the token was forged.
+    if holds_control_character(&json) {
+        return Err("is not a token returned by this API");
+    }
+    serde_json::from_value(json)
         .map(Some)
         .map_err(|_| "is not a token returned by this API")
+}
+
+fn holds_control_character(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let control = |s: &str| s.chars().any(char::is_control);
+    match value {
+        Value::String(s) => control(s),
+        Value::Array(items) => items.iter().any(holds_control_character),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(k, v)| control(k) || holds_control_character(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -58,5 +78,22 @@ mod tests {
         assert_eq!(back, Some(("2026-01-01T00:00:00Z".to_owned(), 42)));
         assert_eq!(decode_token::<(String, i64)>("").unwrap(), None);
         assert!(decode_token::<(String, i64)>("%%%").is_err());
+    }
+
+    #[test]
+    fn a_token_whose_content_holds_a_control_character_is_refused() {
+        // THREATS L10.2: decoded page tokens are checked like request strings.
+        for key in ["a\0b", "a\nb", "\u{85}", "\u{7f}"] {
+            let token = encode_token(&(key, 42_i64));
+            assert_eq!(
+                decode_token::<(String, i64)>(&token),
+                Err("is not a token returned by this API"),
+                "{key:?}"
+            );
+        }
+        let token = encode_token(&serde_json::json!({"k\u{0}": 1}));
+        assert!(decode_token::<serde_json::Value>(&token).is_err());
+        let token = encode_token(&("名称 with spaces", 1_i64));
+        assert!(decode_token::<(String, i64)>(&token).unwrap().is_some());
     }
 }

@@ -153,3 +153,60 @@ async fn upsert(tx: &mut Transaction<'static, Postgres>, j: &JurisdictionRef) ->
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use pdop_proto::{ALL_EVENTS, FILE_DESCRIPTOR_SET};
+    use prost::Message;
+    use prost_types::field_descriptor_proto::{Label, Type};
+    use prost_types::{DescriptorProto, FileDescriptorSet};
+
+    fn descriptor<'a>(set: &'a FileDescriptorSet, full_name: &str) -> &'a DescriptorProto {
+        set.file
+            .iter()
+            .flat_map(|f| f.message_type.iter().map(move |m| (f.package(), m)))
+            .find(|(package, m)| format!("{package}.{}", m.name()) == full_name)
+            .map(|(_, m)| m)
+            .unwrap_or_else(|| panic!("{full_name} is not in the descriptor set"))
+    }
+
+    /// `First<M>` decodes field 1 of every event under a subject prefix as `M`; an event whose field 1 is
+    /// something else would decode as garbage or fail. SPINE §4 pins this convention here.
+    #[test]
+    fn every_consumed_event_carries_the_decoded_snapshot_as_field_1() {
+        let set = FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).unwrap();
+        for (prefix, snapshot) in [
+            (
+                "pdop.registry.agreement.",
+                ".pdop.registry.events.v1.AgreementSummary",
+            ),
+            (
+                "pdop.registry.product.",
+                ".pdop.registry.events.v1.ProductSnapshot",
+            ),
+            ("pdop.registry.organization.", ".pdop.common.v1.OrganizationRef"),
+        ] {
+            let events: Vec<_> = ALL_EVENTS
+                .iter()
+                .filter(|e| e.subject.starts_with(prefix))
+                .collect();
+            assert!(!events.is_empty(), "no event under {prefix}");
+            for event in events {
+                let message = descriptor(&set, event.message);
+                let field = message
+                    .field
+                    .iter()
+                    .find(|f| f.number() == 1)
+                    .unwrap_or_else(|| panic!("{} has no field 1", event.message));
+                assert_eq!(
+                    (field.r#type(), field.label(), field.type_name()),
+                    (Type::Message, Label::Optional, snapshot),
+                    "{} ({}): field 1 `{}` is not a single {snapshot}",
+                    event.message,
+                    event.subject,
+                    field.name()
+                );
+            }
+        }
+    }
+}
