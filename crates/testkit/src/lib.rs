@@ -6,6 +6,7 @@
 //! - [`PrivateNats`]: a `nats-server` of the test's own on a free port, for stopping and restarting.
 //! - [`spawn_service`]: a whole service on free ports against the test's database.
 //! - [`wait_until`]: polling a condition instead of sleeping.
+//! - [`TestEnv::namespace`]: each test's own NATS namespace.
 //! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals.
 
 mod containers;
