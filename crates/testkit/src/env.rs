@@ -6,7 +6,8 @@ use sqlx::{Executor, PgPool};
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 
-/// Where a test finds PostgreSQL and NATS. Containers (if any) live as long as this value.
+/// Where a test finds PostgreSQL and NATS. Containers (if any) live as long as this value; the test's
+/// NATS streams on `nats_url` are deleted when it is dropped.
 pub struct TestEnv {
     /// URL of a database the test may use to create others (the server's maintenance database).
     pub database_url: String,
@@ -62,7 +63,13 @@ impl TestEnv {
     }
 }
 
-/// A fresh namespace `t` + 12 hex digits.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        crate::streams::drop_namespace_streams_blocking(&self.nats_url, &self.namespace);
+    }
+}
+
+/// A fresh namespace `t` + 12 hex digits, the shape `make test` recognises as a test's leftovers.
 fn test_namespace() -> Namespace {
     // The tail of a UUIDv7 is random; its head is a timestamp shared by tests started together.
     let id = uuid::Uuid::now_v7().simple().to_string();
@@ -118,7 +125,10 @@ mod tests {
     }
 
     #[test]
-    fn each_test_gets_a_namespace_of_its_own() {
-        assert_ne!(test_namespace(), test_namespace());
+    fn each_test_gets_a_namespace_of_its_own_that_cleanup_recognises() {
+        let (a, b) = (test_namespace(), test_namespace());
+        assert_ne!(a, b);
+        assert!(crate::streams::is_test_stream(&a.stream("registry")), "{a}");
+        assert!(crate::streams::is_test_stream(&a.dead_letter_stream()), "{a}");
     }
 }
