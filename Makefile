@@ -19,7 +19,7 @@ stop: ## Stop the services and whatever `make run` started
 	@scripts/services.sh stop
 
 test: buf ## Set up PostgreSQL and NATS, then fmt check, clippy -D warnings, buf lint and every test (nextest)
-	@$(INFRA) && scripts/drop-test-dbs.sh
+	@$(INFRA) && scripts/drop-test-dbs.sh && scripts/drop-test-streams.sh
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(BUF) lint

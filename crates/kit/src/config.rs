@@ -76,6 +76,9 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct NatsSettings {
     pub url: String,
+    /// Prefixes every stream, subject on the wire and durable consumer (THREATS M15), so that releases sharing a
+    /// NATS server, or tests and a running deployment, stay apart. Event contracts keep `pdop.`.
+    pub namespace: crate::events::Namespace,
     /// Optional credentials file (NATS decentralized auth).
     pub credentials_file: Option<PathBuf>,
     /// Require TLS to the NATS server.
@@ -381,6 +384,28 @@ mod tests {
         let vars = [("PDOP_ADMIN__ADDR", "not-an-address")];
         let err = load_from::<Own>(DEFAULTS, "registry: {greeting: hi}", None, env(&vars), &[]).unwrap_err();
         assert!(format!("{err:#}").contains("admin.addr"), "{err:#}");
+    }
+
+    #[test]
+    fn the_nats_namespace_defaults_to_pdop_and_takes_another() {
+        let (s, _): (Settings, Own) =
+            load_from(DEFAULTS, "registry: {greeting: hi}", None, env(&[]), &[]).unwrap();
+        assert_eq!(s.nats.namespace.as_str(), "pdop");
+        let vars = [("PDOP_NATS__NAMESPACE", "staging-2")];
+        let (s, _): (Settings, Own) =
+            load_from(DEFAULTS, "registry: {greeting: hi}", None, env(&vars), &[]).unwrap();
+        assert_eq!(s.nats.namespace.as_str(), "staging-2");
+    }
+
+    // THREATS M15: a namespace that cannot be a subject token or a stream name stops start-up, naming the key.
+    #[test]
+    fn a_bad_nats_namespace_names_the_key() {
+        for bad in ["Pdop", "a.b", "2x", ""] {
+            let vars = [("PDOP_NATS__NAMESPACE", bad)];
+            let err =
+                load_from::<Own>(DEFAULTS, "registry: {greeting: hi}", None, env(&vars), &[]).unwrap_err();
+            assert!(format!("{err:#}").contains("nats.namespace"), "{bad}: {err:#}");
+        }
     }
 
     #[test]

@@ -137,6 +137,7 @@ impl Platform {
         let runtime = events::ConsumerRuntime {
             pool: self.pool.clone(),
             js: self.jetstream()?,
+            namespace: self.settings.nats.namespace.clone(),
             settings: self.settings.consumer.clone(),
             metrics: self.metrics.clone(),
             waker: self.outbox_waker.clone(),
@@ -441,15 +442,17 @@ async fn prepare<S: Service>(platform: &Arc<Platform>, state: Arc<S::State>) -> 
     let client = events::connect(&settings.nats, platform.service).await?;
     let _ = platform.nats.set(client);
     let js = platform.jetstream()?;
-    events::ensure_stream(&js, platform.service, settings.nats.duplicate_window).await?;
-    events::ensure_dead_letter_stream(&js).await?;
-    tracing::info!("nats connected and streams ready");
+    let namespace = &settings.nats.namespace;
+    events::ensure_stream(&js, namespace, platform.service, settings.nats.duplicate_window).await?;
+    events::ensure_dead_letter_stream(&js, namespace).await?;
+    tracing::info!(%namespace, "nats connected and streams ready");
     let relay = Relay::new(
         platform.pool.clone(),
         js,
         settings.outbox.clone(),
         platform.metrics.clone(),
         platform.service,
+        namespace.clone(),
         platform.outbox_waker.clone(),
     )
     .spawn();

@@ -82,7 +82,9 @@ async fn call(
 async fn tokens_and_roles_are_enforced() {
     let env = TestEnv::new().await.unwrap();
     let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Guarded>(&db, &env.nats_url, &[]).await.unwrap();
+    let running = spawn_service::<Guarded>(&db, &env.nats_url, &env.namespace, &[])
+        .await
+        .unwrap();
     let mut client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
         .await
         .unwrap();

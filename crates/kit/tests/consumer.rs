@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use async_nats::HeaderMap;
 use common::*;
 use futures_util::StreamExt;
-use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent, spawn_consumer};
+use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent, Namespace, spawn_consumer};
 use pdop_testkit::{TestEnv, wait_until};
 use sqlx::{PgPool, Postgres, Transaction};
 use tracing::Instrument;
@@ -91,9 +91,9 @@ fn envelope(id: &str, traceparent: Option<&str>) -> HeaderMap {
 }
 
 /// Publishes event `id` to the test's stream and waits for JetStream's ack.
-async fn publish(js: &async_nats::jetstream::Context, service: &str, id: &str) {
+async fn publish(js: &async_nats::jetstream::Context, namespace: &Namespace, service: &str, id: &str) {
     js.publish_with_headers(
-        format!("pdop.{service}.thing.created"),
+        namespace.wire_subject(&format!("pdop.{service}.thing.created")),
         envelope(id, None),
         "x".into(),
     )
@@ -106,11 +106,12 @@ async fn publish(js: &async_nats::jetstream::Context, service: &str, id: &str) {
 /// Watches the dead-letter subject of consumer `durable`.
 async fn dead_letters(
     js: &async_nats::jetstream::Context,
+    namespace: &Namespace,
     durable: &str,
 ) -> async_nats::jetstream::consumer::PullConsumer {
-    let dlq = js.get_stream(pdop_kit::events::DEAD_LETTER_STREAM).await.unwrap();
+    let dlq = js.get_stream(namespace.dead_letter_stream()).await.unwrap();
     dlq.create_consumer(async_nats::jetstream::consumer::pull::Config {
-        filter_subject: format!("pdop.dlq.{durable}"),
+        filter_subject: namespace.dead_letter_subject(durable),
         ..Default::default()
     })
     .await
@@ -143,17 +144,17 @@ async fn redelivered_event_is_applied_once() {
     let db = migrated_db(&env).await;
     applied_table(&db.pool).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
 
     // The same event arrives twice (e.g. a producer re-sent it after the duplicate window), plus a
     // second event that proves the consumer got past both copies.
     for id in ["event-a", "event-a", "event-b"] {
-        publish(&js, service, id).await;
+        publish(&js, &env.namespace, service, id).await;
     }
     let recorder = Shared(std::sync::Arc::new(Recorder::new(1, false)));
     let handle = spawn_consumer(
         spec(service, "test-idem"),
-        consumer_runtime(&db.pool, &js, service),
+        consumer_runtime(&db.pool, &js, &env.namespace, service),
         recorder.clone(),
     )
     .await
@@ -177,7 +178,6 @@ async fn redelivered_event_is_applied_once() {
         .await
         .unwrap();
     assert_eq!(inbox, 2);
-    drop_stream(&js, service).await;
 }
 
 #[tokio::test]
@@ -185,14 +185,14 @@ async fn poison_message_goes_to_the_dead_letter_subject() {
     let env = TestEnv::new().await.unwrap();
     let db = migrated_db(&env).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
     let durable = format!("{service}-dlq");
-    let watcher = dead_letters(&js, &durable).await;
+    let watcher = dead_letters(&js, &env.namespace, &durable).await;
 
-    publish(&js, service, "bad").await;
+    publish(&js, &env.namespace, service, "bad").await;
     let handle = spawn_consumer(
         spec(service, &durable),
-        consumer_runtime(&db.pool, &js, service),
+        consumer_runtime(&db.pool, &js, &env.namespace, service),
         Shared(std::sync::Arc::new(Recorder::new(0, true))),
     )
     .await
@@ -211,9 +211,8 @@ async fn poison_message_goes_to_the_dead_letter_subject() {
     );
     assert_eq!(
         headers.get("pdop-original-subject").unwrap().as_str(),
-        format!("pdop.{service}.thing.created")
+        format!("{}.{service}.thing.created", env.namespace)
     );
-    drop_stream(&js, service).await;
 }
 
 #[tokio::test]
@@ -222,7 +221,7 @@ async fn trace_context_crosses_publish_and_consume() {
     let db = migrated_db(&env).await;
     applied_table(&db.pool).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
 
     // A request span whose parent came from the caller's `traceparent` commits an event...
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -231,13 +230,13 @@ async fn trace_context_crosses_publish_and_consume() {
     let ids = async { commit_events(&db.pool, service, 1).await }
         .instrument(span)
         .await;
-    let relay_handle = relay(&db.pool, &js, service);
+    let relay_handle = relay(&db.pool, &js, &env.namespace, service);
 
     // ...and the consumer handles it inside the same trace.
     let recorder = Shared(std::sync::Arc::new(Recorder::new(0, false)));
     let handle = spawn_consumer(
         spec(service, "test-trace"),
-        consumer_runtime(&db.pool, &js, service),
+        consumer_runtime(&db.pool, &js, &env.namespace, service),
         recorder.clone(),
     )
     .await
@@ -263,7 +262,6 @@ async fn trace_context_crosses_publish_and_consume() {
         recorder.0.trace_ids.lock().unwrap().as_slice(),
         [trace_id.to_owned()]
     );
-    drop_stream(&js, service).await;
 }
 
 /// Applies every event but `poison`, which it refuses for good.
@@ -292,7 +290,7 @@ async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_no
     let db = migrated_db(&env).await;
     applied_table(&db.pool).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
     // A backlog waits before the consumer starts, with one event no attempt can apply in the middle of it.
     let ids: Vec<String> = (0..40)
         .map(|i| {
@@ -304,11 +302,11 @@ async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_no
         })
         .collect();
     for id in &ids {
-        publish(&js, service, id).await;
+        publish(&js, &env.namespace, service, id).await;
     }
     let handle = spawn_consumer(
         spec(service, "test-batch"),
-        consumer_runtime(&db.pool, &js, service),
+        consumer_runtime(&db.pool, &js, &env.namespace, service),
         AllButPoison,
     )
     .await
@@ -343,7 +341,6 @@ async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_no
     for id in ids.iter().filter(|id| *id != "poison") {
         assert_eq!(times_applied(&db.pool, id).await, 1, "{id}");
     }
-    drop_stream(&js, service).await;
 }
 
 /// A careless handler: a statement fails, it ignores the error and reports success.
@@ -367,13 +364,13 @@ async fn an_event_whose_transaction_aborted_is_not_acked_as_applied() {
     let env = TestEnv::new().await.unwrap();
     let db = migrated_db(&env).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
     let durable = format!("{service}-aborted");
-    let watcher = dead_letters(&js, &durable).await;
-    publish(&js, service, "aborted").await;
+    let watcher = dead_letters(&js, &env.namespace, &durable).await;
+    publish(&js, &env.namespace, service, "aborted").await;
     let handle = spawn_consumer(
         spec(service, &durable),
-        consumer_runtime(&db.pool, &js, service),
+        consumer_runtime(&db.pool, &js, &env.namespace, service),
         SwallowsErrors,
     )
     .await
@@ -396,5 +393,4 @@ async fn an_event_whose_transaction_aborted_is_not_acked_as_applied() {
         .await
         .unwrap();
     assert_eq!(inbox, 0);
-    drop_stream(&js, service).await;
 }

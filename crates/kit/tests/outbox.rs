@@ -12,25 +12,25 @@ async fn event_committed_while_relay_is_stopped_is_published_once_after_restart(
     let env = TestEnv::new().await.unwrap();
     let db = migrated_db(&env).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
 
     // The relay is not running when the transaction commits.
     let ids = commit_events(&db.pool, service, 3).await;
     assert_eq!(pending(&db.pool).await, 3);
     assert_eq!(
-        stream_messages(&js, service).await,
+        stream_messages(&js, &env.namespace, service).await,
         0,
         "nothing may be published before the relay runs"
     );
 
-    let relay_handle = relay(&db.pool, &js, service);
+    let relay_handle = relay(&db.pool, &js, &env.namespace, service);
     wait_until("all outbox rows are marked published", WAIT, || async {
         pending(&db.pool).await == 0
     })
     .await
     .unwrap();
     relay_handle.stop().await;
-    assert_eq!(stream_messages(&js, service).await, 3);
+    assert_eq!(stream_messages(&js, &env.namespace, service).await, 3);
 
     // A relay that crashed after the JetStream ack but before marking the rows publishes them again;
     // the stream drops the repeats by Nats-Msg-Id, so each event is still stored exactly once.
@@ -38,7 +38,7 @@ async fn event_committed_while_relay_is_stopped_is_published_once_after_restart(
         .execute(&db.pool)
         .await
         .unwrap();
-    let relay_handle = relay(&db.pool, &js, service);
+    let relay_handle = relay(&db.pool, &js, &env.namespace, service);
     wait_until("the re-sent rows are marked published", WAIT, || async {
         pending(&db.pool).await == 0
     })
@@ -46,16 +46,13 @@ async fn event_committed_while_relay_is_stopped_is_published_once_after_restart(
     .unwrap();
     relay_handle.stop().await;
     assert_eq!(
-        stream_messages(&js, service).await,
+        stream_messages(&js, &env.namespace, service).await,
         3,
         "a re-publish must not duplicate events"
     );
 
     // The stored messages carry the outbox ids as ce-id, in commit order.
-    let stream = js
-        .get_stream(pdop_kit::events::stream_name(service))
-        .await
-        .unwrap();
+    let stream = js.get_stream(env.namespace.stream(service)).await.unwrap();
     for (seq, id) in (1u64..).zip(&ids) {
         let msg = stream.get_raw_message(seq).await.unwrap();
         assert_eq!(
@@ -67,7 +64,6 @@ async fn event_committed_while_relay_is_stopped_is_published_once_after_restart(
             Some(id.to_string())
         );
     }
-    drop_stream(&js, service).await;
 }
 
 #[tokio::test]
@@ -75,8 +71,8 @@ async fn rolled_back_transaction_publishes_nothing() {
     let env = TestEnv::new().await.unwrap();
     let db = migrated_db(&env).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
-    let relay_handle = relay(&db.pool, &js, service);
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
+    let relay_handle = relay(&db.pool, &js, &env.namespace, service);
 
     let mut tx = db.pool.begin().await.unwrap();
     let payload = "never".to_owned();
@@ -93,8 +89,7 @@ async fn rolled_back_transaction_publishes_nothing() {
     .unwrap();
     relay_handle.stop().await;
 
-    assert_eq!(stream_messages(&js, service).await, 1);
-    drop_stream(&js, service).await;
+    assert_eq!(stream_messages(&js, &env.namespace, service).await, 1);
 }
 
 #[tokio::test]
@@ -103,8 +98,8 @@ async fn nats_down_at_commit_loses_nothing() {
     let db = migrated_db(&env).await;
     let mut nats = PrivateNats::start().await.unwrap();
     let service = unique_service();
-    let js = jetstream_for(&nats.url(), service).await;
-    let relay_handle = relay(&db.pool, &js, service);
+    let js = jetstream_for(&nats.url(), &env.namespace, service).await;
+    let relay_handle = relay(&db.pool, &js, &env.namespace, service);
 
     nats.stop().await.unwrap();
     let ids = commit_events(&db.pool, service, 2).await;
@@ -124,12 +119,9 @@ async fn nats_down_at_commit_loses_nothing() {
     .unwrap();
     relay_handle.stop().await;
 
-    let fresh = jetstream_for(&nats.url(), service).await;
-    assert_eq!(stream_messages(&fresh, service).await, 2);
-    let stream = fresh
-        .get_stream(pdop_kit::events::stream_name(service))
-        .await
-        .unwrap();
+    let fresh = jetstream_for(&nats.url(), &env.namespace, service).await;
+    assert_eq!(stream_messages(&fresh, &env.namespace, service).await, 2);
+    let stream = fresh.get_stream(env.namespace.stream(service)).await.unwrap();
     let last = stream.get_raw_message(2).await.unwrap();
     assert_eq!(
         last.headers.get("ce-id").map(|v| v.as_str().to_owned()),
@@ -150,9 +142,16 @@ async fn a_commit_wakes_the_leading_relay_without_waiting_for_its_poll() {
     let env = TestEnv::new().await.unwrap();
     let db = migrated_db(&env).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
     let waker = pdop_kit::events::OutboxWaker::default();
-    let relay_handle = relay_with(&db.pool, &js, service, waiting_an_hour(), waker.clone());
+    let relay_handle = relay_with(
+        &db.pool,
+        &js,
+        &env.namespace,
+        service,
+        waiting_an_hour(),
+        waker.clone(),
+    );
     // The first event is published by the relay's first batch; after it, the relay waits.
     commit_events(&db.pool, service, 1).await;
     wait_until("the first event is published", WAIT, || async {
@@ -169,8 +168,7 @@ async fn a_commit_wakes_the_leading_relay_without_waiting_for_its_poll() {
     .await
     .unwrap();
     relay_handle.stop().await;
-    assert_eq!(stream_messages(&js, service).await, 2);
-    drop_stream(&js, service).await;
+    assert_eq!(stream_messages(&js, &env.namespace, service).await, 2);
 }
 
 #[tokio::test]
@@ -178,10 +176,11 @@ async fn a_commit_in_another_process_wakes_the_leading_relay_through_postgres() 
     let env = TestEnv::new().await.unwrap();
     let db = migrated_db(&env).await;
     let service = unique_service();
-    let js = jetstream_for(&env.nats_url, service).await;
+    let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
     let relay_handle = relay_with(
         &db.pool,
         &js,
+        &env.namespace,
         service,
         waiting_an_hour(),
         pdop_kit::events::OutboxWaker::default(),
@@ -205,6 +204,5 @@ async fn a_commit_in_another_process_wakes_the_leading_relay_through_postgres() 
     .unwrap();
     forwarder.stop().await;
     relay_handle.stop().await;
-    assert_eq!(stream_messages(&js, service).await, 2);
-    drop_stream(&js, service).await;
+    assert_eq!(stream_messages(&js, &env.namespace, service).await, 2);
 }

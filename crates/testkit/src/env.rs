@@ -1,15 +1,20 @@
 use anyhow::Context;
+use pdop_kit::events::Namespace;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 
-/// Where a test finds PostgreSQL and NATS. Containers (if any) live as long as this value.
+/// Where a test finds PostgreSQL and NATS. Containers (if any) live as long as this value; the test's
+/// NATS streams on `nats_url` are deleted when it is dropped.
 pub struct TestEnv {
     /// URL of a database the test may use to create others (the server's maintenance database).
     pub database_url: String,
     pub nats_url: String,
+    /// The test's own NATS namespace (`t<12 hex digits>`): its services and `publish_as_relay` use it, so a test
+    /// never touches the streams, subjects or durables of a deployment on the same server (THREATS M15).
+    pub namespace: Namespace,
     _containers: Vec<crate::containers::Held>,
 }
 
@@ -35,6 +40,7 @@ impl TestEnv {
         Ok(Self {
             database_url,
             nats_url,
+            namespace: test_namespace(),
             _containers: containers,
         })
     }
@@ -54,6 +60,22 @@ impl TestEnv {
         let url = database_url_with_name(&self.database_url, &name);
         let pool = PgPoolOptions::new().max_connections(5).connect(&url).await?;
         Ok(TestDb { name, url, pool })
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        crate::streams::drop_namespace_streams_blocking(&self.nats_url, &self.namespace);
+    }
+}
+
+/// A fresh namespace `t` + 12 hex digits, the shape `make test` recognises as a test's leftovers.
+fn test_namespace() -> Namespace {
+    // The tail of a UUIDv7 is random; its head is a timestamp shared by tests started together.
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    match Namespace::new(format!("t{}", &id[id.len() - 12..])) {
+        Ok(namespace) => namespace,
+        Err(err) => unreachable!("{err}"),
     }
 }
 
@@ -100,5 +122,13 @@ mod tests {
         );
         assert_eq!(database_url_with_name("postgres://h", "t1"), "postgres://h/t1");
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
+    }
+
+    #[test]
+    fn each_test_gets_a_namespace_of_its_own_that_cleanup_recognises() {
+        let (a, b) = (test_namespace(), test_namespace());
+        assert_ne!(a, b);
+        assert!(crate::streams::is_test_stream(&a.stream("registry")), "{a}");
+        assert!(crate::streams::is_test_stream(&a.dead_letter_stream()), "{a}");
     }
 }

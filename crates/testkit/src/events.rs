@@ -3,15 +3,17 @@
 use std::time::Duration;
 
 use async_nats::HeaderMap;
+use pdop_kit::events::Namespace;
 use sqlx::PgPool;
 
 use crate::wait_until;
 
-/// Publishes `payload` on `subject` (`pdop.<producer>.…`) with CloudEvents headers. `msg_id` is JetStream's
-/// de-duplication id: equal to `ce_id` for a first delivery, another value to simulate a redelivery that
-/// JetStream cannot drop.
+/// Publishes `payload` on contract subject `subject` (`pdop.<producer>.…`) in `namespace`, with CloudEvents headers,
+/// as the producer's relay would. `msg_id` is JetStream's de-duplication id: equal to `ce_id` for a first delivery,
+/// another value to simulate a redelivery that JetStream cannot drop.
 pub async fn publish_as_relay(
     nats_url: &str,
+    namespace: &Namespace,
     subject: &str,
     ce_id: &str,
     msg_id: &str,
@@ -21,7 +23,7 @@ pub async fn publish_as_relay(
     let producer = pdop_kit::events::service_of(subject)
         .ok_or_else(|| anyhow::anyhow!("{subject} is not a pdop subject"))?;
     let js = async_nats::jetstream::new(async_nats::connect(nats_url).await?);
-    pdop_kit::events::ensure_stream(&js, producer, Duration::from_secs(120)).await?;
+    pdop_kit::events::ensure_stream(&js, namespace, producer, Duration::from_secs(120)).await?;
     let mut headers = HeaderMap::new();
     headers.insert("ce-id", ce_id);
     headers.insert("Nats-Msg-Id", msg_id);
@@ -29,7 +31,7 @@ pub async fn publish_as_relay(
     headers.insert("ce-subject", ce_subject);
     headers.insert("ce-source", format!("/{producer}").as_str());
     headers.insert("content-type", "application/protobuf");
-    js.publish_with_headers(subject.to_owned(), headers, payload.into())
+    js.publish_with_headers(namespace.wire_subject(subject), headers, payload.into())
         .await?
         .await?;
     Ok(())

@@ -6,6 +6,8 @@
 //! - [`PrivateNats`]: a `nats-server` of the test's own on a free port, for stopping and restarting.
 //! - [`spawn_service`]: a whole service on free ports against the test's database.
 //! - [`wait_until`]: polling a condition instead of sleeping.
+//! - [`TestEnv::namespace`]: each test's own NATS namespace; [`drop_leftover_test_streams`] for what earlier runs
+//!   left.
 //! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals.
 
 mod containers;
@@ -14,6 +16,7 @@ mod events;
 mod grpc;
 mod nats_server;
 mod service;
+mod streams;
 mod wait;
 
 pub use env::{TestDb, TestEnv, database_url_with_name};
@@ -21,4 +24,5 @@ pub use events::{publish_as_relay, until_holds};
 pub use grpc::{acting, assert_invalid, reason};
 pub use nats_server::{PrivateNats, nats_server_binary};
 pub use service::{DEV_SECRET, bearer_signed_with, dev_token, spawn_service, spawn_service_with_clock};
+pub use streams::{drop_leftover_test_streams, drop_namespace_streams, is_test_stream};
 pub use wait::{free_port, wait_until};

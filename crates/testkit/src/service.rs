@@ -4,6 +4,7 @@ use pdop_kit::Service;
 use pdop_kit::auth::{Role, SigningKey, claims_for, mint};
 use pdop_kit::clock::Clock;
 use pdop_kit::config::{AuthSettings, load_with_overrides};
+use pdop_kit::events::Namespace;
 use pdop_kit::server::{Running, start, start_with_clock};
 
 use crate::env::TestDb;
@@ -11,14 +12,16 @@ use crate::env::TestDb;
 /// The HS256 secret services started by [`spawn_service`] accept.
 pub const DEV_SECRET: &str = "pdop-test-secret-0123456789";
 
-/// Starts service `S` on free ports against `db` and `nats_url` and waits until it is SERVING.
-/// `overrides` are extra dotted configuration keys (e.g. `("outbox.poll_interval", "100ms")`).
+/// Starts service `S` on free ports against `db`, and `nats_url` in `namespace` (the test's own, `TestEnv::namespace`),
+/// and waits until it is SERVING. `overrides` are extra dotted configuration keys
+/// (e.g. `("outbox.poll_interval", "100ms")`).
 pub async fn spawn_service<S: Service>(
     db: &TestDb,
     nats_url: &str,
+    namespace: &Namespace,
     overrides: &[(&str, String)],
 ) -> anyhow::Result<Running> {
-    spawn::<S>(db, nats_url, overrides, None).await
+    spawn::<S>(db, nats_url, namespace, overrides, None).await
 }
 
 /// Like [`spawn_service`], on `clock` (a [`pdop_kit::clock::ManualClock`], moved through
@@ -26,16 +29,18 @@ pub async fn spawn_service<S: Service>(
 pub async fn spawn_service_with_clock<S: Service>(
     db: &TestDb,
     nats_url: &str,
+    namespace: &Namespace,
     overrides: &[(&str, String)],
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
-    spawn::<S>(db, nats_url, overrides, Some(clock)).await
+    spawn::<S>(db, nats_url, namespace, overrides, Some(clock)).await
 }
 
 /// Starts `S` on `clock`, or on the clock its settings configure (development mode: one the admin port moves).
 async fn spawn<S: Service>(
     db: &TestDb,
     nats_url: &str,
+    namespace: &Namespace,
     overrides: &[(&str, String)],
     clock: Option<Arc<dyn Clock>>,
 ) -> anyhow::Result<Running> {
@@ -45,6 +50,7 @@ async fn spawn<S: Service>(
         ("admin.addr", "127.0.0.1:0".to_owned()),
         ("database.url", db.url.clone()),
         ("nats.url", nats_url.to_owned()),
+        ("nats.namespace", namespace.to_string()),
         ("auth.dev_mode", "true".to_owned()),
         ("auth.dev_secret", DEV_SECRET.to_owned()),
         ("grpc.shutdown_grace", "2s".to_owned()),

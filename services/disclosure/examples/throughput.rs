@@ -53,13 +53,13 @@ async fn main() {
         ("disclosure.http_addr", "127.0.0.1:0".to_owned()),
         ("telemetry.log_filter", "warn".to_owned()),
     ];
-    let running = spawn_service::<Disclosure>(&db, &nats.url(), &overrides)
+    let running = spawn_service::<Disclosure>(&db, &nats.url(), &env.namespace, &overrides)
         .await
         .unwrap();
 
     // A backlog of events in the registry stream, then the time the consumer takes to append them all.
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
-    pdop_kit::events::ensure_stream(&js, "registry", Duration::from_secs(120))
+    pdop_kit::events::ensure_stream(&js, &env.namespace, "registry", Duration::from_secs(120))
         .await
         .unwrap();
     let mut acks = Vec::with_capacity(events);
@@ -71,9 +71,13 @@ async fn main() {
         headers.insert("ce-type", "pdop.registry.agreement.signed.v1");
         headers.insert("ce-subject", format!("agreements/a{n}").as_str());
         acks.push(
-            js.publish_with_headers("pdop.registry.agreement.signed", headers, event(n).into())
-                .await
-                .unwrap(),
+            js.publish_with_headers(
+                env.namespace.wire_subject("pdop.registry.agreement.signed"),
+                headers,
+                event(n).into(),
+            )
+            .await
+            .unwrap(),
         );
     }
     for ack in acks {

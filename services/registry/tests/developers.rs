@@ -43,8 +43,8 @@ async fn world_with(overrides: &[(&str, String)]) -> (Harness, PrivateNats, Agre
     )
     .await;
     let agreement = running(&mut h, draft("guangxi", months_from_today(36))).await;
-    let listed = listed_product(&mut h, &nats, &agreement.name).await;
-    admit(&mut h, &nats, ADMISSION, DEVELOPER, &agreement.name).await;
+    let listed = listed_product(&mut h, &agreement.name).await;
+    admit(&mut h, ADMISSION, DEVELOPER, &agreement.name).await;
     (h, nats, agreement, listed)
 }
 
@@ -234,16 +234,9 @@ async fn a_developer_agreement_needs_admission_and_every_content_item_and_closes
 #[tokio::test]
 async fn yunnan_caps_a_developer_agreement_at_three_years() {
     // D22 (S-YN Art.13): 协议期限原则上不超过3年; the national profile sets no cap (the test above signs 5 years).
-    let (mut h, nats, _agreement, listed) = world().await;
+    let (mut h, _nats, _agreement, listed) = world().await;
     let yunnan = running(&mut h, draft("yunnan", months_from_today(48))).await;
-    admit(
-        &mut h,
-        &nats,
-        "developerAdmissions/adm-yn",
-        DEVELOPER,
-        &yunnan.name,
-    )
-    .await;
+    admit(&mut h, "developerAdmissions/adm-yn", DEVELOPER, &yunnan.name).await;
     let d = DeveloperAgreement {
         developer_admission: "developerAdmissions/adm-yn".into(),
         ..developer_draft(&yunnan.name, &listed.name, months_from_today(48))

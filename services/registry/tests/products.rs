@@ -22,7 +22,7 @@ use tonic::Code;
 #[tokio::test]
 async fn a_product_is_listed_when_review_approves_it_and_only_once() {
     // N3 Art.5 / national profile: product registration is encouraged, not required, so approval lists it.
-    let (mut h, nats, agreement) = world_on_own_nats("guangxi", "national").await;
+    let (mut h, _nats, agreement) = world_on_own_nats("guangxi", "national").await;
     let draft = create_product(
         &mut h,
         OPERATOR,
@@ -54,14 +54,14 @@ async fn a_product_is_listed_when_review_approves_it_and_only_once() {
     };
     // Delivered twice (a redelivery, or a duplicate publish under a new id): listed once.
     publish_review_event(
-        &nats,
+        &h,
         "pdop.review.product_review.approved",
         "ev-1",
         approval.encode_to_vec(),
     )
     .await;
     publish_review_event(
-        &nats,
+        &h,
         "pdop.review.product_review.approved",
         "ev-2",
         approval.encode_to_vec(),
@@ -124,7 +124,7 @@ async fn a_product_is_listed_when_review_approves_it_and_only_once() {
 
 #[tokio::test]
 async fn yunnan_holds_an_approved_product_for_registration_and_a_rejection_returns_it_to_draft() {
-    let (mut h, nats, agreement) = world_on_own_nats("yunnan", "yunnan").await;
+    let (mut h, _nats, agreement) = world_on_own_nats("yunnan", "yunnan").await;
     let first = create_product(
         &mut h,
         OPERATOR,
@@ -140,7 +140,7 @@ async fn yunnan_holds_an_approved_product_for_registration_and_a_rejection_retur
         ..Default::default()
     };
     publish_review_event(
-        &nats,
+        &h,
         "pdop.review.product_review.approved",
         "ev-a",
         approval.encode_to_vec(),
@@ -164,7 +164,7 @@ async fn yunnan_holds_an_approved_product_for_registration_and_a_rejection_retur
         ..Default::default()
     };
     publish_review_event(
-        &nats,
+        &h,
         "pdop.review.product_review.rejected",
         "ev-r",
         rejection.encode_to_vec(),

@@ -342,14 +342,8 @@ fn objection(id: &str, registration: &str) -> ObjectionFiled {
     }
 }
 
-async fn publish_objection(nats: &PrivateNats, o: &ObjectionFiled) {
-    publish_event(
-        nats,
-        "pdop.disclosure.objection.filed",
-        &o.name,
-        o.encode_to_vec(),
-    )
-    .await;
+async fn publish_objection(h: &Harness, o: &ObjectionFiled) {
+    publish_event(h, "pdop.disclosure.objection.filed", &o.name, o.encode_to_vec()).await;
 }
 
 async fn wait_for_objections(h: &mut Harness, name: &str, pending: i32) {
@@ -384,7 +378,7 @@ async fn objections_hold_back_the_code_and_an_upheld_one_terminates_the_registra
     let name = through_notice(&mut h, STATS, &[Role::DataProvider], app).await;
 
     // N3 Art.12: real-name objections with evidence, received from the disclosure service.
-    publish_objection(&nats, &objection("o1", &name)).await;
+    publish_objection(&h, &objection("o1", &name)).await;
     wait_for_objections(&mut h, &name, 1).await;
     end_notice(&h, &name).await;
     let err = issue(&mut h, &name).await.unwrap_err();
@@ -425,7 +419,7 @@ async fn objections_hold_back_the_code_and_an_upheld_one_terminates_the_registra
         .unwrap();
     assert_eq!(get_registration(&mut h, &name).await.objection_count, 0);
 
-    publish_objection(&nats, &objection("o2", &name)).await;
+    publish_objection(&h, &objection("o2", &name)).await;
     wait_for_objections(&mut h, &name, 1).await;
     let uphold = UpholdRegistrationObjectionRequest {
         name: format!("{name}/objections/o2"),
@@ -474,7 +468,7 @@ async fn registering_a_product_held_for_registration_lists_it() {
         ..Default::default()
     };
     publish_review_event(
-        &nats,
+        &h,
         "pdop.review.product_review.approved",
         "ap-1",
         approval.encode_to_vec(),

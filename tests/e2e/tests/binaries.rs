@@ -69,6 +69,7 @@ async fn spawn(name: &'static str, env: &TestEnv) -> anyhow::Result<Process> {
     let child = command
         .env("PDOP_DATABASE__URL", &db.url)
         .env("PDOP_NATS__URL", &env.nats_url)
+        .env("PDOP_NATS__NAMESPACE", env.namespace.as_str())
         .env("PDOP_GRPC__ADDR", format!("127.0.0.1:{grpc}"))
         .env("PDOP_ADMIN__ADDR", format!("127.0.0.1:{admin}"))
         .env("PDOP_TELEMETRY__LOG_FILTER", "warn")

@@ -125,17 +125,20 @@ fn pgbench_latencies(dir: &Path) -> anyhow::Result<(Vec<u64>, u64)> {
 pub async fn jetstream(nats_url: &str, load: Load, payload_bytes: usize) -> anyhow::Result<Summary> {
     let client = async_nats::connect(nats_url).await?;
     let js = async_nats::jetstream::new(client);
-    pdop_kit::events::ensure_stream(&js, "bench", Duration::from_secs(120)).await?;
+    // The private server `suite` starts holds nothing else, so the default namespace is the services' own.
+    let namespace = pdop_kit::events::Namespace::default();
+    pdop_kit::events::ensure_stream(&js, &namespace, "bench", Duration::from_secs(120)).await?;
+    let subject = namespace.wire_subject("pdop.bench.event.published");
     let js = Arc::new(js);
     let payload = bytes::Bytes::from(vec![b'e'; payload_bytes]);
     let run = uuid::Uuid::now_v7().simple().to_string();
     let call: CallFn = Arc::new(move |n| {
-        let (js, payload) = (js.clone(), payload.clone());
+        let (js, payload, subject) = (js.clone(), payload.clone(), subject.clone());
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("{run}-{n}").as_str());
         Box::pin(async move {
             let ack = js
-                .publish_with_headers("pdop.bench.event.published", headers, payload)
+                .publish_with_headers(subject, headers, payload)
                 .await
                 .map_err(|_| tonic::Code::Unavailable)?;
             ack.await.map(|_| ()).map_err(|_| tonic::Code::Unavailable)

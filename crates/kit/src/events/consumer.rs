@@ -2,7 +2,8 @@
 //! keyed by its event id, so a redelivery is a no-op; the ack is sent only after the commit. Messages
 //! that have already arrived together are applied in one transaction, to share its commit.
 //! Transient failures are retried with exponential backoff, and after `max_deliver` attempts (or
-//! at once for an undecodable message) the message moves to `pdop.dlq.<consumer>`.
+//! at once for an undecodable message) the message moves to `<namespace>.dlq.<consumer>`. Specs and handlers speak
+//! contract subjects (`pdop.…`); the consumer maps them to and from the namespace's subjects on the wire.
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,8 +15,8 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::headers;
 use super::wake::OutboxWaker;
+use super::{Namespace, headers};
 use crate::config::ConsumerSettings;
 use crate::metrics::Metrics;
 use crate::propagation;
@@ -26,6 +27,7 @@ use crate::task::TaskHandle;
 pub struct IncomingEvent {
     /// `ce-id` (also `Nats-Msg-Id`): the idempotency key.
     pub id: String,
+    /// The contract subject (`pdop.<producer>.…`), whatever the namespace it travelled in.
     pub subject: String,
     pub ce_type: String,
     pub ce_subject: String,
@@ -68,19 +70,22 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HandleError>> + Send;
 }
 
-/// Which stream a consumer reads and under which durable name.
+/// Which stream a consumer reads and under which durable name, in contract terms: the namespace is added when the
+/// consumer is created.
 #[derive(Debug, Clone)]
 pub struct ConsumerSpec {
-    /// Durable name `<consumer>-<purpose>`, e.g. `disclosure-registry`.
+    /// Durable name `<consumer>-<purpose>`, e.g. `disclosure-registry` (`<namespace>-disclosure-registry` on the
+    /// server). The inbox and the metrics use it as it is.
     pub durable: String,
     /// The producing service whose stream is read, e.g. `registry`.
     pub producer: String,
-    /// Subject filter inside that stream; empty reads everything.
+    /// Contract subject filter inside that stream (`pdop.review.product_review.>`); empty reads everything.
     pub filter_subject: String,
 }
 
 struct Runner<H> {
     spec: ConsumerSpec,
+    namespace: Namespace,
     pool: PgPool,
     js: jetstream::Context,
     settings: ConsumerSettings,
@@ -96,6 +101,8 @@ pub type ConsumerHandle = TaskHandle;
 pub struct ConsumerRuntime {
     pub pool: PgPool,
     pub js: jetstream::Context,
+    /// Names the stream, the durable, the subjects and the dead-letter subject on the server.
+    pub namespace: Namespace,
     pub settings: ConsumerSettings,
     pub metrics: Metrics,
     /// Woken after each commit: the handlers may have enqueued events of their own.
@@ -113,20 +120,26 @@ pub async fn spawn_consumer<H: Handler>(
     let ConsumerRuntime {
         pool,
         js,
+        namespace,
         settings,
         metrics,
         waker,
         duplicate_window,
     } = runtime;
     // The producer may not have started yet; its stream config is identical, so creating it is safe.
-    let stream = super::ensure_stream(&js, &spec.producer, duplicate_window).await?;
-    super::ensure_dead_letter_stream(&js).await?;
+    let stream = super::ensure_stream(&js, &namespace, &spec.producer, duplicate_window).await?;
+    super::ensure_dead_letter_stream(&js, &namespace).await?;
+    let durable = namespace.durable(&spec.durable);
+    let filter_subject = match spec.filter_subject.as_str() {
+        "" => String::new(),
+        contract => namespace.wire_subject(contract),
+    };
     let consumer: jetstream::consumer::PullConsumer = stream
         .get_or_create_consumer(
-            &spec.durable,
+            &durable,
             pull::Config {
-                durable_name: Some(spec.durable.clone()),
-                filter_subject: spec.filter_subject.clone(),
+                durable_name: Some(durable.clone()),
+                filter_subject,
                 ack_policy: jetstream::consumer::AckPolicy::Explicit,
                 ack_wait: Duration::from_secs(30),
                 // Retries are counted here so poison messages reach the dead-letter subject.
@@ -135,9 +148,10 @@ pub async fn spawn_consumer<H: Handler>(
             },
         )
         .await
-        .map_err(|e| anyhow::anyhow!("creating durable consumer {}: {e}", spec.durable))?;
+        .map_err(|e| anyhow::anyhow!("creating durable consumer {durable}: {e}"))?;
     let runner = Runner {
         spec,
+        namespace,
         pool,
         js,
         settings,
@@ -211,7 +225,7 @@ impl<H: Handler> Runner<H> {
         }
         let mut decoded = Vec::with_capacity(batch.len());
         for msg in batch {
-            match decode_envelope(&msg, attempt_of(&msg)) {
+            match decode_envelope(&msg, &self.namespace, attempt_of(&msg)) {
                 Ok(event) => decoded.push((msg, event)),
                 Err(reason) => self.dead_letter(&msg, &reason).await,
             }
@@ -233,7 +247,7 @@ impl<H: Handler> Runner<H> {
 
     async fn process(&self, msg: jetstream::Message) {
         let attempt = attempt_of(&msg);
-        let event = match decode_envelope(&msg, attempt) {
+        let event = match decode_envelope(&msg, &self.namespace, attempt) {
             Ok(event) => event,
             Err(reason) => {
                 self.dead_letter(&msg, &reason).await;
@@ -324,6 +338,8 @@ impl<H: Handler> Runner<H> {
         tx: &mut Transaction<'static, Postgres>,
         event: &IncomingEvent,
     ) -> Result<bool, HandleError> {
+        // Keyed by the spec's durable, not the server's: a durable created anew under a namespaced name replays
+        // its stream, and what an earlier durable of the same spec applied is skipped here.
         let fresh = sqlx::query(
             "INSERT INTO inbox (consumer, message_id, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
@@ -348,7 +364,7 @@ impl<H: Handler> Runner<H> {
             reason.replace(['\r', '\n'], " ").as_str(),
         );
         h.insert("pdop-original-subject", msg.subject.as_str());
-        let subject = format!("pdop.dlq.{}", self.spec.durable);
+        let subject = self.namespace.dead_letter_subject(&self.spec.durable);
         let published = match self
             .js
             .publish_with_headers(subject, h, msg.payload.clone())
@@ -399,7 +415,11 @@ fn take_ready(
     (batch, false)
 }
 
-fn decode_envelope(msg: &jetstream::Message, attempt: i64) -> Result<IncomingEvent, String> {
+fn decode_envelope(
+    msg: &jetstream::Message,
+    namespace: &Namespace,
+    attempt: i64,
+) -> Result<IncomingEvent, String> {
     let h = msg.headers.as_ref().ok_or("message has no headers")?;
     let get = |name: &str| h.get(name).map(|v| v.as_str().to_owned());
     let id = get(headers::ID)
@@ -407,7 +427,10 @@ fn decode_envelope(msg: &jetstream::Message, attempt: i64) -> Result<IncomingEve
         .ok_or("message has no ce-id")?;
     Ok(IncomingEvent {
         id,
-        subject: msg.subject.to_string(),
+        // The stream holds only this namespace's subjects; the fallback keeps any other as it came.
+        subject: namespace
+            .contract_subject(&msg.subject)
+            .unwrap_or_else(|| msg.subject.to_string()),
         ce_type: get(headers::TYPE).unwrap_or_default(),
         ce_subject: get(headers::SUBJECT).unwrap_or_default(),
         payload: msg.payload.clone(),

@@ -2,6 +2,7 @@
 //! durable pull consumers with an inbox for idempotency.
 
 mod consumer;
+mod namespace;
 mod nats;
 mod outbox;
 mod relay;
@@ -10,7 +11,8 @@ mod wake;
 pub use consumer::{
     ConsumerHandle, ConsumerRuntime, ConsumerSpec, HandleError, Handler, IncomingEvent, spawn_consumer,
 };
-pub use nats::{DEAD_LETTER_STREAM, connect, ensure_dead_letter_stream, ensure_stream, stream_name};
+pub use namespace::{InvalidNamespace, Namespace};
+pub use nats::{connect, ensure_dead_letter_stream, ensure_stream};
 pub use outbox::{OutgoingEvent, enqueue};
 pub use relay::{Relay, RelayHandle};
 pub use wake::OutboxWaker;
@@ -29,7 +31,7 @@ pub mod headers {
     pub const DEAD_LETTER_REASON: &str = "pdop-dead-letter-reason";
 }
 
-/// Returns the service segment of a `pdop.<service>.<aggregate>.<verb>` subject.
+/// Returns the service segment of a contract subject, `pdop.<service>.<aggregate>.<verb>`.
 pub fn service_of(subject: &str) -> Option<&str> {
     let mut parts = subject.split('.');
     match (parts.next(), parts.next()) {

@@ -5,15 +5,8 @@ use std::time::Duration;
 use anyhow::Context;
 use async_nats::jetstream::{self, stream};
 
+use super::Namespace;
 use crate::config::NatsSettings;
-
-/// Returns the JetStream stream owned by a producing service: `PDOP_REGISTRY` for `registry`.
-pub fn stream_name(service: &str) -> String {
-    format!("PDOP_{}", service.to_ascii_uppercase())
-}
-
-/// Dead-lettered messages of every consumer are kept here, on `pdop.dlq.<consumer>`.
-pub const DEAD_LETTER_STREAM: &str = "PDOP_DLQ";
 
 /// Connects to NATS, retrying until `connect_timeout`; the client reconnects by itself afterwards.
 pub async fn connect(settings: &NatsSettings, service: &str) -> anyhow::Result<async_nats::Client> {
@@ -45,29 +38,32 @@ pub async fn connect(settings: &NatsSettings, service: &str) -> anyhow::Result<a
     }
 }
 
-/// Creates (or finds) the stream for `pdop.<service>.>`; file storage, duplicate window as configured.
+/// Creates (or finds) the stream `<NAMESPACE>_<SERVICE>` for `<namespace>.<service>.>`; file storage, duplicate
+/// window as configured.
 pub async fn ensure_stream(
     js: &jetstream::Context,
+    namespace: &Namespace,
     service: &str,
     duplicate_window: Duration,
 ) -> anyhow::Result<jetstream::stream::Stream> {
+    let name = namespace.stream(service);
     let config = stream::Config {
-        name: stream_name(service),
-        subjects: vec![format!("pdop.{service}.>")],
+        name: name.clone(),
+        subjects: vec![namespace.stream_subjects(service)],
         storage: stream::StorageType::File,
         duplicate_window,
         ..Default::default()
     };
     js.get_or_create_stream(config)
         .await
-        .with_context(|| format!("creating JetStream stream {}", stream_name(service)))
+        .with_context(|| format!("creating JetStream stream {name}"))
 }
 
-/// Creates (or finds) the dead-letter stream.
-pub async fn ensure_dead_letter_stream(js: &jetstream::Context) -> anyhow::Result<()> {
+/// Creates (or finds) the namespace's dead-letter stream, `<NAMESPACE>_DLQ` on `<namespace>.dlq.>`.
+pub async fn ensure_dead_letter_stream(js: &jetstream::Context, namespace: &Namespace) -> anyhow::Result<()> {
     let config = stream::Config {
-        name: DEAD_LETTER_STREAM.to_owned(),
-        subjects: vec!["pdop.dlq.>".to_owned()],
+        name: namespace.dead_letter_stream(),
+        subjects: vec![namespace.dead_letter_subjects()],
         storage: stream::StorageType::File,
         ..Default::default()
     };

@@ -1,6 +1,7 @@
 //! The outbox relay: one per service (the holder of a PostgreSQL advisory lock) publishes pending rows
 //! to JetStream in `seq` order, awaits each PubAck, and only then marks the rows published. It wakes when a
-//! commit says so ([`OutboxWaker`]) and polls every `poll_interval` in case a wake was lost.
+//! commit says so ([`OutboxWaker`]) and polls every `poll_interval` in case a wake was lost. A row keeps its contract
+//! subject; it is published on that subject's [`Namespace::wire_subject`].
 
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::headers;
 use super::wake::{Leading, NOTIFY_CHANNEL, OutboxWaker};
+use super::{Namespace, headers};
 use crate::config::OutboxSettings;
 use crate::metrics::Metrics;
 use crate::propagation::TRACEPARENT;
@@ -41,6 +42,7 @@ pub struct Relay {
     settings: OutboxSettings,
     metrics: Metrics,
     source: String,
+    namespace: Namespace,
     waker: OutboxWaker,
 }
 
@@ -54,6 +56,7 @@ impl Relay {
         settings: OutboxSettings,
         metrics: Metrics,
         service: &str,
+        namespace: Namespace,
         waker: OutboxWaker,
     ) -> Self {
         Self {
@@ -62,6 +65,7 @@ impl Relay {
             settings,
             metrics,
             source: format!("/{service}"),
+            namespace,
             waker,
         }
     }
@@ -158,10 +162,11 @@ impl Relay {
         let mut pending: Vec<(i64, PublishAckFuture)> = Vec::with_capacity(rows.len());
         let mut send_error = None;
         for row in &rows {
-            match self.js.send_publish(row.subject.clone(), self.message(row)).await {
+            let subject = self.namespace.wire_subject(&row.subject);
+            match self.js.send_publish(subject.clone(), self.message(row)).await {
                 Ok(ack) => pending.push((row.seq, ack)),
                 Err(err) => {
-                    send_error = Some(anyhow::Error::new(err).context(format!("publishing {}", row.subject)));
+                    send_error = Some(anyhow::Error::new(err).context(format!("publishing {subject}")));
                     break;
                 }
             }

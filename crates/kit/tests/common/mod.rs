@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use pdop_kit::config::{ConsumerSettings, OutboxSettings};
-use pdop_kit::events::{self, OutgoingEvent};
+use pdop_kit::events::{self, Namespace, OutgoingEvent};
 use pdop_kit::metrics::Metrics;
 use pdop_testkit::{TestDb, TestEnv};
 use sqlx::PgPool;
@@ -25,20 +25,21 @@ pub async fn migrated_db(env: &TestEnv) -> TestDb {
     db
 }
 
-/// A service name of this test's own, so its stream `PDOP_<NAME>` is not shared with other tests.
+/// A service name of this test's own, so its stream `<NAMESPACE>_<NAME>` is not shared with other tests.
 pub fn unique_service() -> &'static str {
     // The tail of a UUIDv7 is random; its head is a timestamp shared by tests started together.
     let id = uuid::Uuid::now_v7().simple().to_string();
     Box::leak(format!("t{}", &id[id.len() - 12..]).into_boxed_str())
 }
 
-pub async fn jetstream_for(nats_url: &str, service: &str) -> jetstream::Context {
+/// A JetStream context with the test's stream of `service` and dead-letter stream in `namespace`.
+pub async fn jetstream_for(nats_url: &str, namespace: &Namespace, service: &str) -> jetstream::Context {
     let client = async_nats::connect(nats_url).await.expect("nats connect");
     let js = jetstream::new(client);
-    events::ensure_stream(&js, service, Duration::from_secs(120))
+    events::ensure_stream(&js, namespace, service, Duration::from_secs(120))
         .await
         .expect("stream");
-    events::ensure_dead_letter_stream(&js)
+    events::ensure_dead_letter_stream(&js, namespace)
         .await
         .expect("dead-letter stream");
     js
@@ -61,10 +62,16 @@ pub fn consumer_settings() -> ConsumerSettings {
     }
 }
 
-pub fn relay(pool: &PgPool, js: &jetstream::Context, service: &'static str) -> events::RelayHandle {
+pub fn relay(
+    pool: &PgPool,
+    js: &jetstream::Context,
+    namespace: &Namespace,
+    service: &'static str,
+) -> events::RelayHandle {
     relay_with(
         pool,
         js,
+        namespace,
         service,
         outbox_settings(),
         events::OutboxWaker::default(),
@@ -75,6 +82,7 @@ pub fn relay(pool: &PgPool, js: &jetstream::Context, service: &'static str) -> e
 pub fn relay_with(
     pool: &PgPool,
     js: &jetstream::Context,
+    namespace: &Namespace,
     service: &'static str,
     settings: OutboxSettings,
     waker: events::OutboxWaker,
@@ -85,16 +93,23 @@ pub fn relay_with(
         settings,
         Metrics::new(service),
         service,
+        namespace.clone(),
         waker,
     )
     .spawn()
 }
 
 /// What a test consumer runs on.
-pub fn consumer_runtime(pool: &PgPool, js: &jetstream::Context, service: &str) -> events::ConsumerRuntime {
+pub fn consumer_runtime(
+    pool: &PgPool,
+    js: &jetstream::Context,
+    namespace: &Namespace,
+    service: &str,
+) -> events::ConsumerRuntime {
     events::ConsumerRuntime {
         pool: pool.clone(),
         js: js.clone(),
+        namespace: namespace.clone(),
         settings: consumer_settings(),
         metrics: Metrics::new(service),
         waker: events::OutboxWaker::default(),
@@ -126,12 +141,7 @@ pub async fn pending(pool: &PgPool) -> i64 {
         .expect("count pending")
 }
 
-pub async fn stream_messages(js: &jetstream::Context, service: &str) -> u64 {
-    let mut stream = js.get_stream(events::stream_name(service)).await.expect("stream");
+pub async fn stream_messages(js: &jetstream::Context, namespace: &Namespace, service: &str) -> u64 {
+    let mut stream = js.get_stream(namespace.stream(service)).await.expect("stream");
     stream.info().await.expect("stream info").state.messages
-}
-
-/// Removes the test's stream from a shared NATS server (best effort).
-pub async fn drop_stream(js: &jetstream::Context, service: &str) {
-    let _ = js.delete_stream(events::stream_name(service)).await;
 }

@@ -96,7 +96,7 @@ Arguments: (dict "root" $ "name" "registry" "svc" <merged service values>).
   "grpc" (dict "addr" (printf "0.0.0.0:%v" $svc.ports.grpc))
   "admin" (dict "addr" (printf "0.0.0.0:%v" $svc.ports.admin))
   "database" (dict "url" (printf "postgres://%s:%v/%s%s" $v.postgresql.host $v.postgresql.port $v.postgresql.databasePrefix .name))
-  "nats" (dict "url" $v.nats.url "tls_required" $v.nats.tlsRequired)
+  "nats" (dict "url" $v.nats.url "namespace" $v.nats.namespace "tls_required" $v.nats.tlsRequired)
   "telemetry" (dict "otlp_endpoint" $v.telemetry.otlpEndpoint)
   "auth" (dict "issuer" $v.auth.issuer "audience" $v.auth.audience "ed25519_public_keys" (values $v.auth.ed25519PublicKeys | sortAlpha) "dev_mode" $v.auth.devMode)
 -}}

@@ -6,6 +6,7 @@
 use base64::Engine as _;
 use pdop_disclosure::Disclosure;
 use pdop_kit::Running;
+use pdop_kit::events::Namespace;
 use pdop_proto::common::{Actor, JurisdictionRef, Money, OrganizationRef};
 use pdop_proto::disclosure::v1::disclosure_service_client::DisclosureServiceClient;
 use pdop_proto::pricing::events::v1::{CapPricePublished, CapPriceSnapshot};
@@ -19,6 +20,8 @@ pub const SEED: [u8; 32] = [42; 32];
 
 pub struct Harness {
     pub nats: PrivateNats,
+    /// The test's NATS namespace, which the service and `publish` use.
+    pub namespace: Namespace,
     pub db: TestDb,
     pub running: Running,
     pub client: DisclosureServiceClient<Channel>,
@@ -44,7 +47,7 @@ pub async fn start() -> Harness {
             ("disclosure.signing_interval", "30s".to_owned()),
             ("disclosure.batch_delay", "20ms".to_owned()),
         ];
-        let running = match spawn_service::<Disclosure>(&db, &nats.url(), &overrides).await {
+        let running = match spawn_service::<Disclosure>(&db, &nats.url(), &env.namespace, &overrides).await {
             Ok(running) => running,
             Err(err) if attempt < 5 && format!("{err:#}").contains("in use") => continue,
             Err(err) => panic!("{err:#}"),
@@ -54,6 +57,7 @@ pub async fn start() -> Harness {
             .unwrap();
         return Harness {
             nats,
+            namespace: env.namespace.clone(),
             db,
             running,
             client,
@@ -73,9 +77,17 @@ impl Harness {
         ce_subject: &str,
         payload: Vec<u8>,
     ) {
-        publish_as_relay(&self.nats.url(), subject, ce_id, msg_id, ce_subject, payload)
-            .await
-            .unwrap();
+        publish_as_relay(
+            &self.nats.url(),
+            &self.namespace,
+            subject,
+            ce_id,
+            msg_id,
+            ce_subject,
+            payload,
+        )
+        .await
+        .unwrap();
     }
 
     /// Waits until `sql` (a boolean query) holds in the service's database.

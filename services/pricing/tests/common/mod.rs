@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
+use pdop_kit::events::Namespace;
 use pdop_pricing::Pricing;
 use pdop_proto::common::{JurisdictionRef, OrganizationRef, OrganizationRole};
 use pdop_proto::pricing::v1::pricing_service_client::PricingServiceClient;
@@ -29,6 +30,8 @@ pub const AGREEMENT: &str = "agreements/a1";
 
 pub struct Harness {
     pub nats: PrivateNats,
+    /// The test's NATS namespace, which the service and `publish` use.
+    pub namespace: Namespace,
     pub db: TestDb,
     _running: Running,
     pub client: PricingServiceClient<Channel>,
@@ -47,7 +50,7 @@ pub fn agency<T>(message: T) -> tonic::Request<T> {
 impl Harness {
     /// Publishes a registry event the way the registry's outbox relay does.
     pub async fn publish(&self, subject: &str, id: &str, payload: Vec<u8>) {
-        publish_as_relay(&self.nats.url(), subject, id, id, id, payload)
+        publish_as_relay(&self.nats.url(), &self.namespace, subject, id, id, id, payload)
             .await
             .unwrap();
     }
@@ -78,7 +81,7 @@ pub async fn start_with(overrides: &[(&str, String)]) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Pricing>(&db, &nats.url(), overrides)
+    let running = spawn_service::<Pricing>(&db, &nats.url(), &env.namespace, overrides)
         .await
         .unwrap();
     let client = PricingServiceClient::connect(format!("http://{}", running.grpc_addr))
@@ -86,6 +89,7 @@ pub async fn start_with(overrides: &[(&str, String)]) -> Harness {
         .unwrap();
     let h = Harness {
         nats,
+        namespace: env.namespace.clone(),
         db,
         _running: running,
         client,

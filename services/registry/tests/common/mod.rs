@@ -46,6 +46,8 @@ pub fn credit_code(n: u32) -> String {
 
 pub struct Harness {
     pub env: TestEnv,
+    /// The NATS server the registry uses, in the namespace `env.namespace`.
+    pub nats_url: String,
     pub db: TestDb,
     pub running: Running,
     pub client: RegistryServiceClient<Channel>,
@@ -69,12 +71,15 @@ impl Harness {
         let env = TestEnv::new().await.unwrap();
         let db = env.fresh_database().await.unwrap();
         let nats = nats_url.unwrap_or_else(|| env.nats_url.clone());
-        let running = spawn_service::<Registry>(&db, &nats, overrides).await.unwrap();
+        let running = spawn_service::<Registry>(&db, &nats, &env.namespace, overrides)
+            .await
+            .unwrap();
         let client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
             .await
             .unwrap();
         Self {
             env,
+            nats_url: nats,
             db,
             running,
             client,

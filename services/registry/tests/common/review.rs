@@ -84,14 +84,14 @@ pub fn summary(product: &str) -> Option<ProductReviewSummary> {
 }
 
 /// Publishes a review-service event the way its outbox relay does (CloudEvents headers, protobuf body).
-pub async fn publish_review_event(nats: &PrivateNats, subject: &str, id: &str, payload: Vec<u8>) {
-    publish_event(nats, subject, id, payload).await;
+pub async fn publish_review_event(h: &Harness, subject: &str, id: &str, payload: Vec<u8>) {
+    publish_event(h, subject, id, payload).await;
 }
 
-/// Publishes an event of another service (`pdop.<producer>.…`) the way its outbox relay does: CloudEvents
-/// headers, the event id as `Nats-Msg-Id`, protobuf body.
-pub async fn publish_event(nats: &PrivateNats, subject: &str, id: &str, payload: Vec<u8>) {
-    pdop_testkit::publish_as_relay(&nats.url(), subject, id, id, id, payload)
+/// Publishes an event of another service (`pdop.<producer>.…`) to the registry's NATS and namespace the way its
+/// outbox relay does: CloudEvents headers, the event id as `Nats-Msg-Id`, protobuf body.
+pub async fn publish_event(h: &Harness, subject: &str, id: &str, payload: Vec<u8>) {
+    pdop_testkit::publish_as_relay(&h.nats_url, &h.env.namespace, subject, id, id, id, payload)
         .await
         .unwrap();
 }
@@ -122,7 +122,7 @@ pub async fn wait_for_product_state(h: &mut Harness, name: &str, state: ProductS
 
 /// A product of the operator under `agreement`, approved by review and LISTED (profiles without mandatory
 /// product registration).
-pub async fn listed_product(h: &mut Harness, nats: &PrivateNats, agreement: &str) -> Product {
+pub async fn listed_product(h: &mut Harness, agreement: &str) -> Product {
     let draft = create_product(h, OPERATOR, product(agreement, &["resources/population"]))
         .await
         .unwrap();
@@ -133,7 +133,7 @@ pub async fn listed_product(h: &mut Harness, nats: &PrivateNats, agreement: &str
     };
     let id = format!("approve-{}", draft.name.trim_start_matches("products/"));
     publish_review_event(
-        nats,
+        h,
         "pdop.review.product_review.approved",
         &id,
         approval.encode_to_vec(),
@@ -144,7 +144,7 @@ pub async fn listed_product(h: &mut Harness, nats: &PrivateNats, agreement: &str
 
 /// Publishes the review service's admission of `developer` for the operator under `agreement`, and waits
 /// until the registry has recorded it.
-pub async fn admit(h: &mut Harness, nats: &PrivateNats, admission: &str, developer: &str, agreement: &str) {
+pub async fn admit(h: &mut Harness, admission: &str, developer: &str, agreement: &str) {
     let admitted = DeveloperAdmitted {
         admission: Some(DeveloperAdmissionSummary {
             name: admission.into(),
@@ -163,7 +163,7 @@ pub async fn admit(h: &mut Harness, nats: &PrivateNats, admission: &str, develop
     };
     let id = format!("admit-{}", admission.trim_start_matches("developerAdmissions/"));
     publish_review_event(
-        nats,
+        h,
         "pdop.review.developer_admission.admitted",
         &id,
         admitted.encode_to_vec(),
