@@ -53,6 +53,14 @@ pub struct GrpcSettings {
     /// Time given to in-flight requests after SIGTERM before the process exits.
     #[serde(with = "humantime_secs")]
     pub shutdown_grace: Duration,
+    /// Largest request message decoded, in bytes (THREATS H1.2); disclosure's public port never takes more than
+    /// 256 KiB.
+    #[serde(default = "default_max_decoding_message_size")]
+    pub max_decoding_message_size: usize,
+}
+
+fn default_max_decoding_message_size() -> usize {
+    1024 * 1024
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -21,6 +21,7 @@ pub mod pagination;
 pub mod propagation;
 pub mod rpc;
 pub mod server;
+pub mod service_error;
 pub mod task;
 pub mod telemetry;
 pub mod testing;

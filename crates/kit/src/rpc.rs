@@ -30,6 +30,15 @@ where
         .map_err(Status::from)
 }
 
+/// The edge check every request passes before its handler (THREATS H1.1, L10): no control characters, bounded
+/// strings and lists; a violation is `INVALID_ARGUMENT` naming the field path.
+pub fn check_edge<S: AsRef<Platform>, M: pdop_proto::Edge>(
+    state: &S,
+    request: &Request<M>,
+) -> Result<(), Status> {
+    crate::edge::check(request.get_ref()).map_err(|v| state.as_ref().errors.invalid(&v))
+}
+
 /// `GetLogInfo` → `get_log_info`: how tonic names the trait method of an RPC.
 pub fn snake_case(rpc: &str) -> String {
     let mut out = String::with_capacity(rpc.len() + 4);
@@ -60,7 +69,8 @@ pub fn snake_case(rpc: &str) -> String {
 /// A handler alone has the new shape (`&State, Call, Req`); `, caller` and `, plain` mark handlers not moved yet
 /// (`&State, &Caller, Req` and `&State, Req`, returning `Status`). The macro defines `Rpcs`, the server's
 /// handler type (`Rpcs::new(state)`), and `Rpcs::IMPLEMENTED`. Streaming RPCs are written by hand in a trailing
-/// `[streaming subscribe_entries] { … }` block that names them.
+/// `[streaming subscribe_entries] { … }` block that names them (and calls [`check_edge`] themselves).
+/// Every generated method first runs [`check_edge`] on the request.
 #[macro_export]
 macro_rules! rpcs {
     (
@@ -95,6 +105,7 @@ macro_rules! rpcs {
                     &self,
                     request: ::tonic::Request<$req>,
                 ) -> ::std::result::Result<::tonic::Response<$resp>, ::tonic::Status> {
+                    $crate::rpc::check_edge(&*self.0, &request)?;
                     $crate::rpcs!(@call $($kind)? self, request, $handler)
                 }
             )*

@@ -6,10 +6,10 @@ use std::fmt::Debug;
 
 use tonic::{Code, Status};
 
+use crate::Violations;
 use crate::error::ErrorDomain;
 use crate::events::HandleError;
 use crate::uow::Refusal;
-use crate::Violations;
 
 /// A service's published list of `ErrorInfo.reason` values.
 pub trait Reason: Copy + Debug + Send + Sync + 'static {
@@ -112,7 +112,9 @@ impl<R: Reason> From<sqlx::Error> for Error<R> {
             (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_), _) => {
                 Self::Unavailable(err.into())
             }
-            (_, Some(code)) if code.starts_with("08") || code.starts_with("57P") => Self::Unavailable(err.into()),
+            (_, Some(code)) if code.starts_with("08") || code.starts_with("57P") => {
+                Self::Unavailable(err.into())
+            }
             (_, Some("40001" | "40P01")) => Self::Unavailable(err.into()),
             (_, Some("22021" | "22P05")) => Self::invalid(
                 "request",
@@ -190,9 +192,18 @@ mod tests {
 
     #[test]
     fn every_variant_keeps_its_code_and_reason() {
-        assert_eq!(code_of(E::refused(TestReason::WrongState, "no")), Code::FailedPrecondition);
-        assert_eq!(code_of(E::denied(TestReason::WrongState, "no")), Code::PermissionDenied);
-        assert_eq!(code_of(E::not_found(TestReason::WrongState, "x/1")), Code::NotFound);
+        assert_eq!(
+            code_of(E::refused(TestReason::WrongState, "no")),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            code_of(E::denied(TestReason::WrongState, "no")),
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            code_of(E::not_found(TestReason::WrongState, "x/1")),
+            Code::NotFound
+        );
         assert_eq!(code_of(E::invalid("name", "empty")), Code::InvalidArgument);
         assert_eq!(code_of(E::EtagMismatch { name: "x/1".into() }), Code::Aborted);
         assert_eq!(
@@ -201,7 +212,10 @@ mod tests {
             })),
             Code::AlreadyExists
         );
-        assert_eq!(code_of(E::Unavailable(anyhow::anyhow!("down"))), Code::Unavailable);
+        assert_eq!(
+            code_of(E::Unavailable(anyhow::anyhow!("down"))),
+            Code::Unavailable
+        );
         let internal = Status::from(E::Internal(anyhow::anyhow!("relation secret_table")));
         assert_eq!(internal.code(), Code::Internal);
         assert!(!internal.message().contains("secret_table"));

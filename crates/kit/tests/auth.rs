@@ -183,7 +183,9 @@ async fn the_development_clock_moves_through_the_admin_port() {
     // SPINE §6: in development mode `POST /dev/clock/advance?by=10d` moves the service's clock.
     let env = TestEnv::new().await.unwrap();
     let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Guarded>(&db, &env.nats_url, &[]).await.unwrap();
+    let running = spawn_service::<Guarded>(&db, &env.nats_url, &env.namespace, &[])
+        .await
+        .unwrap();
     let before = running.platform.clock.now();
     let answer = post(running.admin_addr, "/dev/clock/advance?by=10d").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");

@@ -14,7 +14,7 @@ use pdop_kit::config::{ServiceDefaults, load_with_overrides};
 use pdop_kit::uow::{Call, Change, Quiet, Refusal};
 use pdop_testkit::{TestDb, TestEnv, wait_until};
 
-/// The service name these tests write under; its stream is `PDOP_KITUOW`, used by no deployment.
+/// The service name these tests write under, in the test's own namespace.
 const SERVICE: &str = "kituow";
 
 /// A test event (and request and response: any protobuf message will do).
@@ -206,8 +206,8 @@ async fn an_oversized_event_fails_its_call_and_the_next_event_is_published() {
     // THREATS H1: an event over the stream's limit is refused when written, so it never blocks the outbox.
     let env = TestEnv::new().await.unwrap();
     let (db, platform) = platform(&env).await;
-    let js = jetstream_for(&env.nats_url, SERVICE).await;
-    let relay_handle = relay(&db.pool, &js, SERVICE);
+    let js = jetstream_for(&env.nats_url, &env.namespace, SERVICE).await;
+    let relay_handle = relay(&db.pool, &js, &env.namespace, SERVICE);
 
     let big = "x".repeat(platform.settings.outbox.max_payload + 1);
     let err = note(&platform, "big", &big, "", false).await.unwrap_err();
@@ -224,12 +224,9 @@ async fn an_oversized_event_fails_its_call_and_the_next_event_is_published() {
     })
     .await
     .unwrap();
-    let stream = js
-        .get_stream(pdop_kit::events::stream_name(SERVICE))
-        .await
-        .unwrap();
+    let stream = js.get_stream(env.namespace.stream(SERVICE)).await.unwrap();
     let last = stream
-        .get_last_raw_message_by_subject("pdop.kituow.thing.noted")
+        .get_last_raw_message_by_subject(&env.namespace.wire_subject("pdop.kituow.thing.noted"))
         .await
         .unwrap();
     assert_eq!(

@@ -129,7 +129,14 @@ impl Service for Disclosure {
     }
 
     fn routes(state: Arc<Self::State>) -> Routes {
-        Routes::new(DisclosureServiceServer::new(Rpcs::new(state)))
+        // THREATS H1.2: the public port decodes at most 256 KiB per message, whatever the configuration allows.
+        let limit = state
+            .platform
+            .settings
+            .grpc
+            .max_decoding_message_size
+            .min(PUBLIC_DECODING_LIMIT);
+        Routes::new(DisclosureServiceServer::new(Rpcs::new(state)).max_decoding_message_size(limit))
     }
 
     async fn on_ready(ctx: Arc<Ctx>) -> anyhow::Result<()> {
@@ -149,6 +156,9 @@ impl Service for Disclosure {
         Ok(())
     }
 }
+
+/// The largest request the public gRPC port decodes.
+const PUBLIC_DECODING_LIMIT: usize = 256 * 1024;
 
 /// Reads and objections are public (no token); the rest needs one of the roles named.
 fn policy() -> Policy {
@@ -223,6 +233,7 @@ pdop_kit::rpcs! {
             &self,
             request: tonic::Request<pb::SubscribeEntriesRequest>,
         ) -> Result<tonic::Response<entries::EntryStream>, tonic::Status> {
+            pdop_kit::rpc::check_edge(&*self.0, &request)?;
             entries::subscribe(self.0.clone(), request.into_inner())
                 .await
                 .map(tonic::Response::new)

@@ -92,7 +92,8 @@ impl Service for Evaluation {
     }
 
     fn routes(state: Arc<Self::State>) -> Routes {
-        Routes::new(EvaluationServiceServer::new(Rpcs::new(state)))
+        let limit = state.as_ref().settings.grpc.max_decoding_message_size;
+        Routes::new(EvaluationServiceServer::new(Rpcs::new(state)).max_decoding_message_size(limit))
     }
 }
 

@@ -82,7 +82,8 @@ impl Service for Pricing {
     }
 
     fn routes(state: Arc<Self::State>) -> Routes {
-        Routes::new(PricingServiceServer::new(Rpcs::new(state)))
+        let limit = state.platform.settings.grpc.max_decoding_message_size;
+        Routes::new(PricingServiceServer::new(Rpcs::new(state)).max_decoding_message_size(limit))
     }
 
     async fn on_ready(state: Arc<Ctx>) -> anyhow::Result<()> {

@@ -97,7 +97,8 @@ impl Service for Registry {
     }
 
     fn routes(state: Arc<Self::State>) -> Routes {
-        Routes::new(RegistryServiceServer::new(Rpcs::new(state)))
+        let limit = state.platform.settings.grpc.max_decoding_message_size;
+        Routes::new(RegistryServiceServer::new(Rpcs::new(state)).max_decoding_message_size(limit))
     }
 
     async fn on_ready(ctx: Arc<Ctx>) -> anyhow::Result<()> {

@@ -119,7 +119,8 @@ impl Service for Review {
     }
 
     fn routes(state: Arc<Self::State>) -> Routes {
-        Routes::new(ReviewServiceServer::new(Rpcs::new(state)))
+        let limit = state.as_ref().settings.grpc.max_decoding_message_size;
+        Routes::new(ReviewServiceServer::new(Rpcs::new(state)).max_decoding_message_size(limit))
     }
 }
 
