@@ -24,6 +24,7 @@ test: buf ## Set up PostgreSQL and NATS, then fmt check, clippy -D warnings, buf
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
+	scripts/check-layers.sh
 	cargo build --workspace --bins --quiet
 	@$(INFRA) && cargo nextest run --workspace --no-fail-fast
 	@$(INFRA) && scripts/helm-verify.sh
@@ -35,6 +36,7 @@ lint: buf ## fmt check, clippy, buf lint, buf format, buf breaking against main,
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
+	scripts/check-layers.sh
 	@if git rev-parse --verify --quiet main >/dev/null; then $(BUF) breaking --against '.git#branch=main'; fi
 	scripts/helm-verify.sh --chart-only
 

@@ -293,6 +293,9 @@ impl Authenticator {
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
                 Ok(data) => {
                     let c = data.claims;
+                    if let Some(missing) = missing_scope(&c) {
+                        return Err(missing);
+                    }
                     return Ok(Caller {
                         subject: c.sub,
                         organization: c.org,
@@ -305,6 +308,22 @@ impl Authenticator {
         }
         Err(last_error)
     }
+}
+
+/// THREATS H2: every token but a pure auditor's acts for an organization inside a jurisdiction, so that party,
+/// self-approval and jurisdiction checks always have something to compare; an empty claim would pass them all.
+fn missing_scope(claims: &Claims) -> Option<String> {
+    if !claims.roles.is_empty() && claims.roles.iter().all(|r| *r == Role::Auditor) {
+        return None;
+    }
+    let named = |value: &str, collection: &str| crate::names::parse(value, collection).is_some();
+    if !named(&claims.org, "organizations") {
+        return Some("token lacks an `org` claim naming organizations/{id}".to_owned());
+    }
+    if !named(&claims.jurisdiction, "jurisdictions") {
+        return Some("token lacks a `jurisdiction` claim naming jurisdictions/{id}".to_owned());
+    }
+    None
 }
 
 fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> String {

@@ -206,3 +206,56 @@ async fn post(addr: std::net::SocketAddr, path: &str) -> String {
     stream.read_to_string(&mut answer).await.unwrap();
     answer
 }
+
+#[tokio::test]
+async fn a_token_without_org_or_jurisdiction_is_refused() {
+    // THREATS H2.1: an empty `org` claim would pass every "not your own organization" check.
+    let env = TestEnv::new().await.unwrap();
+    let db = env.fresh_database().await.unwrap();
+    let running = spawn_service::<Guarded>(&db, &env.nats_url, &env.namespace, &[])
+        .await
+        .unwrap();
+    let mut client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
+        .await
+        .unwrap();
+    let settings = AuthSettings {
+        issuer: "pdop".into(),
+        audience: "pdop".into(),
+        ed25519_public_keys: vec![],
+        ed25519_public_keys_file: None,
+        dev_mode: true,
+        dev_secret: DEV_SECRET.to_owned().into(),
+    };
+    let token = |org: &str, roles: Vec<Role>, jurisdiction: &str| {
+        let claims = claims_for(&settings, "u1", org, roles, jurisdiction, 60);
+        format!(
+            "Bearer {}",
+            mint(&claims, &SigningKey::Hs256(DEV_SECRET.into())).unwrap()
+        )
+    };
+    let no_org = call(
+        &mut client,
+        Some(&token("", vec![Role::DataAuthority], "jurisdictions/yunnan")),
+    )
+    .await;
+    assert_eq!(no_org.code(), Code::Unauthenticated, "{no_org:?}");
+    assert!(no_org.message().contains("org"), "{no_org:?}");
+    let no_jurisdiction = call(
+        &mut client,
+        Some(&token("organizations/o1", vec![Role::DataAuthority], "")),
+    )
+    .await;
+    assert_eq!(
+        no_jurisdiction.code(),
+        Code::Unauthenticated,
+        "{no_jurisdiction:?}"
+    );
+    // An auditor reads across organizations and needs neither.
+    let auditor = call(&mut client, Some(&token("", vec![Role::Auditor], ""))).await;
+    assert_eq!(
+        auditor.code(),
+        Code::PermissionDenied,
+        "authenticated, then refused by role: {auditor:?}"
+    );
+    running.shutdown().await.unwrap();
+}

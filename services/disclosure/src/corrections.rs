@@ -75,7 +75,8 @@ fn validate(req: &CreateCorrectionRequest, v: &mut Violations) -> Option<i64> {
     sequence
 }
 
-/// The data authority corrects entries of its jurisdiction; agencies and operators correct their own.
+/// The data authority corrects entries of its jurisdiction; agencies and operators correct their own. An empty
+/// claim never widens access (THREATS M8; the auth layer also refuses such tokens).
 fn may_correct(caller: &Caller, original: &Entry) -> bool {
     let own = original
         .discloser
@@ -85,7 +86,7 @@ fn may_correct(caller: &Caller, original: &Entry) -> bool {
         && original
             .jurisdiction
             .as_ref()
-            .is_some_and(|j| caller.jurisdiction.is_empty() || j.name == caller.jurisdiction);
+            .is_some_and(|j| !caller.jurisdiction.is_empty() && j.name == caller.jurisdiction);
     in_jurisdiction || ((caller.has_role(Role::ImplementingAgency) || caller.has_role(Role::Operator)) && own)
 }
 

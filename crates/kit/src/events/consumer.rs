@@ -37,6 +37,22 @@ pub struct IncomingEvent {
     pub attempt: i64,
 }
 
+impl IncomingEvent {
+    /// The payload as the event `E` its subject promises (`design/SPINE.md` §4). A `ce-type` other than `E::TYPE`
+    /// or a payload that does not decode is permanent: retrying cannot change it.
+    pub fn decode<E: pdop_proto::Event>(&self) -> Result<E, HandleError> {
+        if self.ce_type != E::TYPE {
+            return Err(HandleError::Permanent(anyhow::anyhow!(
+                "event {} has type {}, expected {}",
+                self.id,
+                self.ce_type,
+                E::TYPE
+            )));
+        }
+        Ok(E::decode(self.payload.clone())?)
+    }
+}
+
 /// Why a handler could not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -448,6 +464,31 @@ fn backoff(initial: Duration, attempt: i64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_decodes_only_as_the_type_it_announces() {
+        use pdop_proto::Event;
+        use pdop_proto::registry::events::v1::{JurisdictionCreated, JurisdictionUpdated};
+        use prost::Message;
+        let created = JurisdictionCreated {
+            parent: "jurisdictions/china".to_owned(),
+            ..Default::default()
+        };
+        let event = IncomingEvent {
+            id: "e1".to_owned(),
+            subject: JurisdictionCreated::SUBJECT.to_owned(),
+            ce_type: JurisdictionCreated::TYPE.to_owned(),
+            ce_subject: "jurisdictions/yunnan".to_owned(),
+            payload: created.encode_to_vec().into(),
+            traceparent: None,
+            attempt: 1,
+        };
+        assert_eq!(event.decode::<JurisdictionCreated>().ok(), Some(created));
+        assert!(matches!(
+            event.decode::<JurisdictionUpdated>(),
+            Err(HandleError::Permanent(_))
+        ));
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {
