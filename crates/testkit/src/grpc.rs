@@ -4,12 +4,21 @@ use pdop_kit::auth::Role;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
 
-use crate::dev_token;
+use crate::{dev_token, dev_token_in};
 
 /// A request carrying a token of `organization` with `roles`.
 pub fn acting<T>(organization: &str, roles: &[Role], message: T) -> Request<T> {
+    with_token(&dev_token(organization, roles), message)
+}
+
+/// A request carrying a token of `organization` with `roles`, acting in `jurisdiction` (`jurisdictions/…`).
+pub fn acting_in<T>(organization: &str, roles: &[Role], jurisdiction: &str, message: T) -> Request<T> {
+    with_token(&dev_token_in(organization, roles, jurisdiction), message)
+}
+
+fn with_token<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
-    match dev_token(organization, roles).parse() {
+    match token.parse() {
         Ok(value) => {
             request.metadata_mut().insert("authorization", value);
         }

@@ -21,8 +21,10 @@ mod wait;
 
 pub use env::{TestDb, TestEnv, database_url_with_name};
 pub use events::{publish_as_relay, until_holds};
-pub use grpc::{acting, assert_invalid, reason};
+pub use grpc::{acting, acting_in, assert_invalid, reason};
 pub use nats_server::{PrivateNats, nats_server_binary};
-pub use service::{DEV_SECRET, bearer_signed_with, dev_token, spawn_service, spawn_service_with_clock};
+pub use service::{
+    DEV_SECRET, bearer_signed_with, dev_token, dev_token_in, spawn_service, spawn_service_with_clock,
+};
 pub use streams::{drop_leftover_test_streams, drop_namespace_streams, is_test_stream};
 pub use wait::{free_port, wait_until};

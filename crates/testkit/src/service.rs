@@ -74,12 +74,38 @@ pub fn dev_token(organization: &str, roles: &[Role]) -> String {
 }
 
 /// A bearer token (`Bearer …` value) for `subject` of `organization` holding `roles`, signed with the development
-/// HS256 `secret` a service in `auth.dev_mode` accepts, valid for `ttl_secs`.
+/// HS256 `secret` a service in `auth.dev_mode` accepts, valid for `ttl_secs`, acting in `jurisdictions/national`.
 pub fn bearer_signed_with(
     secret: &str,
     subject: &str,
     organization: &str,
     roles: &[Role],
+    ttl_secs: u64,
+) -> anyhow::Result<String> {
+    bearer_in(
+        secret,
+        subject,
+        organization,
+        roles,
+        "jurisdictions/national",
+        ttl_secs,
+    )
+}
+
+/// A bearer token (`Bearer …` value) signed with [`DEV_SECRET`], valid for an hour, acting in `jurisdiction`.
+pub fn dev_token_in(organization: &str, roles: &[Role], jurisdiction: &str) -> String {
+    match bearer_in(DEV_SECRET, "test-user", organization, roles, jurisdiction, 3600) {
+        Ok(token) => token,
+        Err(err) => panic!("minting a test token: {err}"),
+    }
+}
+
+fn bearer_in(
+    secret: &str,
+    subject: &str,
+    organization: &str,
+    roles: &[Role],
+    jurisdiction: &str,
     ttl_secs: u64,
 ) -> anyhow::Result<String> {
     let settings = AuthSettings {
@@ -95,7 +121,7 @@ pub fn bearer_signed_with(
         subject,
         organization,
         roles.to_vec(),
-        "jurisdictions/national",
+        jurisdiction,
         ttl_secs,
     );
     Ok(format!(

@@ -75,19 +75,15 @@ fn validate(req: &CreateCorrectionRequest, v: &mut Violations) -> Option<i64> {
     sequence
 }
 
-/// The data authority corrects entries of its jurisdiction; agencies and operators correct their own. An empty
-/// claim never widens access (THREATS M8; the auth layer also refuses such tokens).
-fn may_correct(caller: &Caller, original: &Entry) -> bool {
+/// The data authority corrects entries of its jurisdiction and those below it (`supervises`); agencies and
+/// operators correct their own. An empty claim never widens access (THREATS H2, M8).
+fn may_correct(caller: &Caller, original: &Entry, supervises: bool) -> bool {
     let own = original
         .discloser
         .as_ref()
         .is_some_and(|d| !d.name.is_empty() && d.name == caller.organization);
-    let in_jurisdiction = caller.has_role(Role::DataAuthority)
-        && original
-            .jurisdiction
-            .as_ref()
-            .is_some_and(|j| !caller.jurisdiction.is_empty() && j.name == caller.jurisdiction);
-    in_jurisdiction || ((caller.has_role(Role::ImplementingAgency) || caller.has_role(Role::Operator)) && own)
+    (caller.has_role(Role::DataAuthority) && supervises)
+        || ((caller.has_role(Role::ImplementingAgency) || caller.has_role(Role::Operator)) && own)
 }
 
 pub async fn create(
@@ -111,7 +107,15 @@ pub async fn create(
         .map_err(|e| ctx.db(e))?
         .ok_or_else(|| ctx.errors().not_found("ENTRY_NOT_FOUND", &req.entry))?;
     let original = row.to_proto(&ctx.config.http_base_url);
-    if !may_correct(caller, &original) {
+    let entry_jurisdiction = original
+        .jurisdiction
+        .as_ref()
+        .map(|j| j.name.as_str())
+        .unwrap_or_default();
+    let supervises = crate::jurisdictions::supervises(&mut *tx, &caller.jurisdiction, entry_jurisdiction)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    if !may_correct(caller, &original, supervises) {
         return Err(ctx.errors().permission_denied(
             "NOT_THE_DISCLOSER",
             format!(

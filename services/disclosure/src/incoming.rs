@@ -10,7 +10,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::log::{self, Draft};
 use crate::tree_heads::LogContext;
-use crate::{leaf, notices, outcomes, render, routes};
+use crate::{jurisdictions, leaf, notices, outcomes, render, routes};
 
 pub const PRODUCERS: [&str; 4] = ["registry", "review", "pricing", "evaluation"];
 
@@ -80,6 +80,7 @@ impl Handler for Incoming {
         tx: &mut Transaction<'static, Postgres>,
         event: &IncomingEvent,
     ) -> Result<(), HandleError> {
+        jurisdictions::learn(tx, event).await?;
         let Some(route) = routes::find(&event.subject) else {
             return Ok(());
         };

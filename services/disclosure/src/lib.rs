@@ -12,6 +12,7 @@ mod feed_index;
 mod feeds;
 mod http;
 mod incoming;
+mod jurisdictions;
 pub mod leaf;
 mod log;
 mod node_cache;

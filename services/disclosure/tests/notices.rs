@@ -16,7 +16,7 @@ use pdop_proto::registry::events::v1::{
     RegistrationNoticeStarted, RegistrationObjectionResolved, RegistrationSummary,
 };
 use pdop_proto::registry::v1::ObjectionDecisionState;
-use pdop_testkit::{acting, assert_invalid, reason};
+use pdop_testkit::{acting, acting_in, assert_invalid, reason};
 use prost::Message;
 use tonic::Code;
 
@@ -418,4 +418,66 @@ async fn the_discloser_corrects_its_entry_by_appending_never_by_editing() {
             .await
             .unwrap();
     assert_eq!(audited, 2);
+}
+
+#[tokio::test]
+async fn a_data_authority_corrects_entries_of_its_jurisdiction_and_those_below_only() {
+    // THREATS H2: supervision runs down the jurisdiction tree the registry announces, never sideways.
+    use pdop_proto::registry::events::v1::JurisdictionCreated;
+    let mut h = start().await;
+    let yunnan_under_china = JurisdictionCreated {
+        jurisdiction: yunnan(),
+        parent: "jurisdictions/china".into(),
+        actor: None,
+    };
+    h.publish(
+        "pdop.registry.jurisdiction.created",
+        "e-j-yunnan",
+        "e-j-yunnan",
+        "jurisdictions/yunnan",
+        yunnan_under_china.encode_to_vec(),
+    )
+    .await;
+    agreements(&h, 0..1).await;
+    h.until(
+        "the tree and the entry are in",
+        "SELECT EXISTS (SELECT 1 FROM jurisdictions WHERE id = 'yunnan' AND parent_id = 'china')
+            AND EXISTS (SELECT 1 FROM entries WHERE subject = 'agreements/a0')",
+    )
+    .await;
+    let entry: i64 = sqlx::query_scalar("SELECT sequence FROM entries WHERE subject = 'agreements/a0'")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let retract = || CreateCorrectionRequest {
+        entry: format!("entries/{entry}"),
+        kind: CorrectionKind::Retraction as i32,
+        reason: "协议未生效".into(),
+        request_id: String::new(),
+        ..Default::default()
+    };
+    let da = |jurisdiction: &str| {
+        acting_in(
+            "organizations/da",
+            &[Role::DataAuthority],
+            jurisdiction,
+            retract(),
+        )
+    };
+    let sideways = h
+        .client
+        .create_correction(da("jurisdictions/henan"))
+        .await
+        .unwrap_err();
+    assert_eq!(sideways.code(), Code::PermissionDenied, "{sideways:?}");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'disclosure.CreateCorrection'")
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 0, "a refused call writes nothing");
+    h.client
+        .create_correction(da("jurisdictions/china"))
+        .await
+        .expect("the national data authority supervises Yunnan");
 }
