@@ -316,7 +316,12 @@ fn missing_scope(claims: &Claims) -> Option<String> {
     if !claims.roles.is_empty() && claims.roles.iter().all(|r| *r == Role::Auditor) {
         return None;
     }
-    let named = |value: &str, collection: &str| crate::names::parse(value, collection).is_some();
+    let named = |value: &str, collection: &str| {
+        value
+            .strip_prefix(collection)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
     if !named(&claims.org, "organizations") {
         return Some("token lacks an `org` claim naming organizations/{id}".to_owned());
     }

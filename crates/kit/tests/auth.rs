@@ -92,14 +92,7 @@ async fn tokens_and_roles_are_enforced() {
     let missing = call(&mut client, None).await;
     assert_eq!(missing.code(), Code::Unauthenticated, "{missing:?}");
 
-    let settings = AuthSettings {
-        issuer: "pdop".into(),
-        audience: "pdop".into(),
-        ed25519_public_keys: vec![],
-        ed25519_public_keys_file: None,
-        dev_mode: true,
-        dev_secret: DEV_SECRET.to_owned().into(),
-    };
+    let settings = dev_settings();
     let mut expired = claims_for(
         &settings,
         "u1",
@@ -170,6 +163,18 @@ async fn tokens_and_roles_are_enforced() {
     running.shutdown().await.unwrap();
 }
 
+/// The settings of a service in development mode, for minting tokens it accepts.
+fn dev_settings() -> AuthSettings {
+    AuthSettings {
+        issuer: "pdop".into(),
+        audience: "pdop".into(),
+        ed25519_public_keys: vec![],
+        ed25519_public_keys_file: None,
+        dev_mode: true,
+        dev_secret: DEV_SECRET.to_owned().into(),
+    }
+}
+
 fn authorized<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
     request
@@ -218,14 +223,7 @@ async fn a_token_without_org_or_jurisdiction_is_refused() {
     let mut client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
         .await
         .unwrap();
-    let settings = AuthSettings {
-        issuer: "pdop".into(),
-        audience: "pdop".into(),
-        ed25519_public_keys: vec![],
-        ed25519_public_keys_file: None,
-        dev_mode: true,
-        dev_secret: DEV_SECRET.to_owned().into(),
-    };
+    let settings = dev_settings();
     let token = |org: &str, roles: Vec<Role>, jurisdiction: &str| {
         let claims = claims_for(&settings, "u1", org, roles, jurisdiction, 60);
         format!(

@@ -144,6 +144,9 @@ async fn a_commit_wakes_the_leading_relay_without_waiting_for_its_poll() {
     let service = unique_service();
     let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
     let waker = pdop_kit::events::OutboxWaker::default();
+    // Committed before the relay starts, so its first batch publishes it: with an hour's poll, a first batch
+    // that ran before the commit would leave it waiting for a wake this test does not send.
+    commit_events(&db.pool, service, 1).await;
     let relay_handle = relay_with(
         &db.pool,
         &js,
@@ -152,8 +155,6 @@ async fn a_commit_wakes_the_leading_relay_without_waiting_for_its_poll() {
         waiting_an_hour(),
         waker.clone(),
     );
-    // The first event is published by the relay's first batch; after it, the relay waits.
-    commit_events(&db.pool, service, 1).await;
     wait_until("the first event is published", WAIT, || async {
         pending(&db.pool).await == 0
     })
@@ -177,6 +178,9 @@ async fn a_commit_in_another_process_wakes_the_leading_relay_through_postgres() 
     let db = migrated_db(&env).await;
     let service = unique_service();
     let js = jetstream_for(&env.nats_url, &env.namespace, service).await;
+    // Committed before the relay starts, so its first batch publishes it: with an hour's poll, a first batch
+    // that ran before the commit would leave it waiting for a wake this test does not send.
+    commit_events(&db.pool, service, 1).await;
     let relay_handle = relay_with(
         &db.pool,
         &js,
@@ -185,7 +189,6 @@ async fn a_commit_in_another_process_wakes_the_leading_relay_through_postgres() 
         waiting_an_hour(),
         pdop_kit::events::OutboxWaker::default(),
     );
-    commit_events(&db.pool, service, 1).await;
     wait_until("the first event is published", WAIT, || async {
         pending(&db.pool).await == 0
     })
