@@ -1,0 +1,9 @@
+//! Pure decisions of the moved modules: no database, no NATS, no gRPC. Each aggregate has its transitions
+//! here, as functions on the stored message that return the `Change` they made.
+
+pub mod caps;
+pub mod case;
+pub mod error;
+pub mod prices;
+
+pub use error::{Error, ErrorReason};
