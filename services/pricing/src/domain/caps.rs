@@ -10,7 +10,7 @@ use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{self, actor, optional_date, timestamp};
 use pdop_kit::uow::{Call, Change};
-use pdop_proto::common::{AuditInfo, BillingUnit, DocumentRef, Money};
+use pdop_proto::common::{AuditInfo, BillingUnit, DocumentRef, Money, UseClass};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     CapPrice, CapPriceState, CapRevenueCheck, FreeProvisionBasis, PricingCase, PricingCaseState,
@@ -19,7 +19,9 @@ use pdop_rules::Cny;
 use rust_decimal::Decimal;
 
 use super::case::{self, Product};
+use super::ending::{EndReason, period_over};
 use super::error::{Error, ErrorReason, require_state, stored_required};
+use super::mask::Mask;
 use crate::formula::cents;
 
 pub const COLLECTION: &str = "capPrices";
@@ -364,202 +366,113 @@ pub fn snapshot(c: &CapPrice, case: &PricingCase) -> ev::CapPriceSnapshot {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use pdop_kit::convert::date;
-    use pdop_proto::common::DateRange;
+/// The fields `UpdateCapPrice` may change; `pricing_case` and `product` name what the cap is of and stay.
+pub const MUTABLE: &[&str] = &[
+    "free_provision",
+    "billing_unit",
+    "unit_label",
+    "cap_amount",
+    "expected_volume",
+    "factors",
+    "effective_period",
+    "supersedes",
+    "adjustment_reason",
+    "annual_check",
+];
 
-    pub const AGENCY: &str = "organizations/agency";
-
-    pub fn call_by(organization: &str) -> Call {
-        let caller = Caller {
-            subject: "someone".into(),
-            organization: organization.into(),
-            roles: Vec::new(),
-            jurisdiction: String::new(),
-        };
-        let now = NaiveDate::from_ymd_opt(2027, 6, 1)
-            .and_then(|d| d.and_hms_opt(1, 0, 0))
-            .unwrap()
-            .and_utc();
-        Call::new(caller, "pricing.Test", now)
-    }
-
-    pub fn range(from: (i32, u32, u32), to: (i32, u32, u32)) -> Option<DateRange> {
-        let d = |(y, m, day): (i32, u32, u32)| NaiveDate::from_ymd_opt(y, m, day).map(date);
-        Some(DateRange {
-            start_date: d(from),
-            end_date: d(to),
-        })
-    }
-
-    pub fn money(amount: &str) -> Option<Money> {
-        Some(Money {
-            amount: amount.into(),
-            currency: "CNY".into(),
-        })
-    }
-
-    pub fn case() -> PricingCase {
-        PricingCase {
-            name: "pricingCases/c1".into(),
-            authorizing_entity: AGENCY.into(),
-            operator: "organizations/operator".into(),
-            pricing_authority: "organizations/drc".into(),
-            data_authority: "organizations/data".into(),
-            state: PricingCaseState::RevenueApproved as i32,
-            max_allowed_revenue: money("8821333.33"),
-            pricing_period: range((2027, 1, 1), (2029, 12, 31)),
-            ..Default::default()
-        }
-    }
-
-    pub fn cap_in(state: CapPriceState) -> CapPrice {
-        CapPrice {
-            name: "capPrices/k1".into(),
-            pricing_case: "pricingCases/c1".into(),
-            product: "products/api".into(),
-            billing_unit: BillingUnit::PerCall as i32,
-            unit_label: "元/次".into(),
-            cap_amount: money("1.50"),
-            expected_volume: Some(pdop_proto::common::Decimal {
-                value: "4000000".into(),
-            }),
-            expected_revenue: money("6000000.00"),
-            effective_period: range((2027, 1, 1), (2027, 12, 31)),
-            state: state as i32,
-            ..Default::default()
-        }
-    }
-
-    fn check(within: bool) -> CapRevenueCheck {
-        CapRevenueCheck {
-            within,
-            ..Default::default()
-        }
-    }
-
-    fn reason_of<T: std::fmt::Debug>(r: Result<T, Error>) -> Option<ErrorReason> {
-        r.err().and_then(|e| e.reason())
-    }
-
-    fn both() -> Vec<String> {
-        vec!["organizations/drc".into(), "organizations/data".into()]
-    }
-
-    #[test]
-    fn only_the_authorizing_entity_sets_a_cap() {
-        // N1 §二: the authorizing entity (授权主体) sets the cap.
-        let mut c = cap_in(CapPriceState::Draft);
-        let r = set(
-            &mut c,
-            &case(),
-            &call_by("organizations/operator"),
-            None,
-            both(),
-            &check(true),
-        );
-        assert_eq!(reason_of(r), Some(ErrorReason::NotTheAuthorizingEntity));
-        assert_eq!(c.state, CapPriceState::Draft as i32);
-    }
-
-    #[test]
-    fn only_a_draft_is_set_and_only_within_the_mar() {
-        for state in [CapPriceState::Set, CapPriceState::Published, CapPriceState::Ended] {
-            let r = set(
-                &mut cap_in(state),
-                &case(),
-                &call_by(AGENCY),
-                None,
-                both(),
-                &check(true),
-            );
-            assert_eq!(reason_of(r), Some(ErrorReason::WrongState), "{state:?}");
-        }
-        // N1 §二: 在最高准许收入范围内.
-        let r = set(
-            &mut cap_in(CapPriceState::Draft),
-            &case(),
-            &call_by(AGENCY),
-            None,
-            both(),
-            &check(false),
-        );
-        assert_eq!(reason_of(r), Some(ErrorReason::CapRevenueExceedsMar));
-        let r = set(
-            &mut cap_in(CapPriceState::Draft),
-            &case(),
-            &call_by(AGENCY),
-            None,
-            vec!["organizations/drc".into()],
-            &check(true),
-        );
-        assert!(
-            matches!(r, Err(Error::Invalid(_))),
-            "reported to one authority only"
-        );
-        let mut c = cap_in(CapPriceState::Draft);
-        let change = set(&mut c, &case(), &call_by(AGENCY), None, both(), &check(true)).unwrap();
-        assert_eq!(c.state, CapPriceState::Set as i32);
-        assert_eq!(
-            change.event().and_then(|e| e.cap_price.as_ref()).map(|s| s.state),
-            Some(c.state)
-        );
-    }
-
-    #[test]
-    fn the_mar_check_counts_set_and_published_caps_and_replaces_the_adjusted_one() {
-        // DOMAIN §3.2: 1.50 × 4,000,000 + 28,000 × 100 = 8,800,000 ≤ MAR 8,821,333.33.
-        let counted = Counted {
-            set_and_published: Decimal::from(2_800_000),
-            superseded: Decimal::ZERO,
-        };
-        let check = revenue_check(&case(), &cap_in(CapPriceState::Draft), counted).unwrap();
-        assert!(check.within);
-        assert_eq!(check.headroom.unwrap().amount, "21333.33");
-        let over = Counted {
-            set_and_published: Decimal::from(2_900_000),
-            superseded: Decimal::from(50_000),
-        };
-        let check = revenue_check(&case(), &cap_in(CapPriceState::Draft), over).unwrap();
-        assert!(!check.within);
-        assert_eq!(check.total_expected_revenue.unwrap().amount, "8850000.00");
-    }
-
-    #[test]
-    fn publishing_a_set_cap_puts_its_case_in_effect() {
-        let mut c = cap_in(CapPriceState::Draft);
-        let r = publish(&mut c, &mut case(), &call_by(AGENCY), Vec::new());
-        assert_eq!(reason_of(r), Some(ErrorReason::WrongState));
-        let mut c = cap_in(CapPriceState::Set);
-        let mut the_case = case();
-        let change = publish(
-            &mut c,
-            &mut the_case,
-            &call_by(AGENCY),
-            vec!["specificPrices/p1".into()],
-        )
-        .unwrap();
-        assert_eq!(c.state, CapPriceState::Published as i32);
-        assert_eq!(the_case.state, PricingCaseState::InEffect as i32);
-        assert_eq!(
-            change.event().map(|e| e.specific_prices_above_cap.clone()),
-            Some(vec!["specificPrices/p1".to_owned()])
-        );
-    }
-
-    #[test]
-    fn a_cap_lies_within_the_case_period() {
-        let mut c = cap_in(CapPriceState::Draft);
-        c.effective_period = range((2030, 1, 1), (2030, 12, 31));
-        assert!(matches!(
-            may_draft(&call_by(AGENCY).caller, &c, &case()),
-            Err(Error::Invalid(_))
-        ));
-        let mut settled = case();
-        settled.state = PricingCaseState::Settled as i32;
-        let r = may_draft(&call_by(AGENCY).caller, &cap_in(CapPriceState::Draft), &settled);
-        assert_eq!(reason_of(r), Some(ErrorReason::WrongState));
+/// Whether the update request sets `path` (for an update without a mask).
+pub fn populated(c: &CapPrice, path: &str) -> bool {
+    match path {
+        "free_provision" => c.free_provision != 0,
+        "billing_unit" => c.billing_unit != 0,
+        "unit_label" => !c.unit_label.is_empty(),
+        "cap_amount" => c.cap_amount.is_some(),
+        "expected_volume" => c.expected_volume.is_some(),
+        "factors" => c.factors.is_some(),
+        "effective_period" => c.effective_period.is_some(),
+        "supersedes" => !c.supersedes.is_empty(),
+        "adjustment_reason" => !c.adjustment_reason.is_empty(),
+        "annual_check" => !c.annual_check.is_empty(),
+        _ => false,
     }
 }
+
+/// Changes the masked fields of a DRAFT cap (`UpdateCapPrice`); the result is checked as a new cap is, and its
+/// expected revenue follows.
+pub fn update(
+    c: &mut CapPrice,
+    case: &PricingCase,
+    caller: &Caller,
+    from: CapPrice,
+    mask: &Mask,
+) -> Result<Change, Error> {
+    may_set(caller, case)?;
+    require_state(&c.name, state_of(c), &[CapPriceState::Draft], "an update")?;
+    for path in mask.paths() {
+        match path {
+            "free_provision" => c.free_provision = from.free_provision,
+            "billing_unit" => c.billing_unit = from.billing_unit,
+            "unit_label" => c.unit_label = from.unit_label.clone(),
+            "cap_amount" => c.cap_amount = from.cap_amount.clone(),
+            "expected_volume" => c.expected_volume = from.expected_volume.clone(),
+            "factors" => c.factors = from.factors.clone(),
+            "effective_period" => c.effective_period = from.effective_period,
+            "supersedes" => c.supersedes = from.supersedes.clone(),
+            "adjustment_reason" => c.adjustment_reason = from.adjustment_reason.clone(),
+            "annual_check" => c.annual_check = from.annual_check.clone(),
+            other => {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "update_mask path {other} is listed as mutable but has no field"
+                )));
+            }
+        }
+    }
+    let mut v = Violations::new();
+    let terms = check_fields(c, &mut v);
+    // N1 §一: a public-governance product stays free whatever is changed.
+    if c.use_class == UseClass::PublicGovernance as i32 && !free(c) {
+        v.add(
+            "cap_price.free_provision",
+            "a public-governance / public-welfare product is free (N1 §一): give the basis and a charge of 0",
+        );
+    }
+    let (Some(terms), true) = (terms, v.is_empty()) else {
+        return Err(Error::Invalid(v));
+    };
+    may_draft(caller, c, case)?;
+    c.expected_revenue = Some(convert::money(terms.expected));
+    let paths: Vec<&str> = mask.paths().collect();
+    Ok(Change::new(&c.name, serde_json::json!({ "update_mask": paths })))
+}
+
+/// Ends a PUBLISHED cap (已终止): its product was withdrawn, or its effective period is over.
+pub fn end(
+    c: &mut CapPrice,
+    case: &PricingCase,
+    call: &Call,
+    reason: EndReason,
+) -> Result<Change<ev::CapPriceEnded>, Error> {
+    require_state(&c.name, state_of(c), &[CapPriceState::Published], "ending")?;
+    if reason == EndReason::PeriodOver && !period_over(c.effective_period.as_ref(), call.today()) {
+        return Err(Error::refused(
+            ErrorReason::WrongState,
+            format!("{} applies until the end of its effective period", c.name),
+        ));
+    }
+    c.state = CapPriceState::Ended as i32;
+    let event = ev::CapPriceEnded {
+        cap_price: Some(snapshot(c, case)),
+        reason: reason.as_str().to_owned(),
+        end_time: Some(timestamp(call.now)),
+        actor: Some(actor(&call.caller)),
+    };
+    Ok(Change::new(
+        &c.name,
+        serde_json::json!({ "state": "ENDED", "reason": reason.as_str() }),
+    )
+    .announce(event))
+}
+
+#[cfg(test)]
+#[path = "caps_tests.rs"]
+pub(crate) mod tests;

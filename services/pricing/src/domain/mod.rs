@@ -3,7 +3,9 @@
 
 pub mod caps;
 pub mod case;
+pub mod ending;
 pub mod error;
+pub mod mask;
 pub mod prices;
 
 pub use error::{Error, ErrorReason};

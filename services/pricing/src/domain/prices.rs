@@ -7,7 +7,7 @@ use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, timestamp};
 use pdop_kit::uow::{Call, Change};
-use pdop_proto::common::BillingUnit;
+use pdop_proto::common::{BillingUnit, UseClass};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     CapPrice, FreeProvisionBasis, PricingCase, PricingCaseState, SpecificPrice, SpecificPriceKind,
@@ -16,7 +16,9 @@ use pdop_proto::pricing::v1::{
 use pdop_rules::Cny;
 
 use super::case::{self, Product};
+use super::ending::{EndReason, period_over};
 use super::error::{Error, ErrorReason, require_state, stored_required};
+use super::mask::Mask;
 
 pub const COLLECTION: &str = "specificPrices";
 
@@ -246,95 +248,133 @@ pub fn snapshot(p: &SpecificPrice, case: &PricingCase) -> ev::SpecificPriceSnaps
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::caps::tests::{call_by, cap_in, case, money, range};
-    use pdop_proto::pricing::v1::CapPriceState;
+/// The fields `UpdateSpecificPrice` may change; `pricing_case` and `product` name what the price is of and stay.
+pub const MUTABLE: &[&str] = &[
+    "free_provision",
+    "billing_unit",
+    "unit_label",
+    "amount",
+    "free_use_terms",
+    "effective_period",
+    "guidance_document",
+    "publication_channels",
+    "supersedes",
+    "adjustment_reason",
+    "annual_check",
+];
 
-    const OPERATOR: &str = "organizations/operator";
-
-    fn price_in(state: SpecificPriceState) -> SpecificPrice {
-        SpecificPrice {
-            name: "specificPrices/s1".into(),
-            pricing_case: "pricingCases/c1".into(),
-            product: "products/api".into(),
-            kind: SpecificPriceKind::Standard as i32,
-            billing_unit: BillingUnit::PerCall as i32,
-            unit_label: "元/次".into(),
-            amount: money("1.20"),
-            effective_period: range((2027, 1, 1), (2027, 12, 31)),
-            publication_channels: vec!["https://market.example/api".into()],
-            state: state as i32,
-            ..Default::default()
-        }
-    }
-
-    fn reason_of<T: std::fmt::Debug>(r: Result<T, Error>) -> Option<ErrorReason> {
-        r.err().and_then(|e| e.reason())
-    }
-
-    fn in_effect() -> PricingCase {
-        PricingCase {
-            state: PricingCaseState::InEffect as i32,
-            ..case()
-        }
-    }
-
-    #[test]
-    fn a_price_is_published_by_the_operator_at_or_below_the_cap() {
-        // N1 §二: 不高于上限收费标准; the cap is read again at publication.
-        let cap = cap_in(CapPriceState::Published);
-        let r = publish(
-            &mut price_in(SpecificPriceState::Draft),
-            &in_effect(),
-            &call_by("organizations/agency"),
-            Some(cap.clone()),
-        );
-        assert_eq!(reason_of(r), Some(ErrorReason::NotTheOperator));
-        let r = publish(
-            &mut price_in(SpecificPriceState::Draft),
-            &in_effect(),
-            &call_by(OPERATOR),
-            None,
-        );
-        assert_eq!(reason_of(r), Some(ErrorReason::NoPublishedCap));
-        let mut lower = cap.clone();
-        lower.cap_amount = money("1.00");
-        let r = publish(
-            &mut price_in(SpecificPriceState::Draft),
-            &in_effect(),
-            &call_by(OPERATOR),
-            Some(lower),
-        );
-        assert_eq!(reason_of(r), Some(ErrorReason::PriceAboveCap));
-        let r = publish(
-            &mut price_in(SpecificPriceState::Published),
-            &in_effect(),
-            &call_by(OPERATOR),
-            Some(cap.clone()),
-        );
-        assert_eq!(reason_of(r), Some(ErrorReason::WrongState));
-        let mut p = price_in(SpecificPriceState::Draft);
-        p.publication_channels.clear();
-        let r = publish(&mut p, &in_effect(), &call_by(OPERATOR), Some(cap.clone()));
-        assert_eq!(reason_of(r), Some(ErrorReason::NoChannel));
-        let mut p = price_in(SpecificPriceState::Draft);
-        publish(&mut p, &in_effect(), &call_by(OPERATOR), Some(cap.clone())).unwrap();
-        assert_eq!(p.state, SpecificPriceState::Published as i32);
-        assert_eq!(p.cap_price, cap.name);
-    }
-
-    #[test]
-    fn a_lower_cap_flags_a_published_price_once() {
-        let mut p = price_in(SpecificPriceState::Published);
-        let lower = Cny::parse("1.00", "CNY").unwrap();
-        assert_eq!(flag_above_cap(&mut p, lower).unwrap(), (true, true));
-        assert_eq!(flag_above_cap(&mut p, lower).unwrap(), (true, false));
-        let mut q = price_in(SpecificPriceState::Published);
-        assert_eq!(
-            flag_above_cap(&mut q, Cny::parse("2", "CNY").unwrap()).unwrap(),
-            (false, false)
-        );
+/// Whether the update request sets `path` (for an update without a mask).
+pub fn populated(p: &SpecificPrice, path: &str) -> bool {
+    match path {
+        "free_provision" => p.free_provision != 0,
+        "billing_unit" => p.billing_unit != 0,
+        "unit_label" => !p.unit_label.is_empty(),
+        "amount" => p.amount.is_some(),
+        "free_use_terms" => !p.free_use_terms.is_empty(),
+        "effective_period" => p.effective_period.is_some(),
+        "guidance_document" => p.guidance_document.is_some(),
+        "publication_channels" => !p.publication_channels.is_empty(),
+        "supersedes" => !p.supersedes.is_empty(),
+        "adjustment_reason" => !p.adjustment_reason.is_empty(),
+        "annual_check" => !p.annual_check.is_empty(),
+        _ => false,
     }
 }
+
+/// Changes the masked fields of a DRAFT price (`UpdateSpecificPrice`); the result is checked as a new price is:
+/// a standard price against the product's published `cap`, a trial price for its guidance.
+pub fn update(
+    p: &mut SpecificPrice,
+    case: &PricingCase,
+    caller: &Caller,
+    from: SpecificPrice,
+    mask: &Mask,
+    cap: Option<&CapPrice>,
+) -> Result<Change, Error> {
+    may_price(caller, case, "set")?;
+    require_state(&p.name, state_of(p), &[SpecificPriceState::Draft], "an update")?;
+    for path in mask.paths() {
+        match path {
+            "free_provision" => p.free_provision = from.free_provision,
+            "billing_unit" => p.billing_unit = from.billing_unit,
+            "unit_label" => p.unit_label = from.unit_label.clone(),
+            "amount" => p.amount = from.amount.clone(),
+            "free_use_terms" => p.free_use_terms = from.free_use_terms.clone(),
+            "effective_period" => p.effective_period = from.effective_period,
+            "guidance_document" => p.guidance_document = from.guidance_document.clone(),
+            "publication_channels" => p.publication_channels = from.publication_channels.clone(),
+            "supersedes" => p.supersedes = from.supersedes.clone(),
+            "adjustment_reason" => p.adjustment_reason = from.adjustment_reason.clone(),
+            "annual_check" => p.annual_check = from.annual_check.clone(),
+            other => {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "update_mask path {other} is listed as mutable but has no field"
+                )));
+            }
+        }
+    }
+    let mut v = Violations::new();
+    let amount = check_fields(p, &mut v);
+    // N1 §一: a public-governance product stays free whatever is changed.
+    if p.use_class == UseClass::PublicGovernance as i32 && !free(p) {
+        v.add(
+            "specific_price.free_provision",
+            "a public-governance / public-welfare product is free (N1 §一): give the basis and a charge of 0",
+        );
+    }
+    let (Some(amount), true) = (amount, v.is_empty()) else {
+        return Err(Error::Invalid(v));
+    };
+    if p.kind == SpecificPriceKind::Trial as i32 {
+        if p.guidance_document.as_ref().is_none_or(|d| d.uri.is_empty()) {
+            return Err(Error::invalid(
+                "specific_price.guidance_document",
+                "a trial price (试行收费标准) rests on the authorizing entity's guidance",
+            ));
+        }
+    } else {
+        let cap = cap.ok_or_else(|| {
+            Error::refused(
+                ErrorReason::NoPublishedCap,
+                format!("{} has no published cap; the price follows the cap", p.product),
+            )
+        })?;
+        check_cap(p, amount, cap)?;
+        p.cap_price = cap.name.clone();
+        p.cap_amount = cap.cap_amount.clone();
+    }
+    let paths: Vec<&str> = mask.paths().collect();
+    Ok(Change::new(&p.name, serde_json::json!({ "update_mask": paths })))
+}
+
+/// Ends a PUBLISHED price (已终止): its product was withdrawn, or its effective period is over.
+pub fn end(
+    p: &mut SpecificPrice,
+    case: &PricingCase,
+    call: &Call,
+    reason: EndReason,
+) -> Result<Change<ev::SpecificPriceEnded>, Error> {
+    require_state(&p.name, state_of(p), &[SpecificPriceState::Published], "ending")?;
+    if reason == EndReason::PeriodOver && !period_over(p.effective_period.as_ref(), call.today()) {
+        return Err(Error::refused(
+            ErrorReason::WrongState,
+            format!("{} applies until the end of its effective period", p.name),
+        ));
+    }
+    p.state = SpecificPriceState::Ended as i32;
+    let event = ev::SpecificPriceEnded {
+        specific_price: Some(snapshot(p, case)),
+        reason: reason.as_str().to_owned(),
+        end_time: Some(timestamp(call.now)),
+        actor: Some(actor(&call.caller)),
+    };
+    Ok(Change::new(
+        &p.name,
+        serde_json::json!({ "state": "ENDED", "reason": reason.as_str() }),
+    )
+    .announce(event))
+}
+
+#[cfg(test)]
+#[path = "prices_tests.rs"]
+mod tests;

@@ -9,6 +9,7 @@ use pdop_proto::pricing::v1::CapPriceState;
 
 use crate::context::Ctx;
 use crate::domain::error::stored_required;
+use crate::domain::mask;
 use crate::domain::{self, Error, ErrorReason, caps};
 use crate::storage;
 
@@ -187,4 +188,40 @@ pub async fn list(
         cap_prices,
         next_page_token,
     })
+}
+
+/// `UpdateCapPrice`: changes the masked fields of a DRAFT cap (AIP-134, AIP-154).
+pub async fn update(
+    ctx: &Ctx,
+    call: Call,
+    req: pb::UpdateCapPriceRequest,
+) -> Result<pb::UpdateCapPriceResponse, Error> {
+    let from = req.cap_price.unwrap_or_default();
+    let mut v = Violations::new();
+    if pdop_kit::names::parse(&from.name, caps::COLLECTION).is_none() {
+        v.add("cap_price.name", pdop_kit::names::expected(caps::COLLECTION));
+    }
+    let mask = mask::resolve(req.update_mask.as_ref(), caps::MUTABLE, &mut v, |p| {
+        caps::populated(&from, p)
+    });
+    if !v.is_empty() {
+        return Err(Error::Invalid(v));
+    }
+    let etag = if req.etag.is_empty() {
+        from.etag.clone()
+    } else {
+        req.etag
+    };
+    ctx.mutate(call, |u| {
+        Box::pin(async move {
+            let mut c = storage::caps::lock(u.tx, &from.name, &etag).await?;
+            let case = storage::cases::get(u.tx, &c.pricing_case, "cap_price.pricing_case", true).await?;
+            let change = caps::update(&mut c, &case, &u.call.caller, from, &mask)?;
+            let saved = storage::caps::save(u.tx, &c, u.call.now).await?;
+            Ok(change.into_write(pb::UpdateCapPriceResponse {
+                cap_price: Some(saved),
+            }))
+        })
+    })
+    .await
 }

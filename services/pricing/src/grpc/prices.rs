@@ -7,6 +7,7 @@ use pdop_proto::pricing::v1 as pb;
 use pdop_proto::pricing::v1::SpecificPriceState;
 
 use crate::context::Ctx;
+use crate::domain::mask;
 use crate::domain::{self, Error, ErrorReason, prices};
 use crate::storage;
 
@@ -135,4 +136,46 @@ pub async fn list(
         specific_prices,
         next_page_token,
     })
+}
+
+/// `UpdateSpecificPrice`: changes the masked fields of a DRAFT price (AIP-134, AIP-154).
+pub async fn update(
+    ctx: &Ctx,
+    call: Call,
+    req: pb::UpdateSpecificPriceRequest,
+) -> Result<pb::UpdateSpecificPriceResponse, Error> {
+    let from = req.specific_price.unwrap_or_default();
+    let mut v = Violations::new();
+    if pdop_kit::names::parse(&from.name, prices::COLLECTION).is_none() {
+        v.add(
+            "specific_price.name",
+            pdop_kit::names::expected(prices::COLLECTION),
+        );
+    }
+    let mask = mask::resolve(req.update_mask.as_ref(), prices::MUTABLE, &mut v, |p| {
+        prices::populated(&from, p)
+    });
+    if !v.is_empty() {
+        return Err(Error::Invalid(v));
+    }
+    let etag = if req.etag.is_empty() {
+        from.etag.clone()
+    } else {
+        req.etag
+    };
+    ctx.mutate(call, |u| {
+        Box::pin(async move {
+            let field = "specific_price.pricing_case";
+            let mut p = storage::prices::lock(u.tx, &from.name, &etag).await?;
+            let case = storage::cases::get(u.tx, &p.pricing_case, field, false).await?;
+            let case_id = storage::id_of(&case.name, storage::cases::COLLECTION, field)?.to_owned();
+            let cap = storage::caps::published_of(u.tx, &case_id, &p.product).await?;
+            let change = prices::update(&mut p, &case, &u.call.caller, from, &mask, cap.as_ref())?;
+            let saved = storage::prices::save(u.tx, &p, u.call.now).await?;
+            Ok(change.into_write(pb::UpdateSpecificPriceResponse {
+                specific_price: Some(saved),
+            }))
+        })
+    })
+    .await
 }

@@ -154,3 +154,26 @@ pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<CapPrice>, 
     let next = pdop_kit::handling::page_after(&mut rows, f.size, |r| r.id().to_owned());
     Ok((rows.iter().map(Row::to_proto).collect(), next))
 }
+
+/// Every PUBLISHED cap (the scheduler reads them to find those whose period is over).
+pub async fn published(pool: &sqlx::PgPool) -> Result<Vec<CapPrice>, Error> {
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM cap_prices WHERE state = $1 ORDER BY id"
+    ))
+    .bind(CapPriceState::Published as i16)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(Row::to_proto).collect())
+}
+
+/// The PUBLISHED caps of the product `product_id` in any case, locked in id order.
+pub async fn lock_published_of_product(tx: &mut Tx, product_id: &str) -> Result<Vec<CapPrice>, Error> {
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM cap_prices WHERE product_id = $1 AND state = $2 ORDER BY id FOR UPDATE"
+    ))
+    .bind(product_id)
+    .bind(CapPriceState::Published as i16)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.iter().map(Row::to_proto).collect())
+}

@@ -126,3 +126,26 @@ pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<SpecificPri
     let next = pdop_kit::handling::page_after(&mut rows, f.size, |r| r.id().to_owned());
     Ok((rows.iter().map(Row::to_proto).collect(), next))
 }
+
+/// Every PUBLISHED price (the scheduler reads them to find those whose period is over).
+pub async fn published(pool: &sqlx::PgPool) -> Result<Vec<SpecificPrice>, Error> {
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM specific_prices WHERE state = $1 ORDER BY id"
+    ))
+    .bind(SpecificPriceState::Published as i16)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(Row::to_proto).collect())
+}
+
+/// The PUBLISHED prices of the product `product_id` in any case, locked in id order.
+pub async fn lock_published_of_product(tx: &mut Tx, product_id: &str) -> Result<Vec<SpecificPrice>, Error> {
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM specific_prices WHERE product_id = $1 AND state = $2 ORDER BY id FOR UPDATE"
+    ))
+    .bind(product_id)
+    .bind(SpecificPriceState::Published as i16)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.iter().map(Row::to_proto).collect())
+}
