@@ -6,7 +6,6 @@
 //! have the unit-of-work shape (`domain`, `storage`, `grpc`, `events`); editing a draft case or annual check in
 //! place (`UpdatePricingCase`, `UpdateAnnualCheck`) answers `UNIMPLEMENTED`.
 
-mod annual;
 mod approval;
 mod bond_yields;
 mod calculations;
@@ -218,16 +217,16 @@ pdop_kit::rpcs! {
     list_specific_prices(pb::ListSpecificPricesRequest) -> pb::ListSpecificPricesResponse = grpc::prices::list;
     update_specific_price(pb::UpdateSpecificPriceRequest) -> pb::UpdateSpecificPriceResponse = grpc::prices::update;
     publish_specific_price(pb::PublishSpecificPriceRequest) -> pb::PublishSpecificPriceResponse = grpc::prices::publish;
-    create_annual_check(pb::CreateAnnualCheckRequest) -> pb::CreateAnnualCheckResponse = annual::create, caller;
-    get_annual_check(pb::GetAnnualCheckRequest) -> pb::GetAnnualCheckResponse = annual::get, caller;
-    complete_annual_check(pb::CompleteAnnualCheckRequest) -> pb::CompleteAnnualCheckResponse = annual::complete, caller;
+    create_annual_check(pb::CreateAnnualCheckRequest) -> pb::CreateAnnualCheckResponse = grpc::annual::create;
+    get_annual_check(pb::GetAnnualCheckRequest) -> pb::GetAnnualCheckResponse = grpc::annual::get;
+    complete_annual_check(pb::CompleteAnnualCheckRequest) -> pb::CompleteAnnualCheckResponse = grpc::annual::complete;
     create_period_settlement(pb::CreatePeriodSettlementRequest) -> pb::CreatePeriodSettlementResponse = settlement::create, caller;
     get_period_settlement(pb::GetPeriodSettlementRequest) -> pb::GetPeriodSettlementResponse = settlement::get, caller;
     complete_period_settlement(pb::CompletePeriodSettlementRequest) -> pb::CompletePeriodSettlementResponse = settlement::complete, caller;
     record_revenue_sharing(pb::RecordRevenueSharingRequest) -> pb::RecordRevenueSharingResponse = revenue_sharing::record, caller;
     get_revenue_sharing(pb::GetRevenueSharingRequest) -> pb::GetRevenueSharingResponse = revenue_sharing::get, plain;
     list_revenue_sharings(pb::ListRevenueSharingsRequest) -> pb::ListRevenueSharingsResponse = revenue_sharing::list, plain;
-    list_annual_checks(pb::ListAnnualChecksRequest) -> pb::ListAnnualChecksResponse = annual::list, caller;
+    list_annual_checks(pb::ListAnnualChecksRequest) -> pb::ListAnnualChecksResponse = grpc::annual::list;
     list_period_settlements(pb::ListPeriodSettlementsRequest) -> pb::ListPeriodSettlementsResponse = settlement::list, caller;
 }
 

@@ -16,6 +16,12 @@ pub enum ErrorReason {
     NoPublishedCap,
     NoChannel,
     CaseSettled,
+    AnnualCheckNotFound,
+    NotAParty,
+    NoMar,
+    CheckExists,
+    YearNotEnded,
+    JurisdictionNotFound,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -36,6 +42,12 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::NoPublishedCap => "NO_PUBLISHED_CAP",
             Self::NoChannel => "NO_CHANNEL",
             Self::CaseSettled => "CASE_SETTLED",
+            Self::AnnualCheckNotFound => "ANNUAL_CHECK_NOT_FOUND",
+            Self::NotAParty => "NOT_A_PARTY",
+            Self::NoMar => "NO_MAR",
+            Self::CheckExists => "CHECK_EXISTS",
+            Self::YearNotEnded => "YEAR_NOT_ENDED",
+            Self::JurisdictionNotFound => "JURISDICTION_NOT_FOUND",
         }
     }
 }

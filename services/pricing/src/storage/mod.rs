@@ -2,10 +2,12 @@
 //! through the kit's translation, and the constraint violations a caller can cause are translated where their
 //! statement runs.
 
+pub mod annual;
 pub mod caps;
 pub mod cases;
 pub mod prices;
 pub mod products;
+pub mod profiles;
 
 use pdop_kit::handling::etag;
 
