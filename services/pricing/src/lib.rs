@@ -3,8 +3,8 @@
 //! The N1 arithmetic is in `formula` (pure, property-tested); each resource has its module. Jurisdictions,
 //! organizations, agreements and products are read from the registry's events (`incoming`); a withdrawn product's
 //! published caps and prices end, and so do those whose effective period is over (`scheduler`). Caps and prices
-//! have the unit-of-work shape (`domain`, `storage`, `grpc`, `events`); editing a draft case or annual check in
-//! place (`UpdatePricingCase`, `UpdateAnnualCheck`) answers `UNIMPLEMENTED`.
+//! and annual checks have the unit-of-work shape (`domain`, `storage`, `grpc`, `events`); editing a case in place
+//! (`UpdatePricingCase`) answers `UNIMPLEMENTED`.
 
 mod approval;
 mod bond_yields;
@@ -159,6 +159,10 @@ fn policy() -> Policy {
         ),
         ("GetAnnualCheck", Access::Authenticated),
         ("ListAnnualChecks", Access::Authenticated),
+        (
+            "UpdateAnnualCheck",
+            Access::Roles(vec![ImplementingAgency, Operator]),
+        ),
         ("CompleteAnnualCheck", Access::Roles(vec![ImplementingAgency])),
         ("CreatePeriodSettlement", Access::Roles(vec![PricingAuthority])),
         ("GetPeriodSettlement", Access::Authenticated),
@@ -178,7 +182,6 @@ fn policy() -> Policy {
             ]),
         ),
         ("UpdatePricingCase", Access::Unimplemented),
-        ("UpdateAnnualCheck", Access::Unimplemented),
     ];
     Policy::table(svc, table)
 }
@@ -219,6 +222,7 @@ pdop_kit::rpcs! {
     publish_specific_price(pb::PublishSpecificPriceRequest) -> pb::PublishSpecificPriceResponse = grpc::prices::publish;
     create_annual_check(pb::CreateAnnualCheckRequest) -> pb::CreateAnnualCheckResponse = grpc::annual::create;
     get_annual_check(pb::GetAnnualCheckRequest) -> pb::GetAnnualCheckResponse = grpc::annual::get;
+    update_annual_check(pb::UpdateAnnualCheckRequest) -> pb::UpdateAnnualCheckResponse = grpc::annual::update;
     complete_annual_check(pb::CompleteAnnualCheckRequest) -> pb::CompleteAnnualCheckResponse = grpc::annual::complete;
     create_period_settlement(pb::CreatePeriodSettlementRequest) -> pb::CreatePeriodSettlementResponse = settlement::create, caller;
     get_period_settlement(pb::GetPeriodSettlementRequest) -> pb::GetPeriodSettlementResponse = settlement::get, caller;

@@ -18,9 +18,20 @@ use rust_decimal::Decimal;
 
 use super::case;
 use super::error::{Error, ErrorReason, require_state};
+use super::mask::Mask;
 use crate::formula::check_deviation;
 
 pub const COLLECTION: &str = "annualChecks";
+
+/// The fields `UpdateAnnualCheck` may change (DRAFT only); the preview is computed again from them.
+pub const MUTABLE: &[&str] = &[
+    "actual_revenue",
+    "product_revenues",
+    "actual_cost",
+    "actual_profit",
+    "documents",
+    "check_period",
+];
 
 pub fn state_of(a: &AnnualCheck) -> AnnualCheckState {
     AnnualCheckState::try_from(a.state).unwrap_or_default()
@@ -156,6 +167,55 @@ pub fn create(
         })
     });
     Ok(Change::new(&a.name, serde_json::json!({ "year": a.year })))
+}
+
+/// Whether the update request sets `path` (for an update without a mask).
+pub fn populated(a: &AnnualCheck, path: &str) -> bool {
+    match path {
+        "actual_revenue" => a.actual_revenue.is_some(),
+        "product_revenues" => !a.product_revenues.is_empty(),
+        "actual_cost" => a.actual_cost.is_some(),
+        "actual_profit" => a.actual_profit.is_some(),
+        "documents" => !a.documents.is_empty(),
+        "check_period" => a.check_period.is_some(),
+        _ => false,
+    }
+}
+
+/// Changes the masked figures of a DRAFT check (`UpdateAnnualCheck`) and computes its preview again.
+pub fn update(
+    a: &mut AnnualCheck,
+    case: &PricingCase,
+    caller: &Caller,
+    from: AnnualCheck,
+    mask: &Mask,
+    profile: &Profile,
+) -> Result<Change, Error> {
+    may_record(caller, case)?;
+    require_state(&a.name, state_of(a), &[AnnualCheckState::Draft], "an update")?;
+    for path in mask.paths() {
+        match path {
+            "actual_revenue" => a.actual_revenue = from.actual_revenue.clone(),
+            "product_revenues" => a.product_revenues = from.product_revenues.clone(),
+            "actual_cost" => a.actual_cost = from.actual_cost.clone(),
+            "actual_profit" => a.actual_profit = from.actual_profit.clone(),
+            "documents" => a.documents = from.documents.clone(),
+            "check_period" => a.check_period = from.check_period,
+            other => {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "update_mask path {other} is listed as mutable but has no field"
+                )));
+            }
+        }
+    }
+    let mut v = Violations::new();
+    let actual = check_figures(a, &mut v);
+    let (Some(actual), true) = (actual, v.is_empty()) else {
+        return Err(Error::Invalid(v));
+    };
+    preview(a, case, profile, actual)?;
+    let paths: Vec<&str> = mask.paths().collect();
+    Ok(Change::new(&a.name, serde_json::json!({ "update_mask": paths })))
 }
 
 /// Completes a DRAFT check once its year has ended: the business report was sent on `report_date`

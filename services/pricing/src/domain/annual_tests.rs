@@ -111,3 +111,61 @@ fn a_check_completes_after_its_year_and_a_report_after_31_march_is_late() {
     assert!(overdue_or_late(&check(2026, AnnualCheckState::Draft), on(4, 1)));
     assert!(!overdue_or_late(&check(2026, AnnualCheckState::Draft), on(3, 31)));
 }
+
+#[test]
+fn an_update_changes_the_masked_figures_of_a_draft_and_measures_them_again() {
+    // N1 §四: |d| ≤ 10% → the operator adjusts its prices; above → the authorizing entity adjusts the caps.
+    let profiles = pdop_rules::Profiles::configured(None).unwrap();
+    let profile = profiles.shared("yunnan").unwrap();
+    let mut case = in_effect();
+    case.max_allowed_revenue = Some(Money {
+        amount: "8821333.33".into(),
+        currency: "CNY".into(),
+    });
+    let mut v = Violations::new();
+    let fm = prost_types::FieldMask {
+        paths: vec!["actual_revenue".into()],
+    };
+    let mask = crate::domain::mask::resolve(Some(&fm), MUTABLE, &mut v, |_| true);
+    let from = AnnualCheck {
+        actual_revenue: Some(Money {
+            amount: "9000000".into(),
+            currency: "CNY".into(),
+        }),
+        actual_cost: Some(Money {
+            amount: "1".into(),
+            currency: "CNY".into(),
+        }),
+        ..Default::default()
+    };
+    let mut a = check(2026, AnnualCheckState::Draft);
+    update(
+        &mut a,
+        &case,
+        &call_by(OPERATOR).caller,
+        from.clone(),
+        &mask,
+        &profile,
+    )
+    .unwrap();
+    assert_eq!(a.actual_cost, None, "not in the mask");
+    assert_eq!(a.deviation.as_ref().map(|d| d.value.as_str()), Some("0.020254"));
+    let r = update(
+        &mut check(2026, AnnualCheckState::Completed),
+        &case,
+        &call_by(OPERATOR).caller,
+        from.clone(),
+        &mask,
+        &profile,
+    );
+    assert_eq!(reason_of(r), Some(ErrorReason::WrongState));
+    let r = update(
+        &mut check(2026, AnnualCheckState::Draft),
+        &case,
+        &call_by("organizations/drc").caller,
+        from,
+        &mask,
+        &profile,
+    );
+    assert_eq!(reason_of(r), Some(ErrorReason::NotAParty));
+}

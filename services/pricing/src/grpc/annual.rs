@@ -1,4 +1,4 @@
-//! `CreateAnnualCheck`, `CompleteAnnualCheck`, `GetAnnualCheck`, `ListAnnualChecks`.
+//! `CreateAnnualCheck`, `UpdateAnnualCheck`, `CompleteAnnualCheck`, `GetAnnualCheck`, `ListAnnualChecks`.
 
 use chrono::NaiveDate;
 use pdop_kit::Violations;
@@ -9,6 +9,7 @@ use pdop_proto::common::Date;
 use pdop_proto::pricing::v1 as pb;
 
 use crate::context::Ctx;
+use crate::domain::mask;
 use crate::domain::{self, Error, ErrorReason, annual};
 use crate::storage;
 
@@ -39,6 +40,45 @@ pub async fn create(
             let created = storage::annual::insert(u.tx, &id, &a, case_id, u.call.now).await?;
             Ok(change.into_write(pb::CreateAnnualCheckResponse {
                 annual_check: Some(created),
+            }))
+        })
+    })
+    .await
+}
+
+/// `UpdateAnnualCheck`: changes the masked figures of a DRAFT check and computes its preview again (AIP-134,
+/// AIP-154).
+pub async fn update(
+    ctx: &Ctx,
+    call: Call,
+    req: pb::UpdateAnnualCheckRequest,
+) -> Result<pb::UpdateAnnualCheckResponse, Error> {
+    let from = req.annual_check.unwrap_or_default();
+    let mut v = Violations::new();
+    if pdop_kit::names::parse(&from.name, annual::COLLECTION).is_none() {
+        v.add("annual_check.name", pdop_kit::names::expected(annual::COLLECTION));
+    }
+    let mask = mask::resolve(req.update_mask.as_ref(), annual::MUTABLE, &mut v, |p| {
+        annual::populated(&from, p)
+    });
+    if !v.is_empty() {
+        return Err(Error::Invalid(v));
+    }
+    let etag = if req.etag.is_empty() {
+        from.etag.clone()
+    } else {
+        req.etag
+    };
+    ctx.mutate(call, |u| {
+        Box::pin(async move {
+            let mut a = storage::annual::lock(u.tx, &from.name, &etag).await?;
+            let case = storage::cases::get(u.tx, &a.pricing_case, CASE_FIELD, false).await?;
+            let profile =
+                storage::profiles::of(u.tx, &u.state.profiles, &case.jurisdiction, CASE_FIELD).await?;
+            let change = annual::update(&mut a, &case, &u.call.caller, from, &mask, &profile)?;
+            let saved = storage::annual::save(u.tx, &a, u.call.now).await?;
+            Ok(change.into_write(pb::UpdateAnnualCheckResponse {
+                annual_check: Some(saved),
             }))
         })
     })
