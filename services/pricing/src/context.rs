@@ -16,6 +16,8 @@ pub struct Ctx {
     pub profiles: Profiles,
     /// Jurisdiction → profile bindings read lately, for previews.
     pub recent_bindings: RecentBindings,
+    /// `pricing.scheduler_interval`.
+    pub scheduler_interval: Duration,
 }
 
 /// How long a preview may use a binding it read earlier. A preview stores nothing, and the registry rebinds a

@@ -1,14 +1,18 @@
 //! Events pricing consumes from the registry: jurisdictions (which rule profile applies where),
 //! organizations, operator agreements and products (with their use class), kept as read models. Applying an
-//! event twice leaves the same row.
+//! event twice leaves the same row. A withdrawn product's published caps and prices end in the same
+//! transaction (`events::withdrawals`).
 
 use chrono::Utc;
+use pdop_kit::clock::PlatformClock;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_kit::names;
+use pdop_kit::uow::{self, Call};
 use pdop_proto::common::{JurisdictionRef, OrganizationRef};
 use pdop_proto::registry::events::v1::{
     AgreementSummary, JurisdictionCreated, JurisdictionUpdated, ProductSnapshot,
 };
+use pdop_proto::registry::v1::ProductState;
 use prost::Message;
 use sqlx::{Postgres, Transaction};
 
@@ -38,7 +42,19 @@ struct First<M: prost::Message + Default + PartialEq + Clone + std::fmt::Debug> 
 }
 
 #[derive(Clone)]
-pub struct Incoming;
+pub struct Incoming {
+    clock: PlatformClock,
+    max_payload: usize,
+}
+
+impl Incoming {
+    pub fn new(platform: &pdop_kit::Platform) -> Self {
+        Self {
+            clock: platform.clock.clone(),
+            max_payload: platform.settings.outbox.max_payload,
+        }
+    }
+}
 
 impl Handler for Incoming {
     async fn handle(
@@ -57,6 +73,12 @@ impl Handler for Incoming {
         if subject.starts_with("pdop.registry.product.") {
             if let Some(p) = First::<ProductSnapshot>::decode(payload)?.value {
                 upsert_product(tx, &p).await?;
+                if p.state == ProductState::Withdrawn as i32 {
+                    let call = Call::system("pricing-products", "pricing.EndPrices", self.clock.now());
+                    let changes =
+                        crate::events::withdrawals::end_priced(tx, &call, id(&p.name, "products")).await?;
+                    uow::record::<crate::domain::Error>(tx, &call, changes, self.max_payload).await?;
+                }
             }
             return Ok(());
         }

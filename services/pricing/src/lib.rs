@@ -1,26 +1,29 @@
 //! The pricing service: government-guided cost-plus pricing (政府指导价): cost surveys, maximum allowed revenue, cap and specific prices, annual checks, period settlement and revenue sharing.
 //!
 //! The N1 arithmetic is in `formula` (pure, property-tested); each resource has its module. Jurisdictions,
-//! organizations, agreements and products are read from the registry's events (`incoming`). Editing drafts in place
-//! (the `Update*` RPCs) answers `UNIMPLEMENTED`.
+//! organizations, agreements and products are read from the registry's events (`incoming`); a withdrawn product's
+//! published caps and prices end, and so do those whose effective period is over (`scheduler`). Caps and prices
+//! and annual checks have the unit-of-work shape (`domain`, `storage`, `grpc`, `events`); editing a case in place
+//! (`UpdatePricingCase`) answers `UNIMPLEMENTED`.
 
-mod annual;
 mod approval;
 mod bond_yields;
 mod calculations;
-mod caps;
 mod carry;
 mod cases;
 mod context;
 mod decimals;
+mod domain;
+mod events;
 pub mod formula;
+mod grpc;
 mod incoming;
 mod preview;
-mod prices;
-mod products;
 mod revenue_sharing;
 mod rows;
+mod scheduler;
 mod settlement;
+mod storage;
 mod survey_lines;
 mod surveys;
 
@@ -42,10 +45,15 @@ use crate::context::Ctx;
 /// The pricing service, as assembled by `pdop_kit::server`.
 pub struct Pricing;
 
-/// The `pricing:` configuration section (none yet).
+/// The `pricing:` configuration section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PricingConfig {}
+pub struct PricingConfig {
+    /// How often the scheduler ends the published caps and prices whose effective period is over; they end by
+    /// calendar day, so minutes of delay are harmless.
+    #[serde(with = "pdop_kit::config::humantime_secs")]
+    pub scheduler_interval: std::time::Duration,
+}
 
 impl Service for Pricing {
     type Config = PricingConfig;
@@ -57,7 +65,7 @@ impl Service for Pricing {
     };
     const GRPC_SERVICE: &'static str = "pdop.pricing.v1.PricingService";
     const IMPLEMENTED: &'static [&'static str] = Rpcs::IMPLEMENTED;
-    const CONFIG_DEFAULTS: &'static str = "pricing: {}";
+    const CONFIG_DEFAULTS: &'static str = "pricing: {scheduler_interval: 10m}";
 
     fn descriptor_set() -> &'static [u8] {
         pdop_proto::FILE_DESCRIPTOR_SET
@@ -71,13 +79,14 @@ impl Service for Pricing {
         policy()
     }
 
-    fn build(platform: Arc<Platform>, _config: Self::Config) -> anyhow::Result<Self::State> {
+    fn build(platform: Arc<Platform>, config: Self::Config) -> anyhow::Result<Self::State> {
         let dir = platform.settings.rules.profiles_dir.as_deref();
         let profiles = Profiles::configured(dir).context("loading rules.profiles_dir")?;
         Ok(Ctx {
             platform,
             profiles,
             recent_bindings: Default::default(),
+            scheduler_interval: config.scheduler_interval,
         })
     }
 
@@ -88,8 +97,10 @@ impl Service for Pricing {
 
     async fn on_ready(state: Arc<Ctx>) -> anyhow::Result<()> {
         for spec in incoming::specs() {
-            state.platform.spawn_consumer(spec, incoming::Incoming).await?;
+            let handler = incoming::Incoming::new(&state.platform);
+            state.platform.spawn_consumer(spec, handler).await?;
         }
+        scheduler::start(state.clone(), state.scheduler_interval);
         Ok(())
     }
 }
@@ -134,11 +145,13 @@ fn policy() -> Policy {
         ("CreateCapPrice", Access::Roles(vec![ImplementingAgency])),
         ("GetCapPrice", Access::Authenticated),
         ("ListCapPrices", Access::Authenticated),
+        ("UpdateCapPrice", Access::Roles(vec![ImplementingAgency])),
         ("SetCapPrice", Access::Roles(vec![ImplementingAgency])),
         ("PublishCapPrice", Access::Roles(vec![ImplementingAgency])),
         ("CreateSpecificPrice", Access::Roles(vec![Operator])),
         ("GetSpecificPrice", Access::Authenticated),
         ("ListSpecificPrices", Access::Authenticated),
+        ("UpdateSpecificPrice", Access::Roles(vec![Operator])),
         ("PublishSpecificPrice", Access::Roles(vec![Operator])),
         (
             "CreateAnnualCheck",
@@ -146,6 +159,10 @@ fn policy() -> Policy {
         ),
         ("GetAnnualCheck", Access::Authenticated),
         ("ListAnnualChecks", Access::Authenticated),
+        (
+            "UpdateAnnualCheck",
+            Access::Roles(vec![ImplementingAgency, Operator]),
+        ),
         ("CompleteAnnualCheck", Access::Roles(vec![ImplementingAgency])),
         ("CreatePeriodSettlement", Access::Roles(vec![PricingAuthority])),
         ("GetPeriodSettlement", Access::Authenticated),
@@ -165,9 +182,6 @@ fn policy() -> Policy {
             ]),
         ),
         ("UpdatePricingCase", Access::Unimplemented),
-        ("UpdateCapPrice", Access::Unimplemented),
-        ("UpdateSpecificPrice", Access::Unimplemented),
-        ("UpdateAnnualCheck", Access::Unimplemented),
     ];
     Policy::table(svc, table)
 }
@@ -195,25 +209,28 @@ pdop_kit::rpcs! {
     list_calculations(pb::ListCalculationsRequest) -> pb::ListCalculationsResponse = calculations::list, caller;
     explain_calculation(pb::ExplainCalculationRequest) -> pb::ExplainCalculationResponse = calculations::explain, caller;
     approve_max_allowed_revenue(pb::ApproveMaxAllowedRevenueRequest) -> pb::ApproveMaxAllowedRevenueResponse = approval::approve, caller;
-    create_cap_price(pb::CreateCapPriceRequest) -> pb::CreateCapPriceResponse = caps::create, caller;
-    get_cap_price(pb::GetCapPriceRequest) -> pb::GetCapPriceResponse = caps::get, caller;
-    list_cap_prices(pb::ListCapPricesRequest) -> pb::ListCapPricesResponse = caps::list, caller;
-    set_cap_price(pb::SetCapPriceRequest) -> pb::SetCapPriceResponse = caps::set, caller;
-    publish_cap_price(pb::PublishCapPriceRequest) -> pb::PublishCapPriceResponse = caps::publish, caller;
-    create_specific_price(pb::CreateSpecificPriceRequest) -> pb::CreateSpecificPriceResponse = prices::create, caller;
-    get_specific_price(pb::GetSpecificPriceRequest) -> pb::GetSpecificPriceResponse = prices::get, caller;
-    list_specific_prices(pb::ListSpecificPricesRequest) -> pb::ListSpecificPricesResponse = prices::list, caller;
-    publish_specific_price(pb::PublishSpecificPriceRequest) -> pb::PublishSpecificPriceResponse = prices::publish, caller;
-    create_annual_check(pb::CreateAnnualCheckRequest) -> pb::CreateAnnualCheckResponse = annual::create, caller;
-    get_annual_check(pb::GetAnnualCheckRequest) -> pb::GetAnnualCheckResponse = annual::get, caller;
-    complete_annual_check(pb::CompleteAnnualCheckRequest) -> pb::CompleteAnnualCheckResponse = annual::complete, caller;
+    create_cap_price(pb::CreateCapPriceRequest) -> pb::CreateCapPriceResponse = grpc::caps::create;
+    get_cap_price(pb::GetCapPriceRequest) -> pb::GetCapPriceResponse = grpc::caps::get;
+    list_cap_prices(pb::ListCapPricesRequest) -> pb::ListCapPricesResponse = grpc::caps::list;
+    update_cap_price(pb::UpdateCapPriceRequest) -> pb::UpdateCapPriceResponse = grpc::caps::update;
+    set_cap_price(pb::SetCapPriceRequest) -> pb::SetCapPriceResponse = grpc::caps::set;
+    publish_cap_price(pb::PublishCapPriceRequest) -> pb::PublishCapPriceResponse = grpc::caps::publish;
+    create_specific_price(pb::CreateSpecificPriceRequest) -> pb::CreateSpecificPriceResponse = grpc::prices::create;
+    get_specific_price(pb::GetSpecificPriceRequest) -> pb::GetSpecificPriceResponse = grpc::prices::get;
+    list_specific_prices(pb::ListSpecificPricesRequest) -> pb::ListSpecificPricesResponse = grpc::prices::list;
+    update_specific_price(pb::UpdateSpecificPriceRequest) -> pb::UpdateSpecificPriceResponse = grpc::prices::update;
+    publish_specific_price(pb::PublishSpecificPriceRequest) -> pb::PublishSpecificPriceResponse = grpc::prices::publish;
+    create_annual_check(pb::CreateAnnualCheckRequest) -> pb::CreateAnnualCheckResponse = grpc::annual::create;
+    get_annual_check(pb::GetAnnualCheckRequest) -> pb::GetAnnualCheckResponse = grpc::annual::get;
+    update_annual_check(pb::UpdateAnnualCheckRequest) -> pb::UpdateAnnualCheckResponse = grpc::annual::update;
+    complete_annual_check(pb::CompleteAnnualCheckRequest) -> pb::CompleteAnnualCheckResponse = grpc::annual::complete;
     create_period_settlement(pb::CreatePeriodSettlementRequest) -> pb::CreatePeriodSettlementResponse = settlement::create, caller;
     get_period_settlement(pb::GetPeriodSettlementRequest) -> pb::GetPeriodSettlementResponse = settlement::get, caller;
     complete_period_settlement(pb::CompletePeriodSettlementRequest) -> pb::CompletePeriodSettlementResponse = settlement::complete, caller;
     record_revenue_sharing(pb::RecordRevenueSharingRequest) -> pb::RecordRevenueSharingResponse = revenue_sharing::record, caller;
     get_revenue_sharing(pb::GetRevenueSharingRequest) -> pb::GetRevenueSharingResponse = revenue_sharing::get, plain;
     list_revenue_sharings(pb::ListRevenueSharingsRequest) -> pb::ListRevenueSharingsResponse = revenue_sharing::list, plain;
-    list_annual_checks(pb::ListAnnualChecksRequest) -> pb::ListAnnualChecksResponse = annual::list, caller;
+    list_annual_checks(pb::ListAnnualChecksRequest) -> pb::ListAnnualChecksResponse = grpc::annual::list;
     list_period_settlements(pb::ListPeriodSettlementsRequest) -> pb::ListPeriodSettlementsResponse = settlement::list, caller;
 }
 

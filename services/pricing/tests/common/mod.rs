@@ -3,7 +3,10 @@
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use pdop_kit::clock::Clock;
 
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
@@ -15,7 +18,10 @@ use pdop_proto::registry::events::v1::{
     AgreementSigned, AgreementSummary, JurisdictionCreated, OrganizationCreated,
 };
 use pdop_proto::registry::v1::AgreementState;
-use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, publish_as_relay, spawn_service, until_holds};
+use pdop_testkit::{
+    PrivateNats, TestDb, TestEnv, acting, publish_as_relay, spawn_service, spawn_service_with_clock,
+    until_holds,
+};
 use prost::Message;
 use tonic::transport::Channel;
 
@@ -55,6 +61,11 @@ impl Harness {
             .unwrap();
     }
 
+    /// Moves the service's clock forward (it must run on a manual one), waking its scheduler.
+    pub fn advance(&self, by: chrono::Duration) -> bool {
+        self._running.platform.clock.advance(by)
+    }
+
     /// Waits until `sql` (a boolean query) holds in the service's database.
     pub async fn until(&self, what: &str, sql: &str) {
         until_holds(&self.db.pool, what, sql).await.unwrap();
@@ -78,12 +89,25 @@ pub async fn start() -> Harness {
 
 /// As `start`, with configuration overrides (`section.key`, value).
 pub async fn start_with(overrides: &[(&str, String)]) -> Harness {
+    start_from(overrides, None).await
+}
+
+/// As `start`, on `clock` (moved with [`Harness::advance`]).
+pub async fn start_on(clock: Arc<dyn Clock>) -> Harness {
+    start_from(&[], Some(clock)).await
+}
+
+async fn start_from(overrides: &[(&str, String)], clock: Option<Arc<dyn Clock>>) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Pricing>(&db, &nats.url(), &env.namespace, overrides)
-        .await
-        .unwrap();
+    let running = match clock {
+        Some(clock) => {
+            spawn_service_with_clock::<Pricing>(&db, &nats.url(), &env.namespace, overrides, clock).await
+        }
+        None => spawn_service::<Pricing>(&db, &nats.url(), &env.namespace, overrides).await,
+    }
+    .unwrap();
     let client = PricingServiceClient::connect(format!("http://{}", running.grpc_addr))
         .await
         .unwrap();

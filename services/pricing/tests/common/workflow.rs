@@ -6,7 +6,7 @@ use pdop_kit::convert::date;
 use pdop_proto::common::{BillingUnit, DateRange, DocumentRef, Money, Rate, UseClass};
 use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
 use pdop_proto::pricing::v1::*;
-use pdop_proto::registry::events::v1::{ProductListed, ProductSnapshot};
+use pdop_proto::registry::events::v1::{ProductListed, ProductSnapshot, ProductWithdrawn};
 use pdop_proto::registry::v1::ProductState;
 use pdop_testkit::acting;
 use prost::Message;
@@ -220,6 +220,32 @@ pub async fn product(h: &Harness, id: &str, use_class: UseClass, n: usize) {
         "pdop.registry.product.listed",
         &format!("p-{n}"),
         listed.encode_to_vec(),
+    )
+    .await;
+}
+
+/// The registry withdraws the product `id` (下架).
+pub async fn withdraw(h: &Harness, id: &str) {
+    let withdrawn = ProductWithdrawn {
+        product: Some(ProductSnapshot {
+            name: format!("products/{id}"),
+            display_name: id.into(),
+            operator: Some(pdop_proto::common::OrganizationRef {
+                name: OPERATOR.into(),
+                ..Default::default()
+            }),
+            agreement: AGREEMENT.into(),
+            use_class: UseClass::IndustryDevelopment as i32,
+            state: ProductState::Withdrawn as i32,
+            ..Default::default()
+        }),
+        reason: "停止提供".into(),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.product.withdrawn",
+        &format!("w-{id}"),
+        withdrawn.encode_to_vec(),
     )
     .await;
 }
