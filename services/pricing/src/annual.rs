@@ -227,7 +227,12 @@ pub async fn complete(
             "must reference the business report (经营情况报告, N1 §五)",
         );
     }
-    let report_date = past_or_today(req.report_date.as_ref(), "report_date", &mut v);
+    let report_date = past_or_today(
+        req.report_date.as_ref(),
+        "report_date",
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let row: Row = ctx.locked(&mut tx, &req.name, &req.etag).await?;

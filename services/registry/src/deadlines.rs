@@ -17,7 +17,7 @@ use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, Handling, Stored, fetch_row, optional_name, paging};
-use crate::convert::{due_date, optional_date, timestamp, today};
+use crate::convert::{due_date, optional_date, timestamp};
 use crate::jurisdictions::page_after;
 use crate::names;
 
@@ -114,7 +114,7 @@ pub async fn open(
     .bind(due)
     .bind(DeadlineState::Open as i16)
     .bind(body.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -159,11 +159,11 @@ async fn close(
     .await
     .map_err(|e| ctx.db(e))?;
     let Some(row) = row else { return Ok(()) };
-    let late = state == DeadlineState::Met && today() > row.due_date;
+    let late = state == DeadlineState::Met && ctx.platform.clock.today() > row.due_date;
     let mut d = row.to_proto();
     d.state = state as i32;
     d.met_late = late;
-    d.close_time = Some(timestamp(Utc::now()));
+    d.close_time = Some(timestamp(ctx.platform.clock.now()));
     save(ctx, tx, &row.id, &d).await
 }
 
@@ -180,7 +180,7 @@ async fn save(
     .bind(i16::try_from(d.state).unwrap_or(0))
     .bind(d.met_late)
     .bind(d.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;

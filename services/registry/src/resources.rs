@@ -378,7 +378,7 @@ pub async fn create(
         req.resource_id.clone()
     };
     let jurisdiction_id = r.jurisdiction.trim_start_matches("jurisdictions/").to_owned();
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let inserted = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO resources (id, display_name, provider_id, jurisdiction_id, grade, state, has_personal, body,
              create_time, update_time, description)
@@ -588,7 +588,7 @@ pub async fn update(
     .bind(i16::try_from(merged.grade).unwrap_or(0))
     .bind(merged.fields.iter().any(|f| f.is_personal))
     .bind(input_only(&merged).encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .bind(merged.description.trim())
     .fetch_one(&mut *tx)
     .await
@@ -650,7 +650,7 @@ async fn transition(
     .bind(&row.id)
     .bind(to as i16)
     .bind(retire_reason)
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -892,7 +892,7 @@ pub async fn set_negative_listed(
     )
     .bind(id)
     .bind(listed)
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -943,7 +943,7 @@ pub async fn set_registration(
     )
     .bind(id)
     .bind(registration_id)
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;

@@ -47,14 +47,6 @@ fn due(r: &Registration) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
 }
 
-fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
-fn yesterday() -> Date {
-    chrono_date(today().pred_opt().unwrap())
-}
-
 #[tokio::test]
 async fn first_registration_deadline_counts_working_days_across_national_day() {
     // N3 Art.9 (D1): apply within 20 WD of starting operation. From Mon 2026-09-28 the count skips
@@ -192,10 +184,7 @@ async fn a_registration_goes_from_application_to_code_and_makes_the_resource_aut
     );
 
     // N3 Art.13, Art.15 (D7): once the notice has ended, the code is issued, valid 3 years.
-    age(&h, &draft.name, |r| {
-        r.notice_period.as_mut().unwrap().end_date = Some(yesterday())
-    })
-    .await;
+    end_notice(&mut h, &draft.name).await;
     let coded = h
         .client
         .issue_registration_code(authority(issue))
@@ -353,10 +342,9 @@ async fn a_late_formal_review_must_explain_the_delay() {
         etag: String::new(),
     };
     h.client.accept_registration(authority(accept)).await.unwrap();
-    age(&h, &draft.name, |r| {
-        r.current_deadline.as_mut().unwrap().due_date = Some(yesterday())
-    })
-    .await;
+    // The review's last day passes.
+    let accepted = get_registration(&mut h, &draft.name).await;
+    h.advance_to(due(&accepted).succ_opt().unwrap());
 
     let silent = CompleteRegistrationReviewRequest {
         name: draft.name.clone(),

@@ -36,7 +36,7 @@ mod objections;
 pub use self::lifecycle::{cancel, expire_due, renew, revoke, update};
 pub use self::objections::{dismiss_objection, list_objections, record_objection, uphold_objection};
 use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
-use crate::convert::{self, actor, date, etag, naive_date, optional_date, timestamp, today};
+use crate::convert::{self, actor, date, etag, naive_date, optional_date, timestamp};
 use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;
 use crate::{names, resources};
@@ -350,7 +350,7 @@ pub async fn create(
         _ => None,
     };
     let id = uuid::Uuid::now_v7().to_string();
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let row = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO registrations (id, kind, resource_id, product_id, applicant_id, jurisdiction_id, state, body,
                                     create_time, update_time)
@@ -534,7 +534,7 @@ async fn store(
     .bind(i16::try_from(reg.state).unwrap_or(0))
     .bind(Some(reg.registration_code.clone()).filter(|c| !c.is_empty()))
     .bind(reg.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .bind(reg.validity.as_ref().and_then(|v| v.end_date.as_ref()).and_then(naive_date))
     .fetch_one(&mut **tx)
     .await
@@ -593,15 +593,19 @@ pub async fn submit(
         check_preconditions(ctx, &mut tx, &profile, &row).await?;
     }
     let resubmission = state_of(&reg) == RegistrationState::ReturnedForSupplement;
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     reg.state = RegistrationState::Submitted as i32;
     reg.submit_time = Some(timestamp(now));
     // D3 (N3 Art.10): 3 WD to accept, counted from receipt; a resubmission restarts it.
-    reg.current_deadline = profile
-        .registration
-        .acceptance
-        .as_ref()
-        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, "D3", p, today())));
+    reg.current_deadline = profile.registration.acceptance.as_ref().map(|p| {
+        convert::deadline(&deadline(
+            &ctx.calendar,
+            &profile,
+            "D3",
+            p,
+            ctx.platform.clock.today(),
+        ))
+    });
     let event = ev::RegistrationSubmitted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
         resubmission,
@@ -687,7 +691,7 @@ pub async fn accept(
     require_state(ctx, &reg, &[RegistrationState::Submitted], "accepting")?;
     let profile = ctx.profile_of(&mut tx, &row.jurisdiction_id).await?;
     reg.state = RegistrationState::Accepted as i32;
-    reg.accept_time = Some(timestamp(Utc::now()));
+    reg.accept_time = Some(timestamp(ctx.platform.clock.now()));
     reg.missing_materials.clear();
     // D4 (N3 Art.11): formal review within 20 WD of acceptance; D6 (N3 Art.9(4)): a cancellation is
     // completed within 10 WD of acceptance.
@@ -705,9 +709,15 @@ pub async fn accept(
             ObligationKind::RegistrationReview,
         )
     };
-    reg.current_deadline = setting
-        .as_ref()
-        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, rule, p, today())));
+    reg.current_deadline = setting.as_ref().map(|p| {
+        convert::deadline(&deadline(
+            &ctx.calendar,
+            &profile,
+            rule,
+            p,
+            ctx.platform.clock.today(),
+        ))
+    });
     let event = ev::RegistrationAccepted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
         next_deadline: reg.current_deadline.clone(),
@@ -869,7 +879,7 @@ pub async fn complete_review(
         .as_ref()
         .and_then(|d| d.due_date.as_ref())
         .and_then(naive_date);
-    if due.is_some_and(|due| today() > due) && req.late_explanation.trim().is_empty() {
+    if due.is_some_and(|due| ctx.platform.clock.today() > due) && req.late_explanation.trim().is_empty() {
         let mut v = Violations::new();
         v.add(
             "late_explanation",
@@ -878,7 +888,7 @@ pub async fn complete_review(
         return Err(ctx.errors().invalid(&v));
     }
     reg.late_explanation = req.late_explanation.trim().to_owned();
-    reg.review_complete_time = Some(timestamp(Utc::now()));
+    reg.review_complete_time = Some(timestamp(ctx.platform.clock.now()));
     reg.decision_reason = req.reasons.trim().to_owned();
     // A cancellation needs no public notice: passing review completes it (N3 Art.9(4), D6).
     let cancellation = reg.kind == RegistrationKind::Cancellation as i32;
@@ -950,8 +960,8 @@ pub async fn start_notice(
         None
     });
     v.into_result(ctx.errors())?;
-    let start = start.unwrap_or_else(today);
-    if start < today() {
+    let start = start.unwrap_or_else(|| ctx.platform.clock.today());
+    if start < ctx.platform.clock.today() {
         let mut v = Violations::new();
         v.add("start_date", "a public notice cannot start in the past");
         return Err(ctx.errors().invalid(&v));
@@ -1017,7 +1027,7 @@ pub async fn issue_code(
         .as_ref()
         .and_then(|p| p.end_date.as_ref())
         .and_then(naive_date);
-    let today = today();
+    let today = ctx.platform.clock.today();
     if notice_end.is_none_or(|end| today <= end) {
         return Err(ctx.errors().failed_precondition(
             "NOTICE_OPEN",

@@ -81,7 +81,7 @@ pub async fn record_objection(
     .bind(registration_id)
     .bind(ObjectionDecisionState::Pending as i16)
     .bind(objection.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?
@@ -214,7 +214,7 @@ async fn decide(
     o.decision_reason = reason.trim().to_owned();
     o.decided = Some(AuditInfo {
         actor: Some(actor(caller)),
-        time: Some(timestamp(Utc::now())),
+        time: Some(timestamp(ctx.platform.clock.now())),
         ..Default::default()
     });
     sqlx::query(
