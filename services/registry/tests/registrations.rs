@@ -167,7 +167,8 @@ async fn a_registration_goes_from_application_to_code_and_makes_the_resource_aut
     let end = period.end_date.unwrap();
     assert_eq!(
         NaiveDate::from_ymd_opt(end.year, end.month as u32, end.day as u32).unwrap(),
-        calendar.add_working_days(today(), 10).due
+        // D5 N3 Art.12: 10 WD counting the first day (the day before is the trigger).
+        calendar.add_working_days(today().pred_opt().unwrap(), 10).due
     );
     let issue = IssueRegistrationCodeRequest {
         name: draft.name.clone(),
@@ -478,4 +479,38 @@ async fn applicants_see_only_their_own_applications() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_public_notice_lasts_ten_working_days_counting_its_first_day() {
+    // D5 N3 Art.12: 10 WD. The notice starts Thu 2026-02-12 and that day is its first working day (DOMAIN §10
+    // counts the days after the trigger, the day before the notice): 02-12, 02-13, the make-up Saturday 02-14,
+    // 02-24..02-27 after Spring Festival, the make-up Saturday 02-28, 03-02 and 03-03 (N6).
+    let first_day = NaiveDate::from_ymd_opt(2026, 2, 12).unwrap();
+    let last_day = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    let mut h = Harness::start_on_day(first_day, &[]).await;
+    providers(&mut h).await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let app = application("resources/population", all_materials());
+    let name = through_notice(&mut h, STATS, &[Role::DataProvider], app).await;
+    let noticed = get_registration(&mut h, &name).await;
+    let period = noticed.notice_period.unwrap();
+    assert_eq!(ymd(&period.start_date), first_day);
+    assert_eq!(ymd(&period.end_date), last_day);
+    let deadline = noticed.current_deadline.unwrap();
+    assert_eq!((deadline.duration, ymd(&deadline.due_date)), (10, last_day));
+    let started = pdop_proto::registry::events::v1::RegistrationNoticeStarted::decode(
+        h.events("pdop.registry.registration.notice_started").await[0].as_slice(),
+    )
+    .unwrap();
+    assert_eq!(started.notice_period, Some(period));
+    assert_eq!(started.period_working_days, 10);
+    assert_eq!(ymd(&started.notice_deadline.unwrap().due_date), last_day);
+
+    // On its last day the notice still runs; the day after, the code is issued.
+    h.advance_to(last_day);
+    let err = issue(&mut h, &name).await.unwrap_err();
+    assert_eq!(reason(&err), "NOTICE_OPEN");
+    h.advance_to(last_day.succ_opt().unwrap());
+    issue(&mut h, &name).await.unwrap();
 }

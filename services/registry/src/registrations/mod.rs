@@ -976,12 +976,14 @@ pub async fn start_notice(
         "starting the public notice",
     )?;
     let profile = ctx.profile_of(&mut tx, &row.jurisdiction_id).await?;
-    // D5 (N3 Art.12): the notice lasts 10 WD.
-    let notice = profile
-        .registration
-        .public_notice
-        .as_ref()
-        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, "D5", p, start)));
+    // D5 (N3 Art.12): the notice lasts 10 WD and its first day is one of them. A period counts the working days
+    // after its trigger day (DOMAIN §10), so the count runs from the day before the notice starts.
+    let notice = profile.registration.public_notice.as_ref().map(|p| {
+        let trigger = start.pred_opt().unwrap_or(start);
+        let mut notice = deadline(&ctx.calendar, &profile, "D5", p, trigger);
+        notice.start = start;
+        convert::deadline(&notice)
+    });
     let end = notice.as_ref().and_then(|d| d.due_date);
     reg.state = RegistrationState::PublicNotice as i32;
     reg.notice_period = Some(DateRange {
