@@ -299,3 +299,38 @@ async fn the_scheduler_counts_spring_festival_2026_before_an_acceptance_deadline
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_registration_under_notice_lists_its_notice_obligation_until_the_code_is_issued() {
+    let mut h = setup().await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let app = application("resources/population", all_materials());
+    let name = through_notice(&mut h, STATS, &[pdop_kit::auth::Role::DataProvider], app).await;
+    // D5 (N3 Art.12): the registry's 10-WD notice is an obligation like the others, due on its last day.
+    let notice = ListDeadlinesRequest {
+        subject: name.clone(),
+        kind: ObligationKind::RegistrationNotice as i32,
+        ..Default::default()
+    };
+    let open = deadlines(&mut h, authority(notice.clone())).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].state, DeadlineState::Open as i32);
+    assert!(
+        open[0].responsible_organization.is_empty(),
+        "the registry's own duty"
+    );
+    let reg = get_registration(&mut h, &name).await;
+    assert_eq!(open[0].deadline, reg.current_deadline);
+    assert_eq!(
+        ymd(&open[0].deadline.as_ref().unwrap().due_date),
+        ymd(&reg.notice_period.unwrap().end_date)
+    );
+
+    // The notice ran its course when the code is issued: met, on time (the code can only follow the notice).
+    end_notice(&mut h, &name).await;
+    issue(&mut h, &name).await.unwrap();
+    let met = deadlines(&mut h, authority(notice)).await;
+    assert_eq!(met.len(), 1);
+    assert_eq!(met[0].state, DeadlineState::Met as i32);
+    assert!(!met[0].met_late);
+}

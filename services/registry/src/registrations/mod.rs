@@ -990,6 +990,10 @@ pub async fn start_notice(
         start_date: Some(date(start)),
         end_date: end,
     });
+    if let Some(d) = &notice {
+        let o = obligation(&reg, ObligationKind::RegistrationNotice, "");
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     reg.current_deadline = notice;
     let event = ev::RegistrationNoticeStarted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
@@ -1045,6 +1049,8 @@ pub async fn issue_code(
             "decide every objection before issuing the code",
         ));
     }
+    // The notice ran its course; what follows it is the code (or the amendment it approved).
+    deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationNotice).await?;
     if reg.kind != RegistrationKind::First as i32 {
         let saved = lifecycle::apply_amendment(ctx, &mut tx, caller, &row, reg, METHOD).await?;
         ctx.commit(tx).await?;

@@ -272,7 +272,14 @@ pub async fn uphold_objection(
         &reg.jurisdiction,
     )
     .await?;
-    // N3 Art.12: an objection that holds terminates the registration.
+    // N3 Art.12: an objection that holds terminates the registration; its notice has done its work.
+    crate::deadlines::meet(
+        ctx,
+        &mut tx,
+        &reg.name,
+        pdop_proto::registry::v1::ObligationKind::RegistrationNotice,
+    )
+    .await?;
     reg.objection_count = (reg.objection_count - 1).max(0);
     reg.state = RegistrationState::Terminated as i32;
     reg.decision_reason = req.reason.trim().to_owned();
