@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
 use pdop_proto::common::OrganizationRole;
@@ -24,7 +24,7 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, Handling, fetch_row, is_unique_violation, optional_name, paging};
-use crate::convert::{actor, etag, timestamp};
+use crate::convert::{actor, date, etag, timestamp};
 use crate::jurisdictions::{self, page_after};
 use crate::mask::{self, Mask};
 use crate::{names, organizations};
@@ -46,10 +46,18 @@ struct Row {
     update_time: DateTime<Utc>,
     version: i64,
     display_name: String,
+    registration_code: Option<String>,
+    registration_valid_until: Option<NaiveDate>,
 }
 
+/// The code and validity are read from the linked registration, so coding, renewal, cancellation, revocation
+/// and expiry show on the resource without a second copy to keep in step.
 const COLUMNS: &str = "id, provider_id, jurisdiction_id, state, negative_listed, registration_id, body, revision, \
-                       retire_reason, create_time, update_time, version, display_name";
+                       retire_reason, create_time, update_time, version, display_name, \
+                       (SELECT g.registration_code FROM registrations g WHERE g.id = resources.registration_id) \
+                         AS registration_code, \
+                       (SELECT g.validity_end FROM registrations g WHERE g.id = resources.registration_id) \
+                         AS registration_valid_until";
 
 impl Row {
     fn to_proto(&self) -> Resource {
@@ -64,6 +72,8 @@ impl Row {
             .as_deref()
             .map(names::registration)
             .unwrap_or_default();
+        r.registration_code = self.registration_code.clone().unwrap_or_default();
+        r.registration_valid_until = self.registration_valid_until.map(date);
         r.authorizable = authorizable(&r);
         r.revision_id = self.revision.to_string();
         r.retire_reason = self.retire_reason.clone();

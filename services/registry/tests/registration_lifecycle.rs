@@ -48,6 +48,13 @@ async fn resource(h: &mut Harness, name: &str) -> Resource {
         .unwrap()
 }
 
+/// The code and last day of validity the resource shows (resource.proto: registration_code,
+/// registration_valid_until).
+async fn shown_code(h: &mut Harness) -> (String, Option<pdop_proto::common::Date>) {
+    let r = resource(h, "resources/population").await;
+    (r.registration_code, r.registration_valid_until)
+}
+
 /// The last day of validity of a CODED registration.
 async fn valid_until(h: &mut Harness, name: &str) -> chrono::NaiveDate {
     ymd(&get_registration(h, name).await.validity.unwrap().end_date)
@@ -213,6 +220,12 @@ async fn renewal_opens_60_days_before_expiry_and_an_unrenewed_registration_is_ca
     assert_invalid(&err, &["years"]);
 
     let end = valid_until(&mut h, &original).await;
+    let coded = get_registration(&mut h, &original).await;
+    assert!(!coded.registration_code.is_empty());
+    assert_eq!(
+        shown_code(&mut h).await,
+        (coded.registration_code.clone(), to_date(end))
+    );
     h.advance_to(end.checked_sub_days(chrono::Days::new(30)).unwrap());
     let renewed = h
         .client
@@ -243,6 +256,10 @@ async fn renewal_opens_60_days_before_expiry_and_an_unrenewed_registration_is_ca
 
     // N3 Art.15: not renewed by expiry, the registry cancels it.
     let renewed_end = valid_until(&mut h, &original).await;
+    assert_eq!(
+        shown_code(&mut h).await,
+        (coded.registration_code, to_date(renewed_end))
+    );
     h.advance_to(renewed_end.succ_opt().unwrap());
     let client = h.client.clone();
     let name = original.clone();
@@ -276,6 +293,11 @@ async fn renewal_opens_60_days_before_expiry_and_an_unrenewed_registration_is_ca
         CancellationReason::ExpiredNotRenewed as i32
     );
     assert!(!resource(&mut h, "resources/population").await.authorizable);
+    assert_eq!(
+        shown_code(&mut h).await,
+        (String::new(), None),
+        "an expired code is not shown"
+    );
 }
 
 #[tokio::test]
@@ -311,6 +333,11 @@ async fn a_registration_is_revoked_for_false_materials() {
         .unwrap();
     assert_eq!(revoked.state, RegistrationState::Revoked as i32);
     assert!(!resource(&mut h, "resources/population").await.authorizable);
+    assert_eq!(
+        shown_code(&mut h).await,
+        (String::new(), None),
+        "a revoked code is not shown"
+    );
     let err = h
         .client
         .revoke_registration(authority(revoke("再次")))
