@@ -514,3 +514,67 @@ async fn a_public_notice_lasts_ten_working_days_counting_its_first_day() {
     h.advance_to(last_day.succ_opt().unwrap());
     issue(&mut h, &name).await.unwrap();
 }
+
+#[tokio::test]
+async fn two_jurisdictions_sharing_a_division_code_issue_distinct_codes() {
+    // Both codes fall in 2026.
+    let mut h = Harness::start_on_day(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), &[]).await;
+    h.create_jurisdiction(
+        "china",
+        "中华人民共和国",
+        JurisdictionLevel::National,
+        "",
+        "national",
+    )
+    .await
+    .unwrap();
+    // registry.registration_code_format numbers codes within what the code shows ({division}-{year}-{seq}).
+    for id in ["yunnan", "yunnan-pilot"] {
+        let request = CreateJurisdictionRequest {
+            jurisdiction: Some(Jurisdiction {
+                display_name: id.into(),
+                level: JurisdictionLevel::Province as i32,
+                parent: "jurisdictions/china".into(),
+                profile_id: "yunnan".into(),
+                division_code: "530000".into(),
+                ..Default::default()
+            }),
+            jurisdiction_id: id.into(),
+            request_id: String::new(),
+        };
+        h.client.create_jurisdiction(authority(request)).await.unwrap();
+    }
+    let mut codes = Vec::new();
+    for (n, jurisdiction) in [(20, "yunnan"), (21, "yunnan-pilot")] {
+        let org = format!("org-{jurisdiction}");
+        let owner = format!("organizations/{org}");
+        organization(
+            &mut h,
+            &org,
+            &credit_code(n),
+            &format!("jurisdictions/{jurisdiction}"),
+            &[OrganizationRole::DataProvider],
+        )
+        .await;
+        let id = format!("res-{jurisdiction}");
+        let r = Resource {
+            jurisdiction: format!("jurisdictions/{jurisdiction}"),
+            grade: pdop_proto::common::DataGrade::General as i32,
+            ..resource(&owner, &id, vec![field("a", "", false)])
+        };
+        create(&mut h, &owner, &id, r).await.unwrap();
+        let catalog = CatalogResourceRequest {
+            name: format!("resources/{id}"),
+            etag: String::new(),
+        };
+        h.client
+            .catalog_resource(provider(&owner, catalog))
+            .await
+            .unwrap();
+        let app = application(&format!("resources/{id}"), all_materials());
+        let name = through_notice(&mut h, &owner, &[Role::DataProvider], app).await;
+        end_notice(&mut h, &name).await;
+        codes.push(issue(&mut h, &name).await.unwrap().registration_code);
+    }
+    assert_eq!(codes, ["DJ-530000-2026-000001", "DJ-530000-2026-000002"]);
+}

@@ -1065,22 +1065,7 @@ pub async fn issue_code(
         _ => None,
     };
     let division = jurisdiction_division(ctx, &mut tx, &row.jurisdiction_id).await?;
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO registration_code_sequences (jurisdiction_id, year, last) VALUES ($1, $2, 1)
-         ON CONFLICT (jurisdiction_id, year) DO UPDATE SET last = registration_code_sequences.last + 1
-         RETURNING last",
-    )
-    .bind(&row.jurisdiction_id)
-    .bind(chrono::Datelike::year(&today))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| ctx.db(e))?;
-    reg.registration_code = format_code(
-        &ctx.config.registration_code_format,
-        &division,
-        chrono::Datelike::year(&today),
-        seq,
-    );
+    reg.registration_code = next_code(ctx, &mut tx, &division, chrono::Datelike::year(&today)).await?;
     // D7 (N3 Art.15): valid 3 years from coding, or the operating term when that ends sooner.
     let three_years = today.checked_add_months(Months::new(36)).unwrap_or(today);
     let term_end = optional_date(reg.operating_term_end_date.as_ref()).ok().flatten();
@@ -1118,6 +1103,47 @@ pub async fn issue_code(
     Ok(IssueRegistrationCodeResponse {
         registration: Some(saved),
     })
+}
+
+/// The next free code for `division` in `year`. Codes are numbered per code space (the code without its sequence
+/// number), not per jurisdiction: jurisdictions may share a division code, and a format may leave the division
+/// out, yet every code must stay unique. A code already taken (numbered before code spaces) is skipped.
+async fn next_code(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    division: &str,
+    year: i32,
+) -> Result<String, Status> {
+    let pattern = &ctx.config.registration_code_format;
+    if !pattern.contains("{seq}") {
+        return Err(ctx.internal(anyhow::anyhow!(
+            "registry.registration_code_format `{pattern}` has no {{seq}}, so its codes cannot be unique"
+        )));
+    }
+    let space = pattern
+        .replace("{division}", division)
+        .replace("{year}", &year.to_string());
+    loop {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO registration_code_spaces (space, last) VALUES ($1, 1)
+             ON CONFLICT (space) DO UPDATE SET last = registration_code_spaces.last + 1
+             RETURNING last",
+        )
+        .bind(&space)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| ctx.db(e))?;
+        let code = format_code(pattern, division, year, seq);
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM registrations WHERE registration_code = $1)")
+                .bind(&code)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|e| ctx.db(e))?;
+        if !taken {
+            return Ok(code);
+        }
+    }
 }
 
 /// The self-contained summary events carry (the disclosure service publishes from it).
