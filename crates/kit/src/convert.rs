@@ -113,18 +113,23 @@ fn role(r: KitRole) -> Role {
     }
 }
 
-/// An optional date that defaults to today and may not lie in the future (a fact being recorded).
-pub fn past_or_today(d: Option<&Date>, field: &str, v: &mut crate::Violations) -> NaiveDate {
+/// An optional date that defaults to `today` (the caller's clock) and may not lie after it (a fact being recorded).
+pub fn past_or_today(
+    d: Option<&Date>,
+    field: &str,
+    today: NaiveDate,
+    v: &mut crate::Violations,
+) -> NaiveDate {
     match optional_date(d) {
-        Ok(Some(day)) if day > today() => {
+        Ok(Some(day)) if day > today => {
             v.add(field, "must not be in the future");
             day
         }
         Ok(Some(day)) => day,
-        Ok(None) => today(),
+        Ok(None) => today,
         Err(e) => {
             v.add(field, e);
-            today()
+            today
         }
     }
 }

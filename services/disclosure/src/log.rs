@@ -45,12 +45,16 @@ pub struct Row {
     /// Later corrections of this entry, derived from their `corrects`.
     pub corrected_by: Vec<i64>,
     pub retracted: bool,
+    /// The id of the notice this entry opened, if it opened one.
+    pub notice_id: Option<String>,
 }
 
-/// Columns of `entries` (unaliased in the query) with the annotations derived from later corrections.
+/// Columns of `entries` (unaliased in the query) with the annotations derived from later corrections and from
+/// the notice the entry opened.
 pub const COLUMNS: &str = "entries.sequence, entries.leaf_input, entries.leaf_hash, entries.body,
     ARRAY(SELECT c.sequence FROM entries c WHERE c.corrects = entries.sequence ORDER BY c.sequence) AS corrected_by,
-    EXISTS (SELECT 1 FROM entries c WHERE c.corrects = entries.sequence AND c.correction_kind = 2) AS retracted";
+    EXISTS (SELECT 1 FROM entries c WHERE c.corrects = entries.sequence AND c.correction_kind = 2) AS retracted,
+    (SELECT n.id FROM notices n WHERE n.entry_sequence = entries.sequence) AS notice_id";
 
 impl Row {
     /// The entry with its annotations derived from the row.
@@ -62,6 +66,11 @@ impl Row {
         e.html_url = format!("{}/entries/{}", base_url.trim_end_matches('/'), self.sequence);
         e.corrected_by = self.corrected_by.iter().map(|s| format!("entries/{s}")).collect();
         e.retracted = self.retracted;
+        e.notice = self
+            .notice_id
+            .as_deref()
+            .map(|id| format!("notices/{id}"))
+            .unwrap_or_default();
         e
     }
 }

@@ -481,3 +481,34 @@ async fn a_data_authority_corrects_entries_of_its_jurisdiction_and_those_below_o
         .await
         .expect("the national data authority supervises Yunnan");
 }
+
+#[tokio::test]
+async fn a_notice_entry_names_the_notice_it_opened() {
+    // entry.proto `notice`: the entry and its notice point at each other (N3 Art.12 公示).
+    let mut h = start().await;
+    let day = today();
+    let opened = notice(&mut h, "registrations/r1", day, day + chrono::Days::new(14)).await;
+    let get = |name: &str| GetEntryRequest { name: name.into() };
+    let entry = h
+        .client
+        .get_entry(get(&opened.entry))
+        .await
+        .unwrap()
+        .into_inner()
+        .entry
+        .unwrap();
+    assert_eq!(entry.notice, opened.name);
+    let listed = h
+        .client
+        .list_entries(ListEntriesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].notice, opened.name);
+    assert_eq!(
+        listed[0].leaf_input, entry.leaf_input,
+        "an annotation, not part of the leaf"
+    );
+}

@@ -42,7 +42,12 @@ pub async fn approve(
             "must reference the data authority's concurrence (会同意见, N1 §二)",
         );
     }
-    let decision_date = pdop_kit::convert::past_or_today(req.decision_date.as_ref(), "decision_date", &mut v);
+    let decision_date = pdop_kit::convert::past_or_today(
+        req.decision_date.as_ref(),
+        "decision_date",
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     let calculation_id = pdop_kit::names::parse(&req.calculation, COLLECTION).map(str::to_owned);
     if calculation_id.is_none() {
         v.add("calculation", pdop_kit::names::expected(COLLECTION));

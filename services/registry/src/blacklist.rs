@@ -20,7 +20,7 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
-use crate::convert::{actor, date, etag, optional_date, timestamp, today};
+use crate::convert::{actor, date, etag, optional_date, timestamp};
 use crate::jurisdictions::page_after;
 use crate::{agreements, developer_agreements, names, organizations};
 
@@ -88,7 +88,7 @@ pub async fn exclusion(
     .bind(jurisdiction.trim_start_matches("jurisdictions/"))
     .bind(BlacklistEntryState::Active as i16)
     .bind(excluding)
-    .bind(today())
+    .bind(ctx.platform.clock.today())
     .fetch_optional(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -103,7 +103,7 @@ pub async fn exclusion(
     }))
 }
 
-fn validate(e: &BlacklistEntry, v: &mut Violations) -> (NaiveDate, Option<NaiveDate>) {
+fn validate(e: &BlacklistEntry, today: NaiveDate, v: &mut Violations) -> (NaiveDate, Option<NaiveDate>) {
     if names::parse(&e.organization, "organizations").is_none() {
         v.add("blacklist_entry.organization", names::expected("organizations"));
     }
@@ -121,10 +121,10 @@ fn validate(e: &BlacklistEntry, v: &mut Violations) -> (NaiveDate, Option<NaiveD
     }
     let period = e.period.unwrap_or_default();
     let start = match optional_date(period.start_date.as_ref()) {
-        Ok(d) => d.unwrap_or_else(today),
+        Ok(d) => d.unwrap_or(today),
         Err(err) => {
             v.add("blacklist_entry.period.start_date", err);
-            today()
+            today
         }
     };
     let end = optional_date(period.end_date.as_ref()).unwrap_or_else(|err| {
@@ -148,7 +148,7 @@ pub async fn create(
     const METHOD: &str = "registry.CreateBlacklistEntry";
     let e = req.blacklist_entry.unwrap_or_default();
     let mut v = Violations::new();
-    let (start, end) = validate(&e, &mut v);
+    let (start, end) = validate(&e, ctx.platform.clock.today(), &mut v);
     v.into_result(ctx.errors())?;
     ctx.not_own(caller, &[e.organization.as_str()], &e.organization)?;
     let mut tx = ctx.begin().await?;
@@ -201,13 +201,13 @@ pub async fn create(
     .bind(start)
     .bind(end)
     .bind(entry.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;
     let created = row.to_proto();
     // Measures that take effect today act on running agreements now; a later start waits for the scheduler.
-    if start <= today() {
+    if start <= ctx.platform.clock.today() {
         apply(ctx, &mut tx, caller, &row.id, &created).await?;
     }
     let imposed_by = organizations::reference(ctx, &mut tx, &caller.organization, "imposed_by")
@@ -412,7 +412,7 @@ async fn end(
         .bind(&row.id)
         .bind(state as i16)
         .bind(e.encode_to_vec())
-        .bind(Utc::now())
+        .bind(ctx.platform.clock.now())
         .execute(&mut **tx)
         .await
         .map_err(|err| ctx.db(err))?;

@@ -17,21 +17,25 @@ use sqlx::{Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, Handling, Stored, fetch_row, optional_name, paging};
-use crate::convert::{due_date, optional_date, timestamp, today};
+use crate::convert::{due_date, optional_date, timestamp};
 use crate::jurisdictions::page_after;
 use crate::names;
 
 const COLLECTION: &str = "deadlines";
 /// Every obligation about a registration application.
-pub const ALL_REGISTRATION_KINDS: [ObligationKind; 6] = [
+pub const ALL_REGISTRATION_KINDS: [ObligationKind; 7] = [
     ObligationKind::FirstRegistration,
     ObligationKind::LegacyRegistration,
     ObligationKind::RegistrationAcceptance,
     ObligationKind::RegistrationReview,
+    ObligationKind::RegistrationNotice,
     ObligationKind::RegistrationCancellation,
     ObligationKind::RegistrationRenewal,
 ];
 const OPEN_STATES: [DeadlineState; 2] = [DeadlineState::Open, DeadlineState::Overdue];
+/// A public notice (D5) elapses on its own and the code can only follow its last day, so it is never missed nor
+/// met late: it stays open until the registration moves on.
+const ELAPSES: ObligationKind = ObligationKind::RegistrationNotice;
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -114,7 +118,7 @@ pub async fn open(
     .bind(due)
     .bind(DeadlineState::Open as i16)
     .bind(body.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -159,11 +163,11 @@ async fn close(
     .await
     .map_err(|e| ctx.db(e))?;
     let Some(row) = row else { return Ok(()) };
-    let late = state == DeadlineState::Met && today() > row.due_date;
+    let late = state == DeadlineState::Met && kind != ELAPSES && ctx.platform.clock.today() > row.due_date;
     let mut d = row.to_proto();
     d.state = state as i32;
     d.met_late = late;
-    d.close_time = Some(timestamp(Utc::now()));
+    d.close_time = Some(timestamp(ctx.platform.clock.now()));
     save(ctx, tx, &row.id, &d).await
 }
 
@@ -180,7 +184,7 @@ async fn save(
     .bind(i16::try_from(d.state).unwrap_or(0))
     .bind(d.met_late)
     .bind(d.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -190,10 +194,11 @@ async fn save(
 /// Marks open obligations due before `today` OVERDUE, one event each (run by the scheduler).
 pub async fn mark_overdue(ctx: &Ctx, caller: &Caller, today: NaiveDate) -> Result<usize, Status> {
     let due: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM deadlines WHERE state = $1 AND due_date < $2 ORDER BY due_date, id LIMIT 100",
+        "SELECT id FROM deadlines WHERE state = $1 AND due_date < $2 AND kind <> $3 ORDER BY due_date, id LIMIT 100",
     )
     .bind(DeadlineState::Open as i16)
     .bind(today)
+    .bind(ELAPSES as i16)
     .fetch_all(ctx.pool())
     .await
     .map_err(|e| ctx.db(e))?;

@@ -24,7 +24,7 @@ use tonic::Status;
 
 use crate::checklist::{self, Entry};
 use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
-use crate::convert::{actor, date, etag, naive_date, timestamp, today};
+use crate::convert::{actor, date, etag, naive_date, timestamp};
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};
 use crate::{agreements, blacklist, names, organizations, products, validate};
@@ -161,7 +161,7 @@ pub async fn record_admission(
     .bind(org(&admission.developer))
     .bind(org(&admission.operator))
     .bind(admission.agreement.trim_start_matches("agreements/"))
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -383,7 +383,7 @@ pub async fn create(
     .bind(DeveloperAgreementState::Draft as i16)
     .bind(term_end(&d).unwrap_or_default())
     .bind(draft.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -498,7 +498,7 @@ async fn save(
     .bind(i16::try_from(d.state).unwrap_or(0))
     .bind(term_end(d).unwrap_or_default())
     .bind(d.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -594,7 +594,12 @@ pub async fn sign(
 ) -> Result<SignDeveloperAgreementResponse, Status> {
     const METHOD: &str = "registry.SignDeveloperAgreement";
     let mut v = Violations::new();
-    let sign_date = validate::past_or_today(req.sign_date.as_ref(), "sign_date", &mut v);
+    let sign_date = validate::past_or_today(
+        req.sign_date.as_ref(),
+        "sign_date",
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let (row, mut d) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
@@ -712,7 +717,7 @@ async fn end(
     )?;
     d.state = state as i32;
     d.termination_reason = reason.to_owned();
-    d.access_close_time = Some(timestamp(Utc::now()));
+    d.access_close_time = Some(timestamp(ctx.platform.clock.now()));
     let saved = save(ctx, tx, row, &d).await?;
     let event = ev::DeveloperAgreementEnded {
         name: saved.name.clone(),
@@ -781,7 +786,7 @@ async fn set_suspended(
     };
     for id in of_developer(ctx, tx, developer, jurisdiction, from).await? {
         let (row, mut d) = for_change(ctx, tx, &format!("{COLLECTION}/{id}"), "").await?;
-        if !suspend && term_end(&d).is_some_and(|end| end < today()) {
+        if !suspend && term_end(&d).is_some_and(|end| end < ctx.platform.clock.today()) {
             continue;
         }
         d.state = to as i32;

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use pdop_kit::auth::Caller;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_proto::disclosure::events::v1::ObjectionFiled;
@@ -155,7 +154,7 @@ async fn approve(
             .await;
     }
     p.state = ProductState::Listed as i32;
-    p.list_time = Some(timestamp(Utc::now()));
+    p.list_time = Some(timestamp(ctx.platform.clock.now()));
     let saved = save(ctx, tx, &row, &p).await?;
     let event = ev::ProductListed {
         product: Some(snapshot(ctx, tx, &saved).await?),

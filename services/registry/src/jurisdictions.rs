@@ -177,7 +177,7 @@ pub async fn create(
             return Err(ctx.errors().invalid(&v));
         }
     }
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let inserted = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO jurisdictions (id, display_name, level, parent_id, profile_id, division_code, create_time, update_time)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
@@ -329,7 +329,7 @@ pub async fn update(
     .bind(pick("display_name", &j.display_name, &before.display_name))
     .bind(pick("profile_id", &j.profile_id, &before.profile_id))
     .bind(pick("division_code", &j.division_code, &before.division_code))
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;

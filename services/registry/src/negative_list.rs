@@ -21,7 +21,7 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, Handling, fetch_row, is_unique_violation, optional_name, paging};
-use crate::convert::{actor, date, etag, optional_date, timestamp, today};
+use crate::convert::{actor, date, etag, optional_date, timestamp};
 use crate::jurisdictions::{self, page_after};
 use crate::{names, resources};
 
@@ -151,7 +151,7 @@ pub async fn create(
         None
     });
     v.into_result(ctx.errors())?;
-    let effective = effective.unwrap_or_else(|| Utc::now().date_naive());
+    let effective = effective.unwrap_or_else(|| ctx.platform.clock.today());
     let next_review = requested_review.unwrap_or_else(|| a_year_after(ctx, effective));
     if next_review <= effective || next_review > a_year_after(ctx, effective) {
         let mut v = Violations::new();
@@ -177,7 +177,7 @@ pub async fn create(
         }
     }
     v.into_result(ctx.errors())?;
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let inserted = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO negative_list_entries (id, jurisdiction_id, resource_id, field_keys, reason, basis, effective_date,
              next_review_date, state, create_time, update_time)
@@ -353,7 +353,7 @@ async fn save(
     .bind(state as i16)
     .bind(review.encode_to_vec())
     .bind(next_review)
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -370,7 +370,7 @@ async fn save(
             caller,
             &entry.name,
             &row.jurisdiction_id,
-            today(),
+            ctx.platform.clock.today(),
             next_review,
         )
         .await?;
@@ -378,10 +378,10 @@ async fn save(
     Ok(entry)
 }
 
-fn audit_info(caller: &Caller) -> AuditInfo {
+fn audit_info(caller: &Caller, now: DateTime<Utc>) -> AuditInfo {
     AuditInfo {
         actor: Some(actor(caller)),
-        time: Some(timestamp(Utc::now())),
+        time: Some(timestamp(now)),
         trace_id: pdop_kit::propagation::current_trace_id().unwrap_or_default(),
         request_id: String::new(),
     }
@@ -440,7 +440,7 @@ pub async fn review(
         None
     });
     v.into_result(ctx.errors())?;
-    let review_date = review_date.unwrap_or_else(|| Utc::now().date_naive());
+    let review_date = review_date.unwrap_or_else(|| ctx.platform.clock.today());
     let next = requested_next.unwrap_or_else(|| a_year_after(ctx, review_date));
     if outcome == NegativeListReviewOutcome::Kept
         && (next <= review_date || next > a_year_after(ctx, review_date))
@@ -458,7 +458,7 @@ pub async fn review(
     let lifted = outcome == NegativeListReviewOutcome::Lifted;
     review.review_date = Some(date(review_date));
     review.next_review_date = if lifted { None } else { Some(date(next)) };
-    review.audit = Some(audit_info(caller));
+    review.audit = Some(audit_info(caller, ctx.platform.clock.now()));
     let entry = save(
         ctx,
         &mut tx,
@@ -512,11 +512,11 @@ pub async fn lift(
     let mut tx = ctx.begin().await?;
     let row = active_for_change(ctx, &mut tx, &req.name, &req.etag).await?;
     let review = NegativeListReview {
-        review_date: Some(date(Utc::now().date_naive())),
+        review_date: Some(date(ctx.platform.clock.today())),
         outcome: NegativeListReviewOutcome::Lifted as i32,
         reason: req.reason.trim().to_owned(),
         next_review_date: None,
-        audit: Some(audit_info(caller)),
+        audit: Some(audit_info(caller, ctx.platform.clock.now())),
     };
     let entry = save(ctx, &mut tx, caller, &row, &review, true, row.next_review_date).await?;
     announce_lift(ctx, &mut tx, caller, &entry, METHOD, req.reason.trim()).await?;

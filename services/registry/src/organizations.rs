@@ -260,7 +260,7 @@ pub async fn create(
     } else {
         req.organization_id.clone()
     };
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let inserted = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO organizations (id, display_name, uscc, roles, jurisdiction_id, legal_representative, contact,
              credit_status, credit_checked_date, founded_date, create_time, update_time)
@@ -451,7 +451,7 @@ pub async fn update(
         before.credit_checked_date
     })
     .bind(if paths.has("founded_date") { optional_date(o.founded_date.as_ref()).unwrap_or_default() } else { before.founded_date })
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -503,7 +503,7 @@ pub async fn record_security_incident(
     }
     let mut incident = req.incident.unwrap_or_default();
     let occurred = match optional_date(incident.occur_date.as_ref()) {
-        Ok(Some(d)) if d > Utc::now().date_naive() => {
+        Ok(Some(d)) if d > ctx.platform.clock.today() => {
             v.add("incident.occur_date", "must not be in the future");
             None
         }
@@ -537,7 +537,7 @@ pub async fn record_security_incident(
             .errors()
             .not_found("ORGANIZATION_NOT_FOUND", &req.organization));
     };
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     incident.recorded = Some(AuditInfo {
         actor: Some(actor(caller)),
         time: Some(timestamp(now)),

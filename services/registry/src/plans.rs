@@ -401,7 +401,7 @@ async fn insert(
     .bind(ImplementationPlanState::Draft as i16)
     .bind(supersedes)
     .bind(plan.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| {
@@ -495,7 +495,7 @@ async fn save(
     .bind(i16::try_from(plan.state).unwrap_or(0))
     .bind(plan.implementing_agency.trim_start_matches("organizations/"))
     .bind(plan.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -713,7 +713,12 @@ pub async fn approve(
     if req.approval_document.as_ref().is_none_or(|d| d.uri.is_empty()) {
         v.add("approval_document", "must reference the approval document");
     }
-    let approval_date = validate::past_or_today(req.approval_date.as_ref(), "approval_date", &mut v);
+    let approval_date = validate::past_or_today(
+        req.approval_date.as_ref(),
+        "approval_date",
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let (row, mut plan) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
@@ -782,7 +787,12 @@ pub async fn file(
 ) -> Result<FileImplementationPlanResponse, Status> {
     const METHOD: &str = "registry.FileImplementationPlan";
     let mut v = Violations::new();
-    let filing_date = validate::filing(&req.filed_with, req.filing_date.as_ref(), &mut v);
+    let filing_date = validate::filing(
+        &req.filed_with,
+        req.filing_date.as_ref(),
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let (row, mut plan) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;

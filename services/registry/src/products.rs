@@ -200,7 +200,7 @@ pub async fn create(
     .bind(i16::try_from(product.use_class).unwrap_or(0))
     .bind(ProductState::Draft as i16)
     .bind(product.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -352,7 +352,7 @@ pub(crate) async fn save(
     .bind(i16::try_from(p.use_class).unwrap_or(0))
     .bind(i16::try_from(p.state).unwrap_or(0))
     .bind(p.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -551,7 +551,7 @@ pub(crate) async fn registered(
     let listing = state_of(&p) == ProductState::Approved;
     if listing {
         p.state = ProductState::Listed as i32;
-        p.list_time = Some(timestamp(Utc::now()));
+        p.list_time = Some(timestamp(ctx.platform.clock.now()));
     }
     let saved = save(ctx, tx, row, &p).await?;
     let detail = serde_json::json!({ "registration": registration, "listed": listing });

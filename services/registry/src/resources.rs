@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
 use pdop_proto::common::OrganizationRole;
@@ -24,7 +24,7 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, Handling, fetch_row, is_unique_violation, optional_name, paging};
-use crate::convert::{actor, etag, timestamp};
+use crate::convert::{actor, date, etag, timestamp};
 use crate::jurisdictions::{self, page_after};
 use crate::mask::{self, Mask};
 use crate::{names, organizations};
@@ -46,10 +46,18 @@ struct Row {
     update_time: DateTime<Utc>,
     version: i64,
     display_name: String,
+    registration_code: Option<String>,
+    registration_valid_until: Option<NaiveDate>,
 }
 
+/// The code and validity are read from the linked registration, so coding, renewal, cancellation, revocation
+/// and expiry show on the resource without a second copy to keep in step.
 const COLUMNS: &str = "id, provider_id, jurisdiction_id, state, negative_listed, registration_id, body, revision, \
-                       retire_reason, create_time, update_time, version, display_name";
+                       retire_reason, create_time, update_time, version, display_name, \
+                       (SELECT g.registration_code FROM registrations g WHERE g.id = resources.registration_id) \
+                         AS registration_code, \
+                       (SELECT g.validity_end FROM registrations g WHERE g.id = resources.registration_id) \
+                         AS registration_valid_until";
 
 impl Row {
     fn to_proto(&self) -> Resource {
@@ -64,6 +72,8 @@ impl Row {
             .as_deref()
             .map(names::registration)
             .unwrap_or_default();
+        r.registration_code = self.registration_code.clone().unwrap_or_default();
+        r.registration_valid_until = self.registration_valid_until.map(date);
         r.authorizable = authorizable(&r);
         r.revision_id = self.revision.to_string();
         r.retire_reason = self.retire_reason.clone();
@@ -378,7 +388,7 @@ pub async fn create(
         req.resource_id.clone()
     };
     let jurisdiction_id = r.jurisdiction.trim_start_matches("jurisdictions/").to_owned();
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let inserted = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO resources (id, display_name, provider_id, jurisdiction_id, grade, state, has_personal, body,
              create_time, update_time, description)
@@ -588,7 +598,7 @@ pub async fn update(
     .bind(i16::try_from(merged.grade).unwrap_or(0))
     .bind(merged.fields.iter().any(|f| f.is_personal))
     .bind(input_only(&merged).encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .bind(merged.description.trim())
     .fetch_one(&mut *tx)
     .await
@@ -650,7 +660,7 @@ async fn transition(
     .bind(&row.id)
     .bind(to as i16)
     .bind(retire_reason)
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -892,7 +902,7 @@ pub async fn set_negative_listed(
     )
     .bind(id)
     .bind(listed)
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -943,7 +953,7 @@ pub async fn set_registration(
     )
     .bind(id)
     .bind(registration_id)
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;

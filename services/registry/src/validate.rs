@@ -30,12 +30,17 @@ pub fn term(term: Option<&DateRange>, field: &str, v: &mut Violations) {
 
 pub use pdop_kit::convert::past_or_today;
 
-/// A filing (备案) names the authority filed with and the date (default today, not in the future).
-pub fn filing(filed_with: &str, filing_date: Option<&Date>, v: &mut Violations) -> NaiveDate {
+/// A filing (备案) names the authority filed with and the date (default `today`, not after it).
+pub fn filing(
+    filed_with: &str,
+    filing_date: Option<&Date>,
+    today: NaiveDate,
+    v: &mut Violations,
+) -> NaiveDate {
     if names::parse(filed_with, "organizations").is_none() {
         v.add("filed_with", names::expected("organizations"));
     }
-    past_or_today(filing_date, "filing_date", v)
+    past_or_today(filing_date, "filing_date", today, v)
 }
 
 /// A list of `<collection>/{id}` names: each well formed and listed once; when `required` is given, the list

@@ -546,26 +546,6 @@ async fn operators_see_only_their_own_agreements() {
     );
 }
 
-/// Rewrites the stored term as if time had passed.
-async fn age_term(h: &Harness, name: &str, start: NaiveDate, end: NaiveDate) {
-    let id = name.trim_start_matches("agreements/");
-    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM agreements WHERE id = $1")
-        .bind(id)
-        .fetch_one(&h.db.pool)
-        .await
-        .unwrap();
-    let mut a = Agreement::decode(body.as_slice()).unwrap();
-    a.term = term(start, end);
-    sqlx::query("UPDATE agreements SET body = $2, term_start = $3, term_end = $4 WHERE id = $1")
-        .bind(id)
-        .bind(a.encode_to_vec())
-        .bind(start)
-        .bind(end)
-        .execute(&h.db.pool)
-        .await
-        .unwrap();
-}
-
 async fn wait_for_state(h: &mut Harness, name: &str, state: AgreementState) -> Agreement {
     let client = h.client.clone();
     pdop_testkit::wait_until(&format!("{name} is {state:?}"), Duration::from_secs(20), || {
@@ -600,18 +580,19 @@ async fn the_scheduler_activates_agreements_when_their_term_begins_and_expires_t
         "filed before its term begins"
     );
 
-    age_term(&h, &filed.name, today(), end).await;
+    // The day before its term nothing happens; on its first day the scheduler activates it.
+    h.advance_to(start.pred_opt().unwrap());
+    assert_eq!(get(&mut h, &filed.name).await.state, AgreementState::Filed as i32);
+    h.advance_to(start);
     wait_for_state(&mut h, &filed.name, AgreementState::Active).await;
     assert_eq!(h.events("pdop.registry.agreement.activated").await.len(), 1);
 
-    let past = today().pred_opt().unwrap();
-    age_term(
-        &h,
-        &filed.name,
-        past.checked_sub_months(Months::new(12)).unwrap(),
-        past,
-    )
-    .await;
+    h.advance_to(end);
+    assert_eq!(
+        get(&mut h, &filed.name).await.state,
+        AgreementState::Active as i32
+    );
+    h.advance_to(end.succ_opt().unwrap());
     let expired = wait_for_state(&mut h, &filed.name, AgreementState::Expired).await;
     assert!(expired.access_revoke_time.is_some(), "expiry revokes access");
     assert_eq!(h.events("pdop.registry.agreement.expired").await.len(), 1);

@@ -36,13 +36,25 @@ async fn deadlines(
 
 #[tokio::test]
 async fn a_late_agreement_filing_falls_overdue_once_and_is_met_late() {
-    let mut h = world_with(&[("registry.scheduler_interval", "100ms".to_owned())]).await;
+    let signed_on = NaiveDate::from_ymd_opt(2026, 9, 28).unwrap();
+    let interval = [("registry.scheduler_interval", "100ms".to_owned())];
+    let mut h = world_on(NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(), &interval).await;
+    h.advance_to(signed_on);
     let created = create_agreement(&mut h, draft("yunnan", months_from_today(24)))
         .await
         .unwrap();
     complete(&mut h, &created).await;
-    // D14 (S-YN Art.11): due 2026-10-30 for a signing on 2026-09-28; today is later, so it is overdue.
+    // D14 (S-YN Art.11): filed within 20 WD of signing: due 2026-10-30 for a signing on 2026-09-28 (National
+    // Day 10-01..10-08 not counted); on its last day it is still open, the day after it is overdue.
     sign(&mut h, &created.name, day(2026, 9, 28)).await.unwrap();
+    let overdue_now = ListDeadlinesRequest {
+        subject: created.name.clone(),
+        state: DeadlineState::Overdue as i32,
+        ..Default::default()
+    };
+    h.advance_to(NaiveDate::from_ymd_opt(2026, 10, 30).unwrap());
+    assert!(deadlines(&mut h, authority(overdue_now.clone())).await.is_empty());
+    h.advance_to(NaiveDate::from_ymd_opt(2026, 10, 31).unwrap());
     let client = h.client.clone();
     let subject = created.name.clone();
     pdop_testkit::wait_until("the filing deadline is overdue", Duration::from_secs(20), || {
@@ -126,7 +138,9 @@ async fn a_late_agreement_filing_falls_overdue_once_and_is_met_late() {
 
 #[tokio::test]
 async fn registration_clocks_open_close_and_restart_on_resubmission() {
-    let mut h = setup().await;
+    // Applying on 2026-11-02 is after the D1 due date below.
+    let mut h = Harness::start_on_day(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(), &[]).await;
+    providers(&mut h).await;
     catalogued_resource(&mut h, STATS, "population").await;
     let request = CreateRegistrationRequest {
         registration: Some(application("resources/population", all_materials())),
@@ -208,4 +222,115 @@ async fn registration_clocks_open_close_and_restart_on_resubmission() {
         1,
         "exactly one open acceptance clock"
     );
+}
+
+#[tokio::test]
+async fn the_scheduler_counts_spring_festival_2026_before_an_acceptance_deadline_falls_overdue() {
+    let submitted_on = NaiveDate::from_ymd_opt(2026, 2, 12).unwrap();
+    let interval = [("registry.scheduler_interval", "100ms".to_owned())];
+    let mut h = Harness::start_on_day(submitted_on, &interval).await;
+    providers(&mut h).await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let request = CreateRegistrationRequest {
+        registration: Some(application("resources/population", all_materials())),
+        request_id: String::new(),
+    };
+    let reg = h
+        .client
+        .create_registration(provider(STATS, request))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap();
+    let submit = SubmitRegistrationRequest {
+        name: reg.name.clone(),
+        etag: String::new(),
+    };
+    h.client
+        .submit_registration(provider(STATS, submit))
+        .await
+        .unwrap();
+    // D3 (N3 Art.10) accept within 3 WD, counted on the State Council's 2026 notice (N6): Fri 02-13 is the first,
+    // the make-up Saturday 02-14 the second, Spring Festival 02-15..02-23 does not count, Tue 02-24 is the third.
+    let acceptance = ListDeadlinesRequest {
+        subject: reg.name.clone(),
+        kind: ObligationKind::RegistrationAcceptance as i32,
+        ..Default::default()
+    };
+    let open = deadlines(&mut h, authority(acceptance.clone())).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        ymd(&open[0].deadline.as_ref().unwrap().due_date),
+        NaiveDate::from_ymd_opt(2026, 2, 24).unwrap()
+    );
+    let overdue = ListDeadlinesRequest {
+        state: DeadlineState::Overdue as i32,
+        ..acceptance
+    };
+    // Three weekdays later (02-17, inside the holiday) and on the due day itself it is not overdue.
+    for day in [17, 24] {
+        h.advance_to(NaiveDate::from_ymd_opt(2026, 2, day).unwrap());
+        assert!(
+            deadlines(&mut h, authority(overdue.clone())).await.is_empty(),
+            "overdue on 2026-02-{day}"
+        );
+    }
+    h.advance_to(NaiveDate::from_ymd_opt(2026, 2, 25).unwrap());
+    let client = h.client.clone();
+    pdop_testkit::wait_until(
+        "the acceptance deadline is overdue",
+        Duration::from_secs(20),
+        || {
+            let mut client = client.clone();
+            let request = authority(overdue.clone());
+            async move {
+                client
+                    .list_deadlines(request)
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .deadlines
+                    .len()
+                    == 1
+            }
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_registration_under_notice_lists_its_notice_obligation_until_the_code_is_issued() {
+    let mut h = setup().await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let app = application("resources/population", all_materials());
+    let name = through_notice(&mut h, STATS, &[pdop_kit::auth::Role::DataProvider], app).await;
+    // D5 (N3 Art.12): the registry's 10-WD notice is an obligation like the others, due on its last day.
+    let notice = ListDeadlinesRequest {
+        subject: name.clone(),
+        kind: ObligationKind::RegistrationNotice as i32,
+        ..Default::default()
+    };
+    let open = deadlines(&mut h, authority(notice.clone())).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].state, DeadlineState::Open as i32);
+    assert!(
+        open[0].responsible_organization.is_empty(),
+        "the registry's own duty"
+    );
+    let reg = get_registration(&mut h, &name).await;
+    assert_eq!(open[0].deadline, reg.current_deadline);
+    assert_eq!(
+        ymd(&open[0].deadline.as_ref().unwrap().due_date),
+        ymd(&reg.notice_period.unwrap().end_date)
+    );
+
+    // The notice ran its course when the code is issued: met, on time (the code can only follow the notice).
+    end_notice(&mut h, &name).await;
+    issue(&mut h, &name).await.unwrap();
+    let met = deadlines(&mut h, authority(notice)).await;
+    assert_eq!(met.len(), 1);
+    assert_eq!(met[0].state, DeadlineState::Met as i32);
+    assert!(!met[0].met_late);
 }

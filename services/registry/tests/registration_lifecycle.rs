@@ -48,15 +48,16 @@ async fn resource(h: &mut Harness, name: &str) -> Resource {
         .unwrap()
 }
 
-/// Rewrites the validity of a CODED registration as if time had passed.
-async fn age_validity(h: &Harness, name: &str, end: chrono::NaiveDate) {
-    age(h, name, |r| r.validity.as_mut().unwrap().end_date = to_date(end)).await;
-    sqlx::query("UPDATE registrations SET validity_end = $2 WHERE id = $1")
-        .bind(name.trim_start_matches("registrations/"))
-        .bind(end)
-        .execute(&h.db.pool)
-        .await
-        .unwrap();
+/// The code and last day of validity the resource shows (resource.proto: registration_code,
+/// registration_valid_until).
+async fn shown_code(h: &mut Harness) -> (String, Option<pdop_proto::common::Date>) {
+    let r = resource(h, "resources/population").await;
+    (r.registration_code, r.registration_valid_until)
+}
+
+/// The last day of validity of a CODED registration.
+async fn valid_until(h: &mut Harness, name: &str) -> chrono::NaiveDate {
+    ymd(&get_registration(h, name).await.validity.unwrap().end_date)
 }
 
 #[tokio::test]
@@ -94,7 +95,7 @@ async fn a_change_amends_the_original_which_keeps_its_code_and_a_correction_may_
     assert_eq!(err.code(), Code::PermissionDenied);
 
     let app = through_notice(&mut h, STATS, &[Role::DataProvider], change).await;
-    end_notice(&h, &app).await;
+    end_notice(&mut h, &app).await;
     let completed = issue(&mut h, &app).await.unwrap();
     assert_eq!(completed.state, RegistrationState::Completed as i32);
     let amended = get_registration(&mut h, &original).await;
@@ -218,8 +219,14 @@ async fn renewal_opens_60_days_before_expiry_and_an_unrenewed_registration_is_ca
         .unwrap_err();
     assert_invalid(&err, &["years"]);
 
-    let end = today().checked_add_days(chrono::Days::new(30)).unwrap();
-    age_validity(&h, &original, end).await;
+    let end = valid_until(&mut h, &original).await;
+    let coded = get_registration(&mut h, &original).await;
+    assert!(!coded.registration_code.is_empty());
+    assert_eq!(
+        shown_code(&mut h).await,
+        (coded.registration_code.clone(), to_date(end))
+    );
+    h.advance_to(end.checked_sub_days(chrono::Days::new(30)).unwrap());
     let renewed = h
         .client
         .renew_registration(provider(STATS, renew(2, "r3")))
@@ -248,7 +255,12 @@ async fn renewal_opens_60_days_before_expiry_and_an_unrenewed_registration_is_ca
     assert_eq!(h.events("pdop.registry.registration.renewed").await.len(), 1);
 
     // N3 Art.15: not renewed by expiry, the registry cancels it.
-    age_validity(&h, &original, today().pred_opt().unwrap()).await;
+    let renewed_end = valid_until(&mut h, &original).await;
+    assert_eq!(
+        shown_code(&mut h).await,
+        (coded.registration_code, to_date(renewed_end))
+    );
+    h.advance_to(renewed_end.succ_opt().unwrap());
     let client = h.client.clone();
     let name = original.clone();
     pdop_testkit::wait_until(
@@ -281,6 +293,11 @@ async fn renewal_opens_60_days_before_expiry_and_an_unrenewed_registration_is_ca
         CancellationReason::ExpiredNotRenewed as i32
     );
     assert!(!resource(&mut h, "resources/population").await.authorizable);
+    assert_eq!(
+        shown_code(&mut h).await,
+        (String::new(), None),
+        "an expired code is not shown"
+    );
 }
 
 #[tokio::test]
@@ -316,6 +333,11 @@ async fn a_registration_is_revoked_for_false_materials() {
         .unwrap();
     assert_eq!(revoked.state, RegistrationState::Revoked as i32);
     assert!(!resource(&mut h, "resources/population").await.authorizable);
+    assert_eq!(
+        shown_code(&mut h).await,
+        (String::new(), None),
+        "a revoked code is not shown"
+    );
     let err = h
         .client
         .revoke_registration(authority(revoke("再次")))
@@ -380,7 +402,7 @@ async fn objections_hold_back_the_code_and_an_upheld_one_terminates_the_registra
     // N3 Art.12: real-name objections with evidence, received from the disclosure service.
     publish_objection(&h, &objection("o1", &name)).await;
     wait_for_objections(&mut h, &name, 1).await;
-    end_notice(&h, &name).await;
+    end_notice(&mut h, &name).await;
     let err = issue(&mut h, &name).await.unwrap_err();
     assert_eq!(reason(&err), "OBJECTIONS_OPEN");
 
@@ -482,7 +504,7 @@ async fn registering_a_product_held_for_registration_lists_it() {
         ..application("", all_materials())
     };
     let name = through_notice(&mut h, OPERATOR, &[Role::Operator], app).await;
-    end_notice(&h, &name).await;
+    end_notice(&mut h, &name).await;
     issue(&mut h, &name).await.unwrap();
     let listed = get_product(&mut h, OPERATOR, &[Role::Operator], &draft.name)
         .await

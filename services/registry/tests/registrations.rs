@@ -47,14 +47,6 @@ fn due(r: &Registration) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
 }
 
-fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
-fn yesterday() -> Date {
-    chrono_date(today().pred_opt().unwrap())
-}
-
 #[tokio::test]
 async fn first_registration_deadline_counts_working_days_across_national_day() {
     // N3 Art.9 (D1): apply within 20 WD of starting operation. From Mon 2026-09-28 the count skips
@@ -175,7 +167,8 @@ async fn a_registration_goes_from_application_to_code_and_makes_the_resource_aut
     let end = period.end_date.unwrap();
     assert_eq!(
         NaiveDate::from_ymd_opt(end.year, end.month as u32, end.day as u32).unwrap(),
-        calendar.add_working_days(today(), 10).due
+        // D5 N3 Art.12: 10 WD counting the first day (the day before is the trigger).
+        calendar.add_working_days(today().pred_opt().unwrap(), 10).due
     );
     let issue = IssueRegistrationCodeRequest {
         name: draft.name.clone(),
@@ -192,10 +185,7 @@ async fn a_registration_goes_from_application_to_code_and_makes_the_resource_aut
     );
 
     // N3 Art.13, Art.15 (D7): once the notice has ended, the code is issued, valid 3 years.
-    age(&h, &draft.name, |r| {
-        r.notice_period.as_mut().unwrap().end_date = Some(yesterday())
-    })
-    .await;
+    end_notice(&mut h, &draft.name).await;
     let coded = h
         .client
         .issue_registration_code(authority(issue))
@@ -353,10 +343,9 @@ async fn a_late_formal_review_must_explain_the_delay() {
         etag: String::new(),
     };
     h.client.accept_registration(authority(accept)).await.unwrap();
-    age(&h, &draft.name, |r| {
-        r.current_deadline.as_mut().unwrap().due_date = Some(yesterday())
-    })
-    .await;
+    // The review's last day passes.
+    let accepted = get_registration(&mut h, &draft.name).await;
+    h.advance_to(due(&accepted).succ_opt().unwrap());
 
     let silent = CompleteRegistrationReviewRequest {
         name: draft.name.clone(),
@@ -490,4 +479,102 @@ async fn applicants_see_only_their_own_applications() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_public_notice_lasts_ten_working_days_counting_its_first_day() {
+    // D5 N3 Art.12: 10 WD. The notice starts Thu 2026-02-12 and that day is its first working day (DOMAIN §10
+    // counts the days after the trigger, the day before the notice): 02-12, 02-13, the make-up Saturday 02-14,
+    // 02-24..02-27 after Spring Festival, the make-up Saturday 02-28, 03-02 and 03-03 (N6).
+    let first_day = NaiveDate::from_ymd_opt(2026, 2, 12).unwrap();
+    let last_day = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    let mut h = Harness::start_on_day(first_day, &[]).await;
+    providers(&mut h).await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let app = application("resources/population", all_materials());
+    let name = through_notice(&mut h, STATS, &[Role::DataProvider], app).await;
+    let noticed = get_registration(&mut h, &name).await;
+    let period = noticed.notice_period.unwrap();
+    assert_eq!(ymd(&period.start_date), first_day);
+    assert_eq!(ymd(&period.end_date), last_day);
+    let deadline = noticed.current_deadline.unwrap();
+    assert_eq!((deadline.duration, ymd(&deadline.due_date)), (10, last_day));
+    let started = pdop_proto::registry::events::v1::RegistrationNoticeStarted::decode(
+        h.events("pdop.registry.registration.notice_started").await[0].as_slice(),
+    )
+    .unwrap();
+    assert_eq!(started.notice_period, Some(period));
+    assert_eq!(started.period_working_days, 10);
+    assert_eq!(ymd(&started.notice_deadline.unwrap().due_date), last_day);
+
+    // On its last day the notice still runs; the day after, the code is issued.
+    h.advance_to(last_day);
+    let err = issue(&mut h, &name).await.unwrap_err();
+    assert_eq!(reason(&err), "NOTICE_OPEN");
+    h.advance_to(last_day.succ_opt().unwrap());
+    issue(&mut h, &name).await.unwrap();
+}
+
+#[tokio::test]
+async fn two_jurisdictions_sharing_a_division_code_issue_distinct_codes() {
+    // Both codes fall in 2026.
+    let mut h = Harness::start_on_day(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), &[]).await;
+    h.create_jurisdiction(
+        "china",
+        "中华人民共和国",
+        JurisdictionLevel::National,
+        "",
+        "national",
+    )
+    .await
+    .unwrap();
+    // registry.registration_code_format numbers codes within what the code shows ({division}-{year}-{seq}).
+    for id in ["yunnan", "yunnan-pilot"] {
+        let request = CreateJurisdictionRequest {
+            jurisdiction: Some(Jurisdiction {
+                display_name: id.into(),
+                level: JurisdictionLevel::Province as i32,
+                parent: "jurisdictions/china".into(),
+                profile_id: "yunnan".into(),
+                division_code: "530000".into(),
+                ..Default::default()
+            }),
+            jurisdiction_id: id.into(),
+            request_id: String::new(),
+        };
+        h.client.create_jurisdiction(authority(request)).await.unwrap();
+    }
+    let mut codes = Vec::new();
+    for (n, jurisdiction) in [(20, "yunnan"), (21, "yunnan-pilot")] {
+        let org = format!("org-{jurisdiction}");
+        let owner = format!("organizations/{org}");
+        organization(
+            &mut h,
+            &org,
+            &credit_code(n),
+            &format!("jurisdictions/{jurisdiction}"),
+            &[OrganizationRole::DataProvider],
+        )
+        .await;
+        let id = format!("res-{jurisdiction}");
+        let r = Resource {
+            jurisdiction: format!("jurisdictions/{jurisdiction}"),
+            grade: pdop_proto::common::DataGrade::General as i32,
+            ..resource(&owner, &id, vec![field("a", "", false)])
+        };
+        create(&mut h, &owner, &id, r).await.unwrap();
+        let catalog = CatalogResourceRequest {
+            name: format!("resources/{id}"),
+            etag: String::new(),
+        };
+        h.client
+            .catalog_resource(provider(&owner, catalog))
+            .await
+            .unwrap();
+        let app = application(&format!("resources/{id}"), all_materials());
+        let name = through_notice(&mut h, &owner, &[Role::DataProvider], app).await;
+        end_notice(&mut h, &name).await;
+        codes.push(issue(&mut h, &name).await.unwrap().registration_code);
+    }
+    assert_eq!(codes, ["DJ-530000-2026-000001", "DJ-530000-2026-000002"]);
 }

@@ -1,11 +1,8 @@
 //! `CreateAnnualCheck`, `UpdateAnnualCheck`, `CompleteAnnualCheck`, `GetAnnualCheck`, `ListAnnualChecks`.
 
-use chrono::NaiveDate;
 use pdop_kit::Violations;
-use pdop_kit::convert::optional_date;
 use pdop_kit::handling::{optional_name, paging};
 use pdop_kit::uow::{Call, Mutate};
-use pdop_proto::common::Date;
 use pdop_proto::pricing::v1 as pb;
 
 use crate::context::Ctx;
@@ -85,22 +82,6 @@ pub async fn update(
     .await
 }
 
-/// A date that is not after `today`; unset means `today`.
-fn past_or_today(d: Option<&Date>, field: &str, today: NaiveDate, v: &mut Violations) -> NaiveDate {
-    match optional_date(d) {
-        Ok(Some(day)) if day > today => {
-            v.add(field, "must not be in the future");
-            day
-        }
-        Ok(Some(day)) => day,
-        Ok(None) => today,
-        Err(e) => {
-            v.add(field, e);
-            today
-        }
-    }
-}
-
 pub async fn complete(
     ctx: &Ctx,
     call: Call,
@@ -113,7 +94,8 @@ pub async fn complete(
             "must reference the business report (经营情况报告, N1 §五)",
         );
     }
-    let report_date = past_or_today(req.report_date.as_ref(), "report_date", call.today(), &mut v);
+    let report_date =
+        pdop_kit::convert::past_or_today(req.report_date.as_ref(), "report_date", call.today(), &mut v);
     if !v.is_empty() {
         return Err(Error::Invalid(v));
     }

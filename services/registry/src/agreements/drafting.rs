@@ -1,7 +1,6 @@
 //! Drafting an agreement and reading agreements: the rules checked on every draft (scope, term cap,
 //! operator eligibility, checklist) live here and are checked again at signing.
 
-use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_proto::common::OrganizationRole;
@@ -23,7 +22,6 @@ use super::{
 };
 use crate::checklist::{self, agreement_kind};
 use crate::context::{Ctx, Handling, optional_name, paging};
-use crate::convert::today;
 use crate::jurisdictions::page_after;
 use crate::mask::{self, Mask};
 use crate::{names, organizations, plans, resources};
@@ -192,7 +190,10 @@ pub(super) async fn check_operator(
         ));
     }
     if let Some(window) = &profile.agreement.operator_incident_free {
-        let since = ctx.calendar.opens_before(today(), window.value).due;
+        let since = ctx
+            .calendar
+            .opens_before(ctx.platform.clock.today(), window.value)
+            .due;
         if let Some(last) = standing.incident_dates.iter().filter(|d| **d > since).max() {
             return Err(ctx.errors().failed_precondition(
                 "OPERATOR_INELIGIBLE",
@@ -253,7 +254,7 @@ pub async fn create(
             v.add(field, names::expected(collection));
         }
     }
-    if term_of(&a).is_some_and(|(_, end)| end < today()) {
+    if term_of(&a).is_some_and(|(_, end)| end < ctx.platform.clock.today()) {
         v.add("agreement.term.end_date", "the term has already ended");
     }
     v.into_result(ctx.errors())?;
@@ -371,7 +372,7 @@ pub(super) async fn insert(
     .bind(end)
     .bind(predecessor)
     .bind(a.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))

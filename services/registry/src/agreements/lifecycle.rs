@@ -1,7 +1,6 @@
 //! An agreement's life after drafting: signing, filing, renewal, suspension, termination, destruction of
 //! raw data and the termination filing. Each transition is one revision, one audit row and one event.
 
-use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
 use pdop_proto::common::{DateRange, OrganizationRole};
@@ -22,7 +21,7 @@ use super::drafting::{check_operator, check_scope, check_term_cap, insert, missi
 use super::{Row, add_revision, check_agency, commit_change, for_change, set_scope, state_of, term_of};
 use crate::checklist::ground_kind;
 use crate::context::{Ctx, Handling};
-use crate::convert::{self, actor, date, due_date, naive_date, optional_date, timestamp, today};
+use crate::convert::{self, actor, date, due_date, naive_date, optional_date, timestamp};
 use crate::deadlines::{self, Obligation};
 use crate::organizations;
 use crate::validate::{self, past_or_today};
@@ -71,7 +70,12 @@ pub async fn sign(
             "must reference the record of the implementing agency's 三重一大 decision (N2 Art.13)",
         );
     }
-    let sign_date = past_or_today(req.sign_date.as_ref(), "sign_date", &mut v);
+    let sign_date = past_or_today(
+        req.sign_date.as_ref(),
+        "sign_date",
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
@@ -137,7 +141,12 @@ pub async fn file(
 ) -> Result<FileAgreementResponse, Status> {
     const METHOD: &str = "registry.FileAgreement";
     let mut v = Violations::new();
-    let filing_date = validate::filing(&req.filed_with, req.filing_date.as_ref(), &mut v);
+    let filing_date = validate::filing(
+        &req.filed_with,
+        req.filing_date.as_ref(),
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
@@ -166,7 +175,7 @@ pub async fn file(
     }
     let late = due_date(a.filing_deadline.as_ref()).is_some_and(|due| filing_date > due);
     // Access is granted once filed and within the term; before the term the scheduler activates it.
-    let started = term_of(&a).is_some_and(|(start, _)| start <= today());
+    let started = term_of(&a).is_some_and(|(start, _)| start <= ctx.platform.clock.today());
     a.state = if started {
         AgreementState::Active
     } else {
@@ -232,7 +241,7 @@ pub async fn apply_renewal(
     // D18 (S-LY §二(二)): apply within the 3 months before expiry, not earlier.
     if let Some(window) = &profile.agreement.renewal_application_window {
         let opens = ctx.calendar.opens_before(end, window.value).due;
-        if today() < opens {
+        if ctx.platform.clock.today() < opens {
             return Err(ctx.errors().failed_precondition(
                 "RENEWAL_WINDOW_CLOSED",
                 format!(
@@ -256,7 +265,7 @@ pub async fn apply_renewal(
         );
         return Err(ctx.errors().invalid(&v));
     }
-    let apply_date = today();
+    let apply_date = ctx.platform.clock.today();
     a.renewal_application = Some(pdop_proto::registry::v1::RenewalApplication {
         apply_date: Some(date(apply_date)),
         ..application
@@ -390,7 +399,7 @@ pub async fn suspend(
     require(ctx, &a, &[AgreementState::Active], "suspension")?;
     a.state = AgreementState::Suspended as i32;
     a.suspension_reason = req.reason.trim().to_owned();
-    a.suspension_date = Some(date(today()));
+    a.suspension_date = Some(date(ctx.platform.clock.today()));
     let saved = commit_change(
         ctx,
         &mut tx,
@@ -425,7 +434,7 @@ pub async fn resume(
     let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
     check_agency_or_authority(ctx, caller, &a)?;
     require(ctx, &a, &[AgreementState::Suspended], "resumption")?;
-    if term_of(&a).is_some_and(|(_, end)| end < today()) {
+    if term_of(&a).is_some_and(|(_, end)| end < ctx.platform.clock.today()) {
         return Err(ctx.errors().failed_precondition(
             "TERM_ENDED",
             format!("{}'s term has ended; it cannot resume", a.name),
@@ -470,10 +479,10 @@ pub async fn terminate(
         v.add("description", "must state the facts");
     }
     let termination_date = match optional_date(req.termination_date.as_ref()) {
-        Ok(d) => d.unwrap_or_else(today),
+        Ok(d) => d.unwrap_or_else(|| ctx.platform.clock.today()),
         Err(e) => {
             v.add("termination_date", e);
-            today()
+            ctx.platform.clock.today()
         }
     };
     v.into_result(ctx.errors())?;
@@ -511,7 +520,7 @@ pub async fn terminate(
             return Err(ctx.errors().invalid(&v));
         }
     }
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     a.state = AgreementState::Terminated as i32;
     a.termination_ground = ground as i32;
     a.termination_description = req.description.trim().to_owned();
@@ -576,7 +585,12 @@ pub async fn record_destruction(
     if record.method.trim().is_empty() {
         v.add("record.method", "must say how it was destroyed");
     }
-    let destroyed = past_or_today(record.destroyed_date.as_ref(), "record.destroyed_date", &mut v);
+    let destroyed = past_or_today(
+        record.destroyed_date.as_ref(),
+        "record.destroyed_date",
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     let retained = optional_date(record.logs_retained_until.as_ref());
     if !matches!(retained, Ok(Some(_))) {
         v.add(
@@ -616,7 +630,7 @@ pub async fn record_destruction(
         destroyed_date: Some(date(destroyed)),
         recorded: Some(pdop_proto::common::AuditInfo {
             actor: Some(actor(caller)),
-            time: Some(timestamp(Utc::now())),
+            time: Some(timestamp(ctx.platform.clock.now())),
             ..Default::default()
         }),
         ..record
@@ -654,7 +668,12 @@ pub async fn file_termination(
 ) -> Result<FileAgreementTerminationResponse, Status> {
     const METHOD: &str = "registry.FileAgreementTermination";
     let mut v = Violations::new();
-    let filing_date = validate::filing(&req.filed_with, req.filing_date.as_ref(), &mut v);
+    let filing_date = validate::filing(
+        &req.filed_with,
+        req.filing_date.as_ref(),
+        ctx.platform.clock.today(),
+        &mut v,
+    );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
@@ -750,7 +769,7 @@ pub async fn suspend_operator(
         let (row, mut a) = for_change(ctx, tx, &crate::names::agreement(&id), "").await?;
         a.state = AgreementState::Suspended as i32;
         a.suspension_reason = reason.to_owned();
-        a.suspension_date = Some(date(today()));
+        a.suspension_date = Some(date(ctx.platform.clock.today()));
         commit_change(
             ctx,
             tx,

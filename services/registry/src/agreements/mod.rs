@@ -160,7 +160,7 @@ async fn save(
     .bind(start)
     .bind(end)
     .bind(a.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;

@@ -2,7 +2,7 @@
 //! has ended (access revoked). Each transition locks its row and re-checks the state, so several replicas
 //! may sweep at once without doing anything twice.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use pdop_kit::auth::Caller;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::AgreementState;
@@ -67,7 +67,7 @@ async fn transition(ctx: &Ctx, caller: &Caller, id: &str, today: NaiveDate) -> R
     ];
     if running.contains(&state) && end < today {
         a.state = AgreementState::Expired as i32;
-        a.access_revoke_time = Some(timestamp(Utc::now()));
+        a.access_revoke_time = Some(timestamp(ctx.platform.clock.now()));
         let successor = a.successor.clone();
         scheduled(
             ctx,

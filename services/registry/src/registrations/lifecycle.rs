@@ -21,7 +21,7 @@ use tonic::Status;
 
 use super::{Row, for_change, not_own, require_state, save, state_of, store, summary};
 use crate::context::{Ctx, Handling};
-use crate::convert::{actor, date, naive_date, today};
+use crate::convert::{actor, date, naive_date};
 use crate::mask;
 use crate::{products, resources};
 
@@ -202,12 +202,12 @@ pub async fn renew(
         ));
     }
     require_state(ctx, &reg, &[RegistrationState::Coded], "renewal")?;
-    let end = validity_end(&reg).unwrap_or_else(today);
+    let end = validity_end(&reg).unwrap_or_else(|| ctx.platform.clock.today());
     let profile = ctx.profile_of(&mut tx, &row.jurisdiction_id).await?;
     // D8 (N3 Art.15): renew within the 60 days before expiry.
     if let Some(window) = &profile.registration.renewal_window {
         let opens = ctx.calendar.opens_before(end, window.value).due;
-        if today() < opens {
+        if ctx.platform.clock.today() < opens {
             return Err(ctx.errors().failed_precondition(
                 "RENEWAL_WINDOW_CLOSED",
                 format!(
@@ -352,7 +352,7 @@ pub async fn cancel(
     };
     let (row, reg) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
     not_own(ctx, caller, &reg)?;
-    if expired && validity_end(&reg).is_none_or(|end| end >= today()) {
+    if expired && validity_end(&reg).is_none_or(|end| end >= ctx.platform.clock.today()) {
         return Err(ctx.errors().failed_precondition(
             "NOT_EXPIRED",
             format!(

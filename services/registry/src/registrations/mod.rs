@@ -36,7 +36,7 @@ mod objections;
 pub use self::lifecycle::{cancel, expire_due, renew, revoke, update};
 pub use self::objections::{dismiss_objection, list_objections, record_objection, uphold_objection};
 use crate::context::{Ctx, Handling, fetch_row, optional_name, paging};
-use crate::convert::{self, actor, date, etag, naive_date, optional_date, timestamp, today};
+use crate::convert::{self, actor, date, etag, naive_date, optional_date, timestamp};
 use crate::deadlines::{self, Obligation};
 use crate::jurisdictions::page_after;
 use crate::{names, resources};
@@ -350,7 +350,7 @@ pub async fn create(
         _ => None,
     };
     let id = uuid::Uuid::now_v7().to_string();
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let row = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO registrations (id, kind, resource_id, product_id, applicant_id, jurisdiction_id, state, body,
                                     create_time, update_time)
@@ -534,7 +534,7 @@ async fn store(
     .bind(i16::try_from(reg.state).unwrap_or(0))
     .bind(Some(reg.registration_code.clone()).filter(|c| !c.is_empty()))
     .bind(reg.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .bind(reg.validity.as_ref().and_then(|v| v.end_date.as_ref()).and_then(naive_date))
     .fetch_one(&mut **tx)
     .await
@@ -593,15 +593,19 @@ pub async fn submit(
         check_preconditions(ctx, &mut tx, &profile, &row).await?;
     }
     let resubmission = state_of(&reg) == RegistrationState::ReturnedForSupplement;
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     reg.state = RegistrationState::Submitted as i32;
     reg.submit_time = Some(timestamp(now));
     // D3 (N3 Art.10): 3 WD to accept, counted from receipt; a resubmission restarts it.
-    reg.current_deadline = profile
-        .registration
-        .acceptance
-        .as_ref()
-        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, "D3", p, today())));
+    reg.current_deadline = profile.registration.acceptance.as_ref().map(|p| {
+        convert::deadline(&deadline(
+            &ctx.calendar,
+            &profile,
+            "D3",
+            p,
+            ctx.platform.clock.today(),
+        ))
+    });
     let event = ev::RegistrationSubmitted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
         resubmission,
@@ -687,7 +691,7 @@ pub async fn accept(
     require_state(ctx, &reg, &[RegistrationState::Submitted], "accepting")?;
     let profile = ctx.profile_of(&mut tx, &row.jurisdiction_id).await?;
     reg.state = RegistrationState::Accepted as i32;
-    reg.accept_time = Some(timestamp(Utc::now()));
+    reg.accept_time = Some(timestamp(ctx.platform.clock.now()));
     reg.missing_materials.clear();
     // D4 (N3 Art.11): formal review within 20 WD of acceptance; D6 (N3 Art.9(4)): a cancellation is
     // completed within 10 WD of acceptance.
@@ -705,9 +709,15 @@ pub async fn accept(
             ObligationKind::RegistrationReview,
         )
     };
-    reg.current_deadline = setting
-        .as_ref()
-        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, rule, p, today())));
+    reg.current_deadline = setting.as_ref().map(|p| {
+        convert::deadline(&deadline(
+            &ctx.calendar,
+            &profile,
+            rule,
+            p,
+            ctx.platform.clock.today(),
+        ))
+    });
     let event = ev::RegistrationAccepted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
         next_deadline: reg.current_deadline.clone(),
@@ -869,7 +879,7 @@ pub async fn complete_review(
         .as_ref()
         .and_then(|d| d.due_date.as_ref())
         .and_then(naive_date);
-    if due.is_some_and(|due| today() > due) && req.late_explanation.trim().is_empty() {
+    if due.is_some_and(|due| ctx.platform.clock.today() > due) && req.late_explanation.trim().is_empty() {
         let mut v = Violations::new();
         v.add(
             "late_explanation",
@@ -878,7 +888,7 @@ pub async fn complete_review(
         return Err(ctx.errors().invalid(&v));
     }
     reg.late_explanation = req.late_explanation.trim().to_owned();
-    reg.review_complete_time = Some(timestamp(Utc::now()));
+    reg.review_complete_time = Some(timestamp(ctx.platform.clock.now()));
     reg.decision_reason = req.reasons.trim().to_owned();
     // A cancellation needs no public notice: passing review completes it (N3 Art.9(4), D6).
     let cancellation = reg.kind == RegistrationKind::Cancellation as i32;
@@ -950,8 +960,8 @@ pub async fn start_notice(
         None
     });
     v.into_result(ctx.errors())?;
-    let start = start.unwrap_or_else(today);
-    if start < today() {
+    let start = start.unwrap_or_else(|| ctx.platform.clock.today());
+    if start < ctx.platform.clock.today() {
         let mut v = Violations::new();
         v.add("start_date", "a public notice cannot start in the past");
         return Err(ctx.errors().invalid(&v));
@@ -966,18 +976,24 @@ pub async fn start_notice(
         "starting the public notice",
     )?;
     let profile = ctx.profile_of(&mut tx, &row.jurisdiction_id).await?;
-    // D5 (N3 Art.12): the notice lasts 10 WD.
-    let notice = profile
-        .registration
-        .public_notice
-        .as_ref()
-        .map(|p| convert::deadline(&deadline(&ctx.calendar, &profile, "D5", p, start)));
+    // D5 (N3 Art.12): the notice lasts 10 WD and its first day is one of them. A period counts the working days
+    // after its trigger day (DOMAIN §10), so the count runs from the day before the notice starts.
+    let notice = profile.registration.public_notice.as_ref().map(|p| {
+        let trigger = start.pred_opt().unwrap_or(start);
+        let mut notice = deadline(&ctx.calendar, &profile, "D5", p, trigger);
+        notice.start = start;
+        convert::deadline(&notice)
+    });
     let end = notice.as_ref().and_then(|d| d.due_date);
     reg.state = RegistrationState::PublicNotice as i32;
     reg.notice_period = Some(DateRange {
         start_date: Some(date(start)),
         end_date: end,
     });
+    if let Some(d) = &notice {
+        let o = obligation(&reg, ObligationKind::RegistrationNotice, "");
+        deadlines::open(ctx, &mut tx, o, d).await?;
+    }
     reg.current_deadline = notice;
     let event = ev::RegistrationNoticeStarted {
         registration: Some(summary(ctx, &mut tx, &row, &reg).await?),
@@ -1017,7 +1033,7 @@ pub async fn issue_code(
         .as_ref()
         .and_then(|p| p.end_date.as_ref())
         .and_then(naive_date);
-    let today = today();
+    let today = ctx.platform.clock.today();
     if notice_end.is_none_or(|end| today <= end) {
         return Err(ctx.errors().failed_precondition(
             "NOTICE_OPEN",
@@ -1033,6 +1049,8 @@ pub async fn issue_code(
             "decide every objection before issuing the code",
         ));
     }
+    // The notice ran its course; what follows it is the code (or the amendment it approved).
+    deadlines::meet(ctx, &mut tx, &reg.name, ObligationKind::RegistrationNotice).await?;
     if reg.kind != RegistrationKind::First as i32 {
         let saved = lifecycle::apply_amendment(ctx, &mut tx, caller, &row, reg, METHOD).await?;
         ctx.commit(tx).await?;
@@ -1047,22 +1065,7 @@ pub async fn issue_code(
         _ => None,
     };
     let division = jurisdiction_division(ctx, &mut tx, &row.jurisdiction_id).await?;
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO registration_code_sequences (jurisdiction_id, year, last) VALUES ($1, $2, 1)
-         ON CONFLICT (jurisdiction_id, year) DO UPDATE SET last = registration_code_sequences.last + 1
-         RETURNING last",
-    )
-    .bind(&row.jurisdiction_id)
-    .bind(chrono::Datelike::year(&today))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| ctx.db(e))?;
-    reg.registration_code = format_code(
-        &ctx.config.registration_code_format,
-        &division,
-        chrono::Datelike::year(&today),
-        seq,
-    );
+    reg.registration_code = next_code(ctx, &mut tx, &division, chrono::Datelike::year(&today)).await?;
     // D7 (N3 Art.15): valid 3 years from coding, or the operating term when that ends sooner.
     let three_years = today.checked_add_months(Months::new(36)).unwrap_or(today);
     let term_end = optional_date(reg.operating_term_end_date.as_ref()).ok().flatten();
@@ -1100,6 +1103,47 @@ pub async fn issue_code(
     Ok(IssueRegistrationCodeResponse {
         registration: Some(saved),
     })
+}
+
+/// The next free code for `division` in `year`. Codes are numbered per code space (the code without its sequence
+/// number), not per jurisdiction: jurisdictions may share a division code, and a format may leave the division
+/// out, yet every code must stay unique. A code already taken (numbered before code spaces) is skipped.
+async fn next_code(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    division: &str,
+    year: i32,
+) -> Result<String, Status> {
+    let pattern = &ctx.config.registration_code_format;
+    if !pattern.contains("{seq}") {
+        return Err(ctx.internal(anyhow::anyhow!(
+            "registry.registration_code_format `{pattern}` has no {{seq}}, so its codes cannot be unique"
+        )));
+    }
+    let space = pattern
+        .replace("{division}", division)
+        .replace("{year}", &year.to_string());
+    loop {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO registration_code_spaces (space, last) VALUES ($1, 1)
+             ON CONFLICT (space) DO UPDATE SET last = registration_code_spaces.last + 1
+             RETURNING last",
+        )
+        .bind(&space)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| ctx.db(e))?;
+        let code = format_code(pattern, division, year, seq);
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM registrations WHERE registration_code = $1)")
+                .bind(&code)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|e| ctx.db(e))?;
+        if !taken {
+            return Ok(code);
+        }
+    }
 }
 
 /// The self-contained summary events carry (the disclosure service publishes from it).

@@ -81,7 +81,7 @@ pub async fn record_objection(
     .bind(registration_id)
     .bind(ObjectionDecisionState::Pending as i16)
     .bind(objection.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .execute(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?
@@ -214,7 +214,7 @@ async fn decide(
     o.decision_reason = reason.trim().to_owned();
     o.decided = Some(AuditInfo {
         actor: Some(actor(caller)),
-        time: Some(timestamp(Utc::now())),
+        time: Some(timestamp(ctx.platform.clock.now())),
         ..Default::default()
     });
     sqlx::query(
@@ -272,7 +272,14 @@ pub async fn uphold_objection(
         &reg.jurisdiction,
     )
     .await?;
-    // N3 Art.12: an objection that holds terminates the registration.
+    // N3 Art.12: an objection that holds terminates the registration; its notice has done its work.
+    crate::deadlines::meet(
+        ctx,
+        &mut tx,
+        &reg.name,
+        pdop_proto::registry::v1::ObligationKind::RegistrationNotice,
+    )
+    .await?;
     reg.objection_count = (reg.objection_count - 1).max(0);
     reg.state = RegistrationState::Terminated as i32;
     reg.decision_reason = req.reason.trim().to_owned();

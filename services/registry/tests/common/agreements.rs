@@ -14,9 +14,7 @@ pub const OPERATOR: &str = "organizations/yn-operator";
 pub const RIVAL: &str = "organizations/rival-operator";
 pub const BUREAU: &str = "organizations/yn-bureau";
 
-pub fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
+pub use super::today;
 
 pub fn to_date(d: NaiveDate) -> Option<Date> {
     day(d.year(), d.month() as i32, d.day() as i32)
@@ -54,6 +52,13 @@ pub async fn world() -> Harness {
 
 pub async fn world_with(overrides: &[(&str, String)]) -> Harness {
     let mut h = Harness::start_with(overrides).await;
+    populate(&mut h).await;
+    h
+}
+
+/// The world on a registry whose clock starts on `day` (setting it up moves the clock past a public notice).
+pub async fn world_on(day: NaiveDate, overrides: &[(&str, String)]) -> Harness {
+    let mut h = Harness::start_on_day(day, overrides).await;
     populate(&mut h).await;
     h
 }

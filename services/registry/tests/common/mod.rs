@@ -5,14 +5,19 @@
 pub mod agreements;
 pub mod review;
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
+use pdop_kit::clock::{ManualClock, PlatformClock};
 use pdop_proto::common::{DataGrade, Date, DocumentRef, JurisdictionLevel, OrganizationRole};
 use pdop_proto::registry::v1::registration::Subject;
 use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use pdop_proto::registry::v1::*;
 use pdop_registry::Registry;
-use pdop_testkit::{TestDb, TestEnv, dev_token, spawn_service};
+use pdop_testkit::{TestDb, TestEnv, dev_token, spawn_service_with_clock};
 pub use pdop_testkit::{acting, assert_invalid, reason};
 use prost::Message;
 use tonic::transport::Channel;
@@ -44,6 +49,18 @@ pub fn credit_code(n: u32) -> String {
     panic!("no valid credit code for {n}")
 }
 
+thread_local! {
+    /// The clock of the registry this test started (a test and its registry run on one thread).
+    static CLOCK: RefCell<Option<PlatformClock>> = const { RefCell::new(None) };
+}
+
+/// Today in China on the clock of the registry this test started (the wall clock before one is started).
+pub fn today() -> NaiveDate {
+    CLOCK
+        .with(|c| c.borrow().as_ref().map(PlatformClock::today))
+        .unwrap_or_else(|| pdop_kit::clock::china_date(chrono::Utc::now()))
+}
+
 pub struct Harness {
     pub env: TestEnv,
     /// The NATS server the registry uses, in the namespace `env.namespace`.
@@ -67,13 +84,30 @@ impl Harness {
         Self::start_on(None, overrides).await
     }
 
+    /// A registry whose clock stands at 09:00 China time on `day` until the test moves it.
+    pub async fn start_on_day(day: NaiveDate, overrides: &[(&str, String)]) -> Self {
+        Self::start_on_clock(None, overrides, ManualClock::on(day)).await
+    }
+
+    /// The registry runs on a manual clock standing at the current instant: a test moves time with
+    /// [`Harness::advance`] instead of rewriting stored rows.
     pub async fn start_on(nats_url: Option<String>, overrides: &[(&str, String)]) -> Self {
+        Self::start_on_clock(nats_url, overrides, ManualClock::at(chrono::Utc::now())).await
+    }
+
+    pub async fn start_on_clock(
+        nats_url: Option<String>,
+        overrides: &[(&str, String)],
+        clock: ManualClock,
+    ) -> Self {
         let env = TestEnv::new().await.unwrap();
         let db = env.fresh_database().await.unwrap();
         let nats = nats_url.unwrap_or_else(|| env.nats_url.clone());
-        let running = spawn_service::<Registry>(&db, &nats, &env.namespace, overrides)
-            .await
-            .unwrap();
+        let running =
+            spawn_service_with_clock::<Registry>(&db, &nats, &env.namespace, overrides, Arc::new(clock))
+                .await
+                .unwrap();
+        CLOCK.with(|c| *c.borrow_mut() = Some(running.platform.clock.clone()));
         let client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
             .await
             .unwrap();
@@ -84,6 +118,23 @@ impl Harness {
             running,
             client,
         }
+    }
+
+    /// Today in China on the registry's clock.
+    pub fn today(&self) -> NaiveDate {
+        self.running.platform.clock.today()
+    }
+
+    /// Moves the registry's clock forward by `days` (its scheduler wakes at once).
+    pub fn advance(&self, days: i64) {
+        assert!(self.running.platform.clock.advance(chrono::Duration::days(days)));
+    }
+
+    /// Moves the registry's clock forward to 09:00 China time on `day` (not before today).
+    pub fn advance_to(&self, day: NaiveDate) {
+        let by = (day - self.today()).num_days();
+        assert!(by >= 0, "{day} is before {}", self.today());
+        self.advance(by);
     }
 
     /// Payloads of outbox rows with `subject`, oldest first (published or not).
@@ -344,24 +395,6 @@ pub async fn catalogued_graded(h: &mut Harness, owner: &str, id: &str, grade: Da
     h.client.catalog_resource(provider(owner, catalog)).await.unwrap();
 }
 
-/// Rewrites the stored application as if time had passed (the notice ended, a deadline lapsed).
-pub async fn age(h: &Harness, name: &str, change: impl FnOnce(&mut Registration)) {
-    let id = name.trim_start_matches("registrations/");
-    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM registrations WHERE id = $1")
-        .bind(id)
-        .fetch_one(&h.db.pool)
-        .await
-        .unwrap();
-    let mut reg = Registration::decode(body.as_slice()).unwrap();
-    change(&mut reg);
-    sqlx::query("UPDATE registrations SET body = $2 WHERE id = $1")
-        .bind(id)
-        .bind(reg.encode_to_vec())
-        .execute(&h.db.pool)
-        .await
-        .unwrap();
-}
-
 /// A catalogued resource taken through first registration (N3) to its code, so it is authorizable.
 /// Returns the registration's name.
 pub async fn registered_resource(h: &mut Harness, owner: &str, id: &str) -> String {
@@ -428,17 +461,11 @@ pub async fn accepted(h: &mut Harness, applicant: &str, roles: &[Role], app: Reg
     name
 }
 
-/// Makes the ten-working-day notice of `name` lie in the past.
-pub async fn end_notice(h: &Harness, name: &str) {
-    age(h, name, |r| {
-        let end = chrono::Utc::now().date_naive() - chrono::Duration::days(30);
-        r.notice_period.as_mut().unwrap().end_date = Some(Date {
-            year: chrono::Datelike::year(&end),
-            month: chrono::Datelike::month(&end) as i32,
-            day: chrono::Datelike::day(&end) as i32,
-        });
-    })
-    .await;
+/// Moves the registry's clock to the first day after the public notice of `name`.
+pub async fn end_notice(h: &mut Harness, name: &str) {
+    let reg = get_registration(h, name).await;
+    let end = ymd(&reg.notice_period.unwrap().end_date);
+    h.advance_to(end.succ_opt().unwrap());
 }
 
 pub async fn issue(h: &mut Harness, name: &str) -> Result<Registration, Status> {
