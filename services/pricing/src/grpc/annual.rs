@@ -6,7 +6,6 @@ use pdop_kit::uow::{Call, Mutate};
 use pdop_proto::pricing::v1 as pb;
 
 use crate::context::Ctx;
-use crate::domain::mask;
 use crate::domain::{self, Error, ErrorReason, annual};
 use crate::storage;
 
@@ -51,21 +50,15 @@ pub async fn update(
     req: pb::UpdateAnnualCheckRequest,
 ) -> Result<pb::UpdateAnnualCheckResponse, Error> {
     let from = req.annual_check.unwrap_or_default();
-    let mut v = Violations::new();
-    if pdop_kit::names::parse(&from.name, annual::COLLECTION).is_none() {
-        v.add("annual_check.name", pdop_kit::names::expected(annual::COLLECTION));
-    }
-    let mask = mask::resolve(req.update_mask.as_ref(), annual::MUTABLE, &mut v, |p| {
-        annual::populated(&from, p)
-    });
-    if !v.is_empty() {
-        return Err(Error::Invalid(v));
-    }
-    let etag = if req.etag.is_empty() {
-        from.etag.clone()
-    } else {
-        req.etag
-    };
+    let (mask, etag) = super::update_envelope(
+        "annual_check",
+        &from.name,
+        annual::COLLECTION,
+        req.update_mask.as_ref(),
+        annual::MUTABLE,
+        |p| annual::populated(&from, p),
+        (req.etag, &from.etag),
+    )?;
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let mut a = storage::annual::lock(u.tx, &from.name, &etag).await?;

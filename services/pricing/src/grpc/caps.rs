@@ -9,7 +9,6 @@ use pdop_proto::pricing::v1::CapPriceState;
 
 use crate::context::Ctx;
 use crate::domain::error::stored_required;
-use crate::domain::mask;
 use crate::domain::{self, Error, ErrorReason, caps};
 use crate::storage;
 
@@ -197,21 +196,15 @@ pub async fn update(
     req: pb::UpdateCapPriceRequest,
 ) -> Result<pb::UpdateCapPriceResponse, Error> {
     let from = req.cap_price.unwrap_or_default();
-    let mut v = Violations::new();
-    if pdop_kit::names::parse(&from.name, caps::COLLECTION).is_none() {
-        v.add("cap_price.name", pdop_kit::names::expected(caps::COLLECTION));
-    }
-    let mask = mask::resolve(req.update_mask.as_ref(), caps::MUTABLE, &mut v, |p| {
-        caps::populated(&from, p)
-    });
-    if !v.is_empty() {
-        return Err(Error::Invalid(v));
-    }
-    let etag = if req.etag.is_empty() {
-        from.etag.clone()
-    } else {
-        req.etag
-    };
+    let (mask, etag) = super::update_envelope(
+        "cap_price",
+        &from.name,
+        caps::COLLECTION,
+        req.update_mask.as_ref(),
+        caps::MUTABLE,
+        |p| caps::populated(&from, p),
+        (req.etag, &from.etag),
+    )?;
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let mut c = storage::caps::lock(u.tx, &from.name, &etag).await?;

@@ -7,7 +7,6 @@ use pdop_proto::pricing::v1 as pb;
 use pdop_proto::pricing::v1::SpecificPriceState;
 
 use crate::context::Ctx;
-use crate::domain::mask;
 use crate::domain::{self, Error, ErrorReason, prices};
 use crate::storage;
 
@@ -145,24 +144,15 @@ pub async fn update(
     req: pb::UpdateSpecificPriceRequest,
 ) -> Result<pb::UpdateSpecificPriceResponse, Error> {
     let from = req.specific_price.unwrap_or_default();
-    let mut v = Violations::new();
-    if pdop_kit::names::parse(&from.name, prices::COLLECTION).is_none() {
-        v.add(
-            "specific_price.name",
-            pdop_kit::names::expected(prices::COLLECTION),
-        );
-    }
-    let mask = mask::resolve(req.update_mask.as_ref(), prices::MUTABLE, &mut v, |p| {
-        prices::populated(&from, p)
-    });
-    if !v.is_empty() {
-        return Err(Error::Invalid(v));
-    }
-    let etag = if req.etag.is_empty() {
-        from.etag.clone()
-    } else {
-        req.etag
-    };
+    let (mask, etag) = super::update_envelope(
+        "specific_price",
+        &from.name,
+        prices::COLLECTION,
+        req.update_mask.as_ref(),
+        prices::MUTABLE,
+        |p| prices::populated(&from, p),
+        (req.etag, &from.etag),
+    )?;
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let field = "specific_price.pricing_case";
