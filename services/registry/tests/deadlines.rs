@@ -22,6 +22,23 @@ fn list(subject: &str) -> ListDeadlinesRequest {
     }
 }
 
+/// The statistics bureau's catalogued population resource and a draft first registration of it.
+async fn population_registration(h: &mut Harness) -> Registration {
+    providers(h).await;
+    catalogued_resource(h, STATS, "population").await;
+    let request = CreateRegistrationRequest {
+        registration: Some(application("resources/population", all_materials())),
+        request_id: String::new(),
+    };
+    h.client
+        .create_registration(provider(STATS, request))
+        .await
+        .unwrap()
+        .into_inner()
+        .registration
+        .unwrap()
+}
+
 async fn deadlines(
     h: &mut Harness,
     request: tonic::Request<ListDeadlinesRequest>,
@@ -140,20 +157,7 @@ async fn a_late_agreement_filing_falls_overdue_once_and_is_met_late() {
 async fn registration_clocks_open_close_and_restart_on_resubmission() {
     // Applying on 2026-11-02 is after the D1 due date below.
     let mut h = Harness::start_on_day(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(), &[]).await;
-    providers(&mut h).await;
-    catalogued_resource(&mut h, STATS, "population").await;
-    let request = CreateRegistrationRequest {
-        registration: Some(application("resources/population", all_materials())),
-        request_id: String::new(),
-    };
-    let reg = h
-        .client
-        .create_registration(provider(STATS, request))
-        .await
-        .unwrap()
-        .into_inner()
-        .registration
-        .unwrap();
+    let reg = population_registration(&mut h).await;
     // D1 (N3 Art.9): the registrant owes the application by 2026-10-30.
     let open = deadlines(&mut h, authority(list(&reg.name))).await;
     assert_eq!(open.len(), 1);
@@ -229,20 +233,7 @@ async fn the_scheduler_counts_spring_festival_2026_before_an_acceptance_deadline
     let submitted_on = NaiveDate::from_ymd_opt(2026, 2, 12).unwrap();
     let interval = [("registry.scheduler_interval", "100ms".to_owned())];
     let mut h = Harness::start_on_day(submitted_on, &interval).await;
-    providers(&mut h).await;
-    catalogued_resource(&mut h, STATS, "population").await;
-    let request = CreateRegistrationRequest {
-        registration: Some(application("resources/population", all_materials())),
-        request_id: String::new(),
-    };
-    let reg = h
-        .client
-        .create_registration(provider(STATS, request))
-        .await
-        .unwrap()
-        .into_inner()
-        .registration
-        .unwrap();
+    let reg = population_registration(&mut h).await;
     let submit = SubmitRegistrationRequest {
         name: reg.name.clone(),
         etag: String::new(),
