@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
+use pdop_kit::Running;
 use pdop_kit::auth::{Access, Policy, Role, SigningKey, claims_for, mint};
 use pdop_kit::config::{AuthSettings, ServiceDefaults};
 use pdop_kit::{Platform, Service};
 use pdop_proto::registry::v1::GetJurisdictionRequest;
 use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use pdop_proto::registry::v1::registry_service_server::{RegistryService, RegistryServiceServer};
-use pdop_testkit::{DEV_SECRET, TestEnv, dev_token, spawn_service};
+use pdop_testkit::{DEV_SECRET, TestDb, TestEnv, dev_token, spawn_service};
 use tonic::service::Routes;
 use tonic::{Code, Request};
 
@@ -60,6 +61,24 @@ impl Service for Guarded {
     }
 }
 
+/// The guarded service on free ports (kept with its environment and database) and a client of it.
+async fn start_guarded() -> (
+    TestEnv,
+    TestDb,
+    Running,
+    RegistryServiceClient<tonic::transport::Channel>,
+) {
+    let env = TestEnv::new().await.unwrap();
+    let db = env.fresh_database().await.unwrap();
+    let running = spawn_service::<Guarded>(&db, &env.nats_url, &env.namespace, &[])
+        .await
+        .unwrap();
+    let client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
+        .await
+        .unwrap();
+    (env, db, running, client)
+}
+
 async fn call(
     client: &mut RegistryServiceClient<tonic::transport::Channel>,
     token: Option<&str>,
@@ -80,14 +99,7 @@ async fn call(
 
 #[tokio::test]
 async fn tokens_and_roles_are_enforced() {
-    let env = TestEnv::new().await.unwrap();
-    let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Guarded>(&db, &env.nats_url, &env.namespace, &[])
-        .await
-        .unwrap();
-    let mut client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
-        .await
-        .unwrap();
+    let (_env, _db, running, mut client) = start_guarded().await;
 
     let missing = call(&mut client, None).await;
     assert_eq!(missing.code(), Code::Unauthenticated, "{missing:?}");
@@ -186,11 +198,7 @@ fn authorized<T>(message: T, token: &str) -> Request<T> {
 #[tokio::test]
 async fn the_development_clock_moves_through_the_admin_port() {
     // SPINE §6: in development mode `POST /dev/clock/advance?by=10d` moves the service's clock.
-    let env = TestEnv::new().await.unwrap();
-    let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Guarded>(&db, &env.nats_url, &env.namespace, &[])
-        .await
-        .unwrap();
+    let (_env, _db, running, _client) = start_guarded().await;
     let before = running.platform.clock.now();
     let answer = post(running.admin_addr, "/dev/clock/advance?by=10d").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -215,14 +223,7 @@ async fn post(addr: std::net::SocketAddr, path: &str) -> String {
 #[tokio::test]
 async fn a_token_without_org_or_jurisdiction_is_refused() {
     // THREATS H2.1: an empty `org` claim would pass every "not your own organization" check.
-    let env = TestEnv::new().await.unwrap();
-    let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Guarded>(&db, &env.nats_url, &env.namespace, &[])
-        .await
-        .unwrap();
-    let mut client = RegistryServiceClient::connect(format!("http://{}", running.grpc_addr))
-        .await
-        .unwrap();
+    let (_env, _db, running, mut client) = start_guarded().await;
     let settings = dev_settings();
     let token = |org: &str, roles: Vec<Role>, jurisdiction: &str| {
         let claims = claims_for(&settings, "u1", org, roles, jurisdiction, 60);
