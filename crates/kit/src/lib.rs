@@ -20,6 +20,7 @@ pub mod names;
 pub mod pagination;
 pub mod propagation;
 pub mod rpc;
+pub mod scope;
 pub mod server;
 pub mod service_error;
 pub mod task;

@@ -74,7 +74,7 @@ pub fn dev_token(organization: &str, roles: &[Role]) -> String {
 }
 
 /// A bearer token (`Bearer …` value) for `subject` of `organization` holding `roles`, signed with the development
-/// HS256 `secret` a service in `auth.dev_mode` accepts, valid for `ttl_secs`, acting in `jurisdictions/national`.
+/// HS256 `secret` a service in `auth.dev_mode` accepts, valid for `ttl_secs`, acting in `jurisdictions/china`, the root every test harness builds its tree under.
 pub fn bearer_signed_with(
     secret: &str,
     subject: &str,
@@ -87,7 +87,7 @@ pub fn bearer_signed_with(
         subject,
         organization,
         roles,
-        "jurisdictions/national",
+        "jurisdictions/china",
         ttl_secs,
     )
 }

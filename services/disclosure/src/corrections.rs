@@ -112,9 +112,10 @@ pub async fn create(
         .as_ref()
         .map(|j| j.name.as_str())
         .unwrap_or_default();
-    let supervises = crate::jurisdictions::supervises(&mut *tx, &caller.jurisdiction, entry_jurisdiction)
+    let ancestry = pdop_kit::scope::ancestry(&mut *tx, entry_jurisdiction)
         .await
         .map_err(|e| ctx.db(e))?;
+    let supervises = pdop_kit::scope::supervises(caller, &ancestry);
     if !may_correct(caller, &original, supervises) {
         return Err(ctx.errors().permission_denied(
             "NOT_THE_DISCLOSER",

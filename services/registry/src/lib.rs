@@ -13,6 +13,7 @@ mod context;
 mod convert;
 mod deadlines;
 mod developer_agreements;
+mod domain;
 mod incoming;
 mod jurisdictions;
 mod mask;

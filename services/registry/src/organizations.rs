@@ -537,6 +537,10 @@ pub async fn record_security_incident(
             .errors()
             .not_found("ORGANIZATION_NOT_FOUND", &req.organization));
     };
+    let ancestry = pdop_kit::scope::ancestry(&mut *tx, &row.jurisdiction_id)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    crate::domain::scope::may_supervise(caller, &ancestry, &req.organization)?;
     let now = ctx.platform.clock.now();
     incident.recorded = Some(AuditInfo {
         actor: Some(actor(caller)),
