@@ -7,6 +7,7 @@ use sqlx::PgExecutor;
 
 use crate::auth::Caller;
 use crate::names;
+use crate::service_error::{Error, Reason};
 
 /// Deeper than any real tree (province, city, county); bounds the walk up a corrupt (cyclic) read model.
 const MAX_DEPTH: i32 = 16;
@@ -67,6 +68,29 @@ pub fn supervises(caller: &Caller, row: &Ancestry) -> bool {
         return false;
     };
     !own.is_empty() && row.contains(own)
+}
+
+/// `what` (e.g. `organizations/yn-op`) belongs to the jurisdiction whose ancestry is `row`; the caller must
+/// supervise it. Otherwise `PERMISSION_DENIED` with the service's `reason` (OUTSIDE_JURISDICTION).
+pub fn may_supervise<R: Reason>(
+    caller: &Caller,
+    row: &Ancestry,
+    what: &str,
+    reason: R,
+) -> Result<(), Error<R>> {
+    if supervises(caller, row) {
+        return Ok(());
+    }
+    let owner = row.own().unwrap_or("(none)");
+    let own = if caller.jurisdiction.is_empty() {
+        "the caller's (none)"
+    } else {
+        &caller.jurisdiction
+    };
+    Err(Error::denied(
+        reason,
+        format!("{what} belongs to jurisdictions/{owner}, outside {own} and the jurisdictions below it"),
+    ))
 }
 
 #[cfg(test)]

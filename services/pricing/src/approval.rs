@@ -68,6 +68,7 @@ pub async fn approve(
             ),
         ));
     }
+    crate::grpc::in_scope(&mut tx, caller, &case).await?;
     ctx.not_own(
         caller,
         &[case.operator.as_str(), case.authorizing_entity.as_str()],

@@ -113,6 +113,7 @@ pub async fn create(
             ),
         ));
     }
+    crate::grpc::in_scope(&mut tx, caller, &case).await?;
     ctx.require_state(
         &case.name,
         cases::state_of(&case),

@@ -46,17 +46,7 @@ pub fn may_read(caller: &Caller, c: &PricingCase) -> bool {
         .any(|party| **party == caller.organization)
 }
 
-/// The period must be whole years (first day to the day before an anniversary), at most `max_years`.
-pub fn whole_years(period: &DateRange, max_years: u32) -> Result<u32, &'static str> {
-    let start = optional_date(period.start_date.as_ref()).ok().flatten();
-    let end = optional_date(period.end_date.as_ref()).ok().flatten();
-    let (Some(start), Some(end)) = (start, end) else {
-        return Err("needs valid start and end dates");
-    };
-    (1..=max_years)
-        .find(|n| start.checked_add_months(Months::new(12 * n)).and_then(|d| d.pred_opt()) == Some(end))
-        .ok_or("must be whole years (e.g. 2026-01-01 to 2028-12-31), at most the profile's evaluation cycle (D9)")
-}
+pub use crate::domain::case::whole_years;
 
 /// An organization of the registry's read model, `NOT_FOUND` when the registry never announced it.
 async fn organization(
@@ -141,6 +131,11 @@ pub async fn create(
             .map_err(|e| ctx.db(e))?;
     let (jurisdiction_id, operator_id, state) =
         agreement.ok_or_else(|| ctx.errors().not_found("AGREEMENT_NOT_FOUND", &c.agreement))?;
+    // THREATS H2: a case is opened only by a supervisor of the agreement's jurisdiction.
+    let row = pdop_kit::scope::ancestry(&mut *tx, &jurisdiction_id)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    crate::domain::case::may_supervise(caller, &c.agreement, &row)?;
     let signed = [
         AgreementState::Signed,
         AgreementState::Filed,
@@ -452,6 +447,7 @@ pub async fn submit_application(
             format!("only {} (the authorizing entity) applies", c.authorizing_entity),
         ));
     }
+    crate::grpc::in_scope(&mut tx, caller, &c).await?;
     ctx.require_state(
         &c.name,
         state_of(&c),
@@ -520,6 +516,7 @@ pub async fn assess_basis(
             ),
         ));
     }
+    crate::grpc::in_scope(&mut tx, caller, &c).await?;
     ctx.not_own(
         caller,
         &[c.authorizing_entity.as_str(), c.operator.as_str()],

@@ -94,13 +94,19 @@ impl Handler for Incoming {
             }
             return Ok(());
         }
-        let jurisdiction = match subject {
-            CREATED => JurisdictionCreated::decode(payload)?.jurisdiction,
-            UPDATED => JurisdictionUpdated::decode(payload)?.jurisdiction,
+        let (jurisdiction, parent) = match subject {
+            CREATED => {
+                let e = JurisdictionCreated::decode(payload)?;
+                (e.jurisdiction, e.parent)
+            }
+            UPDATED => {
+                let e = JurisdictionUpdated::decode(payload)?;
+                (e.jurisdiction, e.parent)
+            }
             _ => return Ok(()),
         };
         let Some(j) = jurisdiction else { return Ok(()) };
-        upsert(tx, &j).await?;
+        upsert(tx, &j, &parent).await?;
         Ok(())
     }
 }
@@ -158,19 +164,25 @@ async fn upsert_product(
     Ok(())
 }
 
-async fn upsert(tx: &mut Transaction<'static, Postgres>, j: &JurisdictionRef) -> Result<(), sqlx::Error> {
+/// Keeps a jurisdiction's profile binding and its place in the tree (`parent` empty for a root).
+async fn upsert(
+    tx: &mut Transaction<'static, Postgres>,
+    j: &JurisdictionRef,
+    parent: &str,
+) -> Result<(), sqlx::Error> {
     let Some(id) = names::parse(&j.name, "jurisdictions") else {
         return Ok(());
     };
     sqlx::query(
-        "INSERT INTO jurisdictions (id, profile_id, body, update_time) VALUES ($1, $2, $3, $4)
+        "INSERT INTO jurisdictions (id, profile_id, body, update_time, parent_id) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, body = excluded.body,
-                                        update_time = excluded.update_time",
+                                        update_time = excluded.update_time, parent_id = excluded.parent_id",
     )
     .bind(id)
     .bind(&j.profile_id)
     .bind(j.encode_to_vec())
     .bind(Utc::now())
+    .bind(names::parse(parent, "jurisdictions").unwrap_or_default())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -3,8 +3,8 @@
 //! The N1 arithmetic is in `formula` (pure, property-tested); each resource has its module. Jurisdictions,
 //! organizations, agreements and products are read from the registry's events (`incoming`); a withdrawn product's
 //! published caps and prices end, and so do those whose effective period is over (`scheduler`). Caps and prices
-//! and annual checks have the unit-of-work shape (`domain`, `storage`, `grpc`, `events`); editing a case in place
-//! (`UpdatePricingCase`) answers `UNIMPLEMENTED`.
+//! and annual checks, and `UpdatePricingCase`, have the unit-of-work shape (`domain`, `storage`, `grpc`,
+//! `events`). Supervisors act only on cases of their jurisdiction or one below it (THREATS H2).
 
 mod approval;
 mod bond_yields;
@@ -118,6 +118,10 @@ fn policy() -> Policy {
             Access::Roles(vec![ImplementingAgency, PricingAuthority]),
         ),
         ("GetPricingCase", Access::Authenticated),
+        (
+            "UpdatePricingCase",
+            Access::Roles(vec![ImplementingAgency, PricingAuthority]),
+        ),
         ("ListPricingCases", Access::Authenticated),
         (
             "SubmitPricingApplication",
@@ -181,7 +185,6 @@ fn policy() -> Policy {
                 Auditor,
             ]),
         ),
-        ("UpdatePricingCase", Access::Unimplemented),
     ];
     Policy::table(svc, table)
 }
@@ -195,6 +198,7 @@ pdop_kit::rpcs! {
     create_pricing_case(pb::CreatePricingCaseRequest) -> pb::CreatePricingCaseResponse = cases::create, caller;
     get_pricing_case(pb::GetPricingCaseRequest) -> pb::GetPricingCaseResponse = cases::get, caller;
     list_pricing_cases(pb::ListPricingCasesRequest) -> pb::ListPricingCasesResponse = cases::list, caller;
+    update_pricing_case(pb::UpdatePricingCaseRequest) -> pb::UpdatePricingCaseResponse = grpc::cases::update;
     submit_pricing_application(pb::SubmitPricingApplicationRequest) -> pb::SubmitPricingApplicationResponse = cases::submit_application, caller;
     assess_pricing_basis(pb::AssessPricingBasisRequest) -> pb::AssessPricingBasisResponse = cases::assess_basis, caller;
     create_cost_survey(pb::CreateCostSurveyRequest) -> pb::CreateCostSurveyResponse = surveys::create, caller;

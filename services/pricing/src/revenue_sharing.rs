@@ -212,6 +212,10 @@ pub async fn record(
             ),
         ));
     }
+    let row = pdop_kit::scope::ancestry(&mut *tx, &jurisdiction_id)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    crate::domain::case::may_supervise(caller, &r.agreement, &row)?;
     let state = AgreementState::try_from(i32::from(state)).unwrap_or_default();
     if matches!(state, AgreementState::Terminated | AgreementState::Expired) {
         return Err(ctx.errors().failed_precondition(

@@ -86,6 +86,7 @@ pub async fn create(
     }
     let (_, case) = cases::fetch(ctx, &mut tx, &req.pricing_case, "pricing_case", false).await?;
     check_authority(ctx, caller, &case)?;
+    crate::grpc::in_scope(&mut tx, caller, &case).await?;
     ctx.require_state(
         &case.name,
         cases::state_of(&case),
@@ -300,6 +301,7 @@ pub async fn complete(
     let mut s = row.to_proto();
     let (case_row, mut case) = cases::fetch(ctx, &mut tx, &s.pricing_case, "pricing_case", true).await?;
     check_authority(ctx, caller, &case)?;
+    crate::grpc::in_scope(&mut tx, caller, &case).await?;
     ctx.require_state(
         &s.name,
         PeriodSettlementState::try_from(s.state).unwrap_or_default(),

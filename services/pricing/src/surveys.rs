@@ -418,6 +418,7 @@ async fn for_decision(
             ),
         ));
     }
+    crate::grpc::in_scope(tx, caller, &case).await?;
     ctx.not_own(caller, &[s.operator.as_str()], &s.name)?;
     ctx.require_state(&s.name, state_of(&s), &[CostSurveyState::Submitted], "a decision")?;
     Ok((row, s))

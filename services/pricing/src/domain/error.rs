@@ -22,6 +22,9 @@ pub enum ErrorReason {
     CheckExists,
     YearNotEnded,
     JurisdictionNotFound,
+    /// THREATS H2: the case belongs to a jurisdiction the caller's does not supervise.
+    OutsideJurisdiction,
+    OrganizationNotFound,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -48,6 +51,8 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::CheckExists => "CHECK_EXISTS",
             Self::YearNotEnded => "YEAR_NOT_ENDED",
             Self::JurisdictionNotFound => "JURISDICTION_NOT_FOUND",
+            Self::OutsideJurisdiction => "OUTSIDE_JURISDICTION",
+            Self::OrganizationNotFound => "ORGANIZATION_NOT_FOUND",
         }
     }
 }

@@ -96,6 +96,7 @@ pub async fn complete(
         Box::pin(async move {
             let mut a = storage::annual::lock(u.tx, &req.name, &req.etag).await?;
             let case = storage::cases::get(u.tx, &a.pricing_case, CASE_FIELD, false).await?;
+            super::in_scope(u.tx, &u.call.caller, &case).await?;
             let summary = storage::cases::summary(u.tx, &case).await?;
             let change = annual::complete(
                 &mut a,

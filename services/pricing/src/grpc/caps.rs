@@ -31,6 +31,7 @@ pub async fn create(
         Box::pin(async move {
             let case = storage::cases::get(u.tx, &c.pricing_case, "cap_price.pricing_case", true).await?;
             caps::may_draft(&u.call.caller, &c, &case)?;
+            super::in_scope(u.tx, &u.call.caller, &case).await?;
             let product = storage::products::get(u.tx, &c.product).await?;
             let id = storage::new_id();
             c.name = format!("{}/{id}", caps::COLLECTION);
@@ -68,6 +69,7 @@ pub async fn set(
             let mut c = storage::caps::lock(u.tx, &req.name, &req.etag).await?;
             let case = storage::cases::get(u.tx, &c.pricing_case, "name", true).await?;
             caps::may_set_cap(&u.call.caller, &c, &case, &req.reported_to)?;
+            super::in_scope(u.tx, &u.call.caller, &case).await?;
             let counted = storage::caps::counted(u.tx, &c).await?;
             let check = caps::revenue_check(&case, &c, counted)?;
             let change = caps::set(&mut c, &case, u.call, req.written_report, req.reported_to, &check)?;
@@ -92,6 +94,7 @@ pub async fn publish(
             let mut c = storage::caps::lock(u.tx, &req.name, &req.etag).await?;
             let mut case = storage::cases::get(u.tx, &c.pricing_case, "name", true).await?;
             caps::may_publish(&u.call.caller, &c, &case)?;
+            super::in_scope(u.tx, &u.call.caller, &case).await?;
             if !c.supersedes.is_empty() {
                 let mut old = storage::caps::lock(u.tx, &c.supersedes, "").await?;
                 caps::supersede(&mut old, &c.name);
@@ -209,6 +212,7 @@ pub async fn update(
         Box::pin(async move {
             let mut c = storage::caps::lock(u.tx, &from.name, &etag).await?;
             let case = storage::cases::get(u.tx, &c.pricing_case, "cap_price.pricing_case", true).await?;
+            super::in_scope(u.tx, &u.call.caller, &case).await?;
             let change = caps::update(&mut c, &case, &u.call.caller, from, &mask)?;
             let saved = storage::caps::save(u.tx, &c, u.call.now).await?;
             Ok(change.into_write(pb::UpdateCapPriceResponse {

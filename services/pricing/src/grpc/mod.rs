@@ -3,13 +3,24 @@
 
 pub mod annual;
 pub mod caps;
+pub mod cases;
 pub mod prices;
 
 use pdop_kit::Violations;
+use pdop_kit::auth::Caller;
+use pdop_proto::pricing::v1::PricingCase;
 use prost_types::FieldMask;
 
 use crate::domain::Error;
 use crate::domain::mask::{self, Mask};
+use crate::storage::{self, Tx};
+
+/// THREATS H2: a supervisor (pricing authority, implementing agency) acts only on a case of its jurisdiction or
+/// one below it. Also called by the modules not yet moved (the `Error` becomes their `Status`).
+pub(crate) async fn in_scope(tx: &mut Tx, caller: &Caller, case: &PricingCase) -> Result<(), Error> {
+    let row = storage::cases::ancestry(tx, case).await?;
+    crate::domain::case::may_supervise(caller, &case.name, &row)
+}
 
 /// What every Update RPC parses first (AIP-134, AIP-154): the resource's name (`<field>.name` in `collection`),
 /// its mask resolved against the `mutable` paths (`populated` says which fields an absent mask means), and the

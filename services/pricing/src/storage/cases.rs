@@ -6,7 +6,10 @@ use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::PricingCase;
 use prost::Message;
 
-use super::{Tx, fetch, id_of};
+use pdop_kit::handling::Stored;
+use pdop_kit::scope::Ancestry;
+
+use super::{Tx, check_etag, fetch, id_of};
 use crate::domain::{Error, ErrorReason};
 
 pub const COLLECTION: &str = "pricingCases";
@@ -18,6 +21,33 @@ pub async fn get(tx: &mut Tx, name: &str, field: &str, lock: bool) -> Result<Pri
     let id = id_of(name, COLLECTION, field)?;
     let row: Row = fetch(&mut **tx, id, name, ErrorReason::PricingCaseNotFound, lock).await?;
     Ok(row.to_proto())
+}
+
+/// The case `name`, locked for an update that read it at `etag` (empty: any version).
+pub async fn lock(tx: &mut Tx, name: &str, etag: &str) -> Result<PricingCase, Error> {
+    let id = id_of(name, COLLECTION, "pricing_case.name")?;
+    let row: Row = fetch(&mut **tx, id, name, ErrorReason::PricingCaseNotFound, true).await?;
+    check_etag(etag, row.version(), name)?;
+    Ok(row.to_proto())
+}
+
+/// The case's jurisdiction and its ancestors, for the scope check (THREATS H2).
+pub async fn ancestry(tx: &mut Tx, c: &PricingCase) -> Result<Ancestry, Error> {
+    Ok(pdop_kit::scope::ancestry(&mut **tx, &c.jurisdiction).await?)
+}
+
+/// NOT_FOUND (ORGANIZATION_NOT_FOUND) when the registry never announced the organization `name`.
+pub async fn require_organization(tx: &mut Tx, name: &str, field: &str) -> Result<(), Error> {
+    let id = id_of(name, "organizations", field)?;
+    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if known {
+        Ok(())
+    } else {
+        Err(Error::not_found(ErrorReason::OrganizationNotFound, name))
+    }
 }
 
 /// As [`get`], read from the pool with no transaction.

@@ -61,6 +61,23 @@ impl Harness {
             .unwrap();
     }
 
+    /// Announces the jurisdiction `name` (under `parent`, empty for a root) bound to `profile`, as the registry
+    /// does; `id` is the event id.
+    pub async fn jurisdiction(&self, id: &str, name: &str, parent: &str, profile: &str) {
+        let created = JurisdictionCreated {
+            jurisdiction: Some(JurisdictionRef {
+                name: name.into(),
+                display_name: name.trim_start_matches("jurisdictions/").into(),
+                profile_id: profile.into(),
+                ..Default::default()
+            }),
+            parent: parent.into(),
+            ..Default::default()
+        };
+        self.publish("pdop.registry.jurisdiction.created", id, created.encode_to_vec())
+            .await;
+    }
+
     /// Moves the service's clock forward (it must run on a manual one), waking its scheduler.
     pub fn advance(&self, by: chrono::Duration) -> bool {
         self._running.platform.clock.advance(by)
@@ -124,16 +141,10 @@ async fn start_from(overrides: &[(&str, String)], clock: Option<Arc<dyn Clock>>)
         profile_id: "yunnan".into(),
         ..Default::default()
     };
-    let created = JurisdictionCreated {
-        jurisdiction: Some(yunnan.clone()),
-        ..Default::default()
-    };
-    h.publish(
-        "pdop.registry.jurisdiction.created",
-        "j-1",
-        created.encode_to_vec(),
-    )
-    .await;
+    // The tree the test tokens act in (testkit: `jurisdictions/china`), with Yunnan below it.
+    h.jurisdiction("j-0", "jurisdictions/china", "", "national").await;
+    h.jurisdiction("j-1", &yunnan.name, "jurisdictions/china", "yunnan")
+        .await;
     for (i, (name, role)) in [
         (AUTHORITY, OrganizationRole::PricingAuthority),
         (DATA_AUTHORITY, OrganizationRole::DataAuthority),
@@ -169,7 +180,7 @@ async fn start_from(overrides: &[(&str, String)], clock: Option<Arc<dyn Clock>>)
         .await;
     h.until(
         "the registry's facts are known",
-        "SELECT (SELECT count(*) FROM jurisdictions) = 1 AND (SELECT count(*) FROM organizations) = 4
+        "SELECT (SELECT count(*) FROM jurisdictions) = 2 AND (SELECT count(*) FROM organizations) = 4
             AND EXISTS (SELECT 1 FROM agreements WHERE id = 'a1')",
     )
     .await;

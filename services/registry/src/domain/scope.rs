@@ -1,28 +1,14 @@
 //! Jurisdiction scope (THREATS H2): supervisor roles act on rows of their own jurisdiction and those below it.
 
 use pdop_kit::auth::Caller;
-use pdop_kit::scope::{Ancestry, supervises};
+use pdop_kit::scope::Ancestry;
 
 use super::error::{Error, ErrorReason};
 
 /// `what` (e.g. `organizations/yn-op`) belongs to the jurisdiction whose ancestry is `row`; the caller must
 /// supervise it. Otherwise `PERMISSION_DENIED` with reason `OUTSIDE_JURISDICTION`.
 pub fn may_supervise(caller: &Caller, row: &Ancestry, what: &str) -> Result<(), Error> {
-    if supervises(caller, row) {
-        return Ok(());
-    }
-    let owner = row.own().unwrap_or("no jurisdiction");
-    Err(Error::denied(
-        ErrorReason::OutsideJurisdiction,
-        format!(
-            "{what} belongs to jurisdictions/{owner}, outside {} and the jurisdictions below it",
-            if caller.jurisdiction.is_empty() {
-                "the caller's (none)"
-            } else {
-                &caller.jurisdiction
-            }
-        ),
-    ))
+    pdop_kit::scope::may_supervise(caller, row, what, ErrorReason::OutsideJurisdiction)
 }
 
 #[cfg(test)]
