@@ -162,7 +162,10 @@ pub async fn create(
             .await?;
     // An operator imposes measures only on developers it works with (S-YN Art.21).
     let supervises = caller.has_role(Role::DataAuthority) || caller.has_role(Role::ImplementingAgency);
-    if !supervises {
+    if supervises {
+        // The measure acts on agreements in its jurisdiction, which the caller must supervise (THREATS H2).
+        crate::supervision::require(ctx, &mut tx, caller, &e.jurisdiction, &e.organization).await?;
+    } else {
         let works_with =
             developer_agreements::works_with(ctx, &mut tx, &caller.organization, &e.organization).await?;
         if !target.roles.contains(&(OrganizationRole::Developer as i32)) || !works_with {
@@ -365,6 +368,9 @@ pub async fn lift(
                 e.imposed_by, e.name
             ),
         ));
+    }
+    if caller.has_role(Role::DataAuthority) || caller.has_role(Role::ImplementingAgency) {
+        crate::supervision::require(ctx, &mut tx, caller, &e.jurisdiction, &e.name).await?;
     }
     end(
         ctx,

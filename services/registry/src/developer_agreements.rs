@@ -674,7 +674,11 @@ pub async fn terminate(
     }
     let mut tx = ctx.begin().await?;
     let (row, d) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
-    if !caller.has_role(Role::ImplementingAgency) {
+    if caller.has_role(Role::ImplementingAgency) {
+        // THREATS H2.3: ended by the agency of the operator agreement it hangs under, or by its operator.
+        crate::supervision::require_agency(ctx, &mut tx, caller, &row.agreement_id, &d.name).await?;
+        crate::supervision::require(ctx, &mut tx, caller, &row.jurisdiction_id, &d.name).await?;
+    } else {
         check_operator(ctx, caller, &d)?;
     }
     let saved = end(

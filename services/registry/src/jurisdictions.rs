@@ -162,6 +162,8 @@ pub async fn create(
         let Some(parent) = fetch(&mut *tx, parent_id).await.map_err(|e| ctx.db(e))? else {
             return Err(ctx.errors().not_found("PARENT_NOT_FOUND", &j.parent));
         };
+        // Only a supervisor of the parent adds to the tree below it (THREATS H2).
+        crate::supervision::require(ctx, &mut tx, caller, parent_id, &j.parent).await?;
         // A child is exactly one level below its parent.
         if i32::from(parent.level) + 1 != level as i32 {
             let mut v = Violations::new();
@@ -314,6 +316,7 @@ pub async fn update(
     };
     let expected = if req.etag.is_empty() { &j.etag } else { &req.etag };
     ctx.check_etag(expected, before.version, &j.name)?;
+    crate::supervision::require(ctx, &mut tx, caller, &before.id, &j.name).await?;
     let pick = |path: &str, new: &str, old: &str| {
         if paths.has(path) {
             new.trim().to_owned()

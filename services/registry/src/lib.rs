@@ -25,6 +25,7 @@ mod products;
 mod registrations;
 mod resources;
 mod scheduler;
+mod supervision;
 mod validate;
 
 use std::sync::Arc;

@@ -309,9 +309,11 @@ pub async fn list(
     })
 }
 
+/// The ACTIVE entry `name` at `expected_etag`, locked, for a data authority supervising its jurisdiction (H2).
 async fn active_for_change(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
     name: &str,
     expected_etag: &str,
 ) -> Result<Row, Status> {
@@ -321,6 +323,7 @@ async fn active_for_change(
         .map_err(|e| ctx.db(e))?
         .ok_or_else(|| ctx.errors().not_found("NEGATIVE_LIST_ENTRY_NOT_FOUND", name))?;
     ctx.check_etag(expected_etag, row.version, name)?;
+    crate::supervision::require(ctx, tx, caller, &row.jurisdiction_id, name).await?;
     if row.state != NegativeListEntryState::Active as i16 {
         return Err(ctx
             .errors()
@@ -454,7 +457,7 @@ pub async fn review(
     }
 
     let mut tx = ctx.begin().await?;
-    let row = active_for_change(ctx, &mut tx, &req.name, &req.etag).await?;
+    let row = active_for_change(ctx, &mut tx, caller, &req.name, &req.etag).await?;
     let lifted = outcome == NegativeListReviewOutcome::Lifted;
     review.review_date = Some(date(review_date));
     review.next_review_date = if lifted { None } else { Some(date(next)) };
@@ -510,7 +513,7 @@ pub async fn lift(
         return Err(ctx.errors().invalid(&v));
     }
     let mut tx = ctx.begin().await?;
-    let row = active_for_change(ctx, &mut tx, &req.name, &req.etag).await?;
+    let row = active_for_change(ctx, &mut tx, caller, &req.name, &req.etag).await?;
     let review = NegativeListReview {
         review_date: Some(date(ctx.platform.clock.today())),
         outcome: NegativeListReviewOutcome::Lifted as i32,

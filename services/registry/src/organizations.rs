@@ -255,6 +255,7 @@ pub async fn create(
     }
     let jurisdiction =
         jurisdictions::reference(ctx, &mut tx, &o.jurisdiction, "organization.jurisdiction").await?;
+    crate::supervision::require(ctx, &mut tx, caller, &jurisdiction.name, &o.display_name).await?;
     let id = if req.organization_id.is_empty() {
         uuid::Uuid::now_v7().to_string()
     } else {
@@ -419,8 +420,11 @@ pub async fn update(
     };
     let expected = if req.etag.is_empty() { &o.etag } else { &req.etag };
     ctx.check_etag(expected, before.version, &o.name)?;
+    crate::supervision::require(ctx, &mut tx, caller, &before.jurisdiction_id, &o.name).await?;
     let jurisdiction_id = if paths.has("jurisdiction") {
         let r = jurisdictions::reference(ctx, &mut tx, &o.jurisdiction, "organization.jurisdiction").await?;
+        // Moving an organization is supervising both ends.
+        crate::supervision::require(ctx, &mut tx, caller, &r.name, &o.name).await?;
         r.name.trim_start_matches("jurisdictions/").to_owned()
     } else {
         before.jurisdiction_id.clone()
@@ -537,10 +541,7 @@ pub async fn record_security_incident(
             .errors()
             .not_found("ORGANIZATION_NOT_FOUND", &req.organization));
     };
-    let ancestry = pdop_kit::scope::ancestry(&mut *tx, &row.jurisdiction_id)
-        .await
-        .map_err(|e| ctx.db(e))?;
-    crate::domain::scope::may_supervise(caller, &ancestry, &req.organization)?;
+    crate::supervision::require(ctx, &mut tx, caller, &row.jurisdiction_id, &req.organization).await?;
     let now = ctx.platform.clock.now();
     incident.recorded = Some(AuditInfo {
         actor: Some(actor(caller)),

@@ -727,6 +727,7 @@ pub async fn approve(
         &[plan.lead_authority.as_str(), plan.implementing_agency.as_str()],
         &plan.name,
     )?;
+    crate::supervision::require(ctx, &mut tx, caller, &row.jurisdiction_id, &plan.name).await?;
     ctx.require_state(
         &plan.name,
         state_of(&plan),

@@ -483,8 +483,13 @@ pub async fn withdraw(
     }
     let mut tx = ctx.begin().await?;
     let (row, mut product) = for_caller(ctx, &mut tx, &req.name, &req.etag).await?;
-    let supervises = caller.has_role(Role::DataAuthority) || caller.has_role(Role::ImplementingAgency);
-    if !supervises {
+    if caller.has_role(Role::DataAuthority) {
+        crate::supervision::require(ctx, &mut tx, caller, &row.jurisdiction_id, &product.name).await?;
+    } else if caller.has_role(Role::ImplementingAgency) {
+        // THREATS H2.3: the agency of the product's agreement withdraws it.
+        crate::supervision::require_agency(ctx, &mut tx, caller, &row.agreement_id, &product.name).await?;
+        crate::supervision::require(ctx, &mut tx, caller, &row.jurisdiction_id, &product.name).await?;
+    } else {
         check_owner(ctx, caller, &product)?;
     }
     ctx.require_state(

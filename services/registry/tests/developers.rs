@@ -10,110 +10,15 @@ use std::time::Duration;
 
 use chrono::Months;
 use common::agreements::*;
+use common::developers::*;
 use common::review::*;
 use common::*;
 use pdop_kit::auth::Role;
-use pdop_proto::common::{DateRange, OrganizationRole};
+use pdop_proto::common::DateRange;
 use pdop_proto::registry::events::v1::DeveloperAgreementEnded;
 use pdop_proto::registry::v1::*;
-use pdop_testkit::PrivateNats;
 use prost::Message;
 use tonic::{Code, Status};
-
-const DEVELOPER: &str = "organizations/dev-co";
-const ADMISSION: &str = "developerAdmissions/adm-1";
-
-/// A national-profile jurisdiction (no product registration needed) with a running agreement, one listed
-/// product and an admitted developer.
-async fn world() -> (Harness, PrivateNats, Agreement, Product) {
-    world_with(&[]).await
-}
-
-async fn world_with(overrides: &[(&str, String)]) -> (Harness, PrivateNats, Agreement, Product) {
-    let nats = PrivateNats::start().await.unwrap();
-    let mut h = Harness::start_on(Some(nats.url()), overrides).await;
-    populate(&mut h).await;
-    h.province("guangxi", "national").await;
-    organization(
-        &mut h,
-        "dev-co",
-        &credit_code(10),
-        "jurisdictions/guangxi",
-        &[OrganizationRole::Developer],
-    )
-    .await;
-    let agreement = running(&mut h, draft("guangxi", months_from_today(36))).await;
-    let listed = listed_product(&mut h, &agreement.name).await;
-    admit(&mut h, ADMISSION, DEVELOPER, &agreement.name).await;
-    (h, nats, agreement, listed)
-}
-
-fn developer_draft(agreement: &str, product: &str, term: Option<DateRange>) -> DeveloperAgreement {
-    DeveloperAgreement {
-        display_name: "开发利用协议".into(),
-        developer: DEVELOPER.into(),
-        agreement: agreement.into(),
-        developer_admission: ADMISSION.into(),
-        products: vec![product.into()],
-        scenario_scope: "普惠金融风控".into(),
-        term,
-        ..Default::default()
-    }
-}
-
-async fn create_developer_agreement(
-    h: &mut Harness,
-    d: DeveloperAgreement,
-) -> Result<DeveloperAgreement, Status> {
-    let request = CreateDeveloperAgreementRequest {
-        developer_agreement: Some(d),
-        request_id: String::new(),
-    };
-    Ok(h.client
-        .create_developer_agreement(operator(OPERATOR, request))
-        .await?
-        .into_inner()
-        .developer_agreement
-        .unwrap())
-}
-
-/// Covers every item, then signs.
-async fn signed(h: &mut Harness, d: &DeveloperAgreement) -> DeveloperAgreement {
-    let items = d
-        .content_items
-        .iter()
-        .map(|i| DeveloperAgreementContentItem {
-            present: true,
-            ..i.clone()
-        })
-        .collect();
-    let update = UpdateDeveloperAgreementRequest {
-        developer_agreement: Some(DeveloperAgreement {
-            name: d.name.clone(),
-            content_items: items,
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["content_items".into()],
-        }),
-        etag: String::new(),
-    };
-    h.client
-        .update_developer_agreement(operator(OPERATOR, update))
-        .await
-        .unwrap();
-    let sign = SignDeveloperAgreementRequest {
-        name: d.name.clone(),
-        ..Default::default()
-    };
-    h.client
-        .sign_developer_agreement(operator(OPERATOR, sign))
-        .await
-        .unwrap()
-        .into_inner()
-        .developer_agreement
-        .unwrap()
-}
 
 async fn developer_agreement(h: &mut Harness, name: &str) -> DeveloperAgreement {
     let request = authority(GetDeveloperAgreementRequest { name: name.into() });
@@ -154,7 +59,7 @@ async fn blacklist(
 
 #[tokio::test]
 async fn a_developer_agreement_needs_admission_and_every_content_item_and_closes_access_when_ended() {
-    let (mut h, _nats, agreement, listed) = world().await;
+    let (mut h, _nats, agreement, listed) = developer_world().await;
     // S-YN Art.13: the developer must have been admitted (the review service's DeveloperAdmitted).
     let unadmitted = DeveloperAgreement {
         developer_admission: "developerAdmissions/unknown".into(),
@@ -234,7 +139,7 @@ async fn a_developer_agreement_needs_admission_and_every_content_item_and_closes
 #[tokio::test]
 async fn yunnan_caps_a_developer_agreement_at_three_years() {
     // D22 (S-YN Art.13): 协议期限原则上不超过3年; the national profile sets no cap (the test above signs 5 years).
-    let (mut h, _nats, _agreement, listed) = world().await;
+    let (mut h, _nats, _agreement, listed) = developer_world().await;
     let yunnan = running(&mut h, draft("yunnan", months_from_today(48))).await;
     admit(&mut h, "developerAdmissions/adm-yn", DEVELOPER, &yunnan.name).await;
     let d = DeveloperAgreement {
@@ -248,7 +153,7 @@ async fn yunnan_caps_a_developer_agreement_at_three_years() {
 
 #[tokio::test]
 async fn blacklist_measures_suspend_end_and_bar() {
-    let (mut h, _nats, agreement, listed) = world().await;
+    let (mut h, _nats, agreement, listed) = developer_world().await;
     let created = create_developer_agreement(
         &mut h,
         developer_draft(&agreement.name, &listed.name, months_from_today(12)),
@@ -389,7 +294,7 @@ async fn blacklist_measures_suspend_end_and_bar() {
 #[tokio::test]
 async fn a_measure_whose_period_ended_expires_and_the_developer_resumes() {
     let (mut h, _nats, agreement, listed) =
-        world_with(&[("registry.scheduler_interval", "100ms".to_owned())]).await;
+        developer_world_with(&[("registry.scheduler_interval", "100ms".to_owned())]).await;
     let created = create_developer_agreement(
         &mut h,
         developer_draft(&agreement.name, &listed.name, months_from_today(12)),

@@ -280,3 +280,39 @@ async fn entries_due_for_review_are_listed_first() {
         .unwrap();
     assert_eq!(lifted.state, NegativeListEntryState::Lifted as i32);
 }
+
+// THREATS H2: a data authority of another province neither reviews nor lifts Yunnan's entry, and nothing is
+// written.
+#[tokio::test]
+async fn a_foreign_data_authority_cannot_review_or_lift_an_entry() {
+    let mut h = with_resource().await;
+    let listed = list_entry(&mut h, entry(D(2026, 3, 2), None)).await.unwrap();
+    let lift = LiftNegativeListEntryRequest {
+        name: listed.name.clone(),
+        reason: "越权".into(),
+        etag: String::new(),
+    };
+    let err = h
+        .client
+        .lift_negative_list_entry(henan_authority(lift))
+        .await
+        .unwrap_err();
+    assert_outside_jurisdiction(&err, "LiftNegativeListEntry");
+    let review = ReviewNegativeListEntryRequest {
+        name: listed.name.clone(),
+        review: Some(NegativeListReview {
+            review_date: Some(D(2027, 2, 20)),
+            outcome: NegativeListReviewOutcome::Lifted as i32,
+            reason: "越权".into(),
+            ..Default::default()
+        }),
+        etag: String::new(),
+    };
+    let err = h
+        .client
+        .review_negative_list_entry(henan_authority(review))
+        .await
+        .unwrap_err();
+    assert_outside_jurisdiction(&err, "ReviewNegativeListEntry");
+    assert!(resource_listed(&mut h).await, "the entry stands");
+}

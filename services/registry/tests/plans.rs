@@ -532,3 +532,29 @@ async fn bad_plans_are_refused_with_the_reason() {
         .unwrap_err();
     assert_invalid(&err, &["collective_decision"]);
 }
+
+// THREATS H2: a data authority of another province does not approve Yunnan's plan, and nothing is written.
+#[tokio::test]
+async fn a_foreign_data_authority_cannot_approve_a_plan() {
+    let mut h = yunnan().await;
+    let plan = create_plan(&mut h, draft("yunnan")).await.unwrap();
+    let plan = complete(&mut h, &plan).await;
+    submit(&mut h, &plan.name).await.unwrap();
+    let request = ApproveImplementationPlanRequest {
+        name: plan.name.clone(),
+        approving_body: "河南省人民政府".into(),
+        approval_document: doc("批复"),
+        approval_date: None,
+        etag: String::new(),
+    };
+    let err = h
+        .client
+        .approve_implementation_plan(henan_authority(request))
+        .await
+        .unwrap_err();
+    assert_outside_jurisdiction(&err, "ApproveImplementationPlan");
+    assert_eq!(h.audit_rows("registry.ApproveImplementationPlan").await, 0);
+    // A supervisor of Yunnan (the root's authority) approves it.
+    let approved = approve(&mut h, &plan.name, None).await.unwrap();
+    assert_eq!(approved.state, ImplementationPlanState::Approved as i32);
+}

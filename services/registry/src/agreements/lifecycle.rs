@@ -49,12 +49,18 @@ fn reason_required(ctx: &Ctx, field: &str, value: &str, what: &str) -> Result<()
     Ok(())
 }
 
-/// Implementing agencies act on their own agreements; data authorities supervise any.
-fn check_agency_or_authority(ctx: &Ctx, caller: &Caller, a: &Agreement) -> Result<(), Status> {
-    if caller.has_role(Role::DataAuthority) && caller.organization != a.operator {
-        return Ok(());
+/// Implementing agencies act on their own agreements; data authorities supervise those of their jurisdiction
+/// and below it (THREATS H2), as agencies do.
+async fn check_agency_or_authority(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
+    a: &Agreement,
+) -> Result<(), Status> {
+    if !(caller.has_role(Role::DataAuthority) && caller.organization != a.operator) {
+        check_agency(ctx, caller, a)?;
     }
-    check_agency(ctx, caller, a)
+    crate::supervision::require(ctx, tx, caller, &a.jurisdiction, &a.name).await
 }
 
 pub async fn sign(
@@ -395,7 +401,7 @@ pub async fn suspend(
     reason_required(ctx, "reason", &req.reason, "must say why operation is suspended")?;
     let mut tx = ctx.begin().await?;
     let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
-    check_agency_or_authority(ctx, caller, &a)?;
+    check_agency_or_authority(ctx, &mut tx, caller, &a).await?;
     require(ctx, &a, &[AgreementState::Active], "suspension")?;
     a.state = AgreementState::Suspended as i32;
     a.suspension_reason = req.reason.trim().to_owned();
@@ -432,7 +438,7 @@ pub async fn resume(
     reason_required(ctx, "reason", &req.reason, "must say why operation may resume")?;
     let mut tx = ctx.begin().await?;
     let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
-    check_agency_or_authority(ctx, caller, &a)?;
+    check_agency_or_authority(ctx, &mut tx, caller, &a).await?;
     require(ctx, &a, &[AgreementState::Suspended], "resumption")?;
     if term_of(&a).is_some_and(|(_, end)| end < ctx.platform.clock.today()) {
         return Err(ctx.errors().failed_precondition(
@@ -488,7 +494,7 @@ pub async fn terminate(
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
     let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
-    check_agency_or_authority(ctx, caller, &a)?;
+    check_agency_or_authority(ctx, &mut tx, caller, &a).await?;
     require(
         ctx,
         &a,

@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod agreements;
+pub mod developers;
 pub mod review;
 
 use std::cell::RefCell;
@@ -244,6 +245,26 @@ pub fn as_role<T>(message: T, roles: &[Role]) -> Request<T> {
         dev_token("organizations/authority", roles).parse().unwrap(),
     );
     request
+}
+
+/// The data authority [`authority`] acts as, holding a token of Henan, which supervises none of the tests' rows.
+pub fn henan_authority<T>(message: T) -> Request<T> {
+    pdop_testkit::acting_in(
+        "organizations/authority",
+        &[Role::DataAuthority],
+        "jurisdictions/henan",
+        message,
+    )
+}
+
+/// THREATS H2: the refusal of a supervisor acting outside its jurisdiction.
+pub fn assert_outside_jurisdiction(err: &Status, what: &str) {
+    assert_eq!(err.code(), tonic::Code::PermissionDenied, "{what}: {err:?}");
+    assert_eq!(
+        pdop_testkit::reason(err),
+        "OUTSIDE_JURISDICTION",
+        "{what}: {err:?}"
+    );
 }
 
 pub const STATS: &str = "organizations/yn-stats";
