@@ -46,8 +46,8 @@ fn served<T>(r: Result<tonic::Response<T>, Status>) -> Result<(), Status> {
 async fn a_foreign_jurisdiction_token_is_denied_every_supervisory_rpc() {
     let (mut h, _nats, agreement, listed) = developer_world().await;
     h.province("henan", "henan").await;
-    let draft = developer_draft(&agreement.name, &listed.name, months_from_today(12));
-    let created = create_developer_agreement(&mut h, draft).await.unwrap();
+    let developer = developer_draft(&agreement.name, &listed.name, months_from_today(12));
+    let created = create_developer_agreement(&mut h, developer).await.unwrap();
     let developer_agreement = signed(&mut h, &created).await;
     let warn = CreateBlacklistEntryRequest {
         blacklist_entry: Some(BlacklistEntry {
@@ -155,8 +155,16 @@ async fn a_foreign_jurisdiction_token_is_denied_every_supervisory_rpc() {
         etag: String::new(),
     };
 
+    let new_agreement = CreateAgreementRequest {
+        agreement: Some(draft("guangxi", months_from_today(36))),
+        request_id: String::new(),
+    };
     let c = &mut h.client;
     let outcomes = [
+        (
+            "CreateAgreement",
+            served(c.create_agreement(henan_agency(new_agreement)).await),
+        ),
         (
             "RecordSecurityIncident (agency)",
             served(

@@ -281,6 +281,8 @@ pub async fn create(
         .unwrap_or_default()
         .to_owned();
     crate::jurisdictions::reference(ctx, &mut tx, &a.jurisdiction, "agreement.jurisdiction").await?;
+    // An agency authorizes operation in the jurisdictions it supervises (THREATS H2).
+    crate::supervision::require(ctx, &mut tx, caller, &jurisdiction_id, &a.jurisdiction).await?;
     let profile = ctx.profile_of(&mut tx, &jurisdiction_id).await?;
     let mut v = Violations::new();
     check_term_cap(&profile, &a, "agreement.term", &mut v);
