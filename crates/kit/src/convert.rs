@@ -3,7 +3,7 @@
 
 use crate::auth::{Caller, Role as KitRole};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use pdop_proto::common::{Actor, Date, Deadline, DeadlineUnit, Money, Role, SourceCitation};
+use pdop_proto::common::{Actor, AuditInfo, Date, Deadline, DeadlineUnit, Money, Role, SourceCitation};
 use pdop_rules::money::Rate;
 use pdop_rules::{CitedDeadline, Cny, MoneyError, Period};
 
@@ -83,12 +83,23 @@ pub fn rate(r: Option<&pdop_proto::common::Rate>) -> Result<Option<Rate>, MoneyE
     r.map(|r| Rate::parse(&r.value)).transpose()
 }
 
-/// Today's date in China (Asia/Shanghai, UTC+8, no daylight saving): legal deadlines count in it.
+/// Today's date in China (Asia/Shanghai, UTC+8, no daylight saving) by the wall clock, for tools and tests.
+/// A service reads the platform clock instead (`clock.today()`, `call.today()`), which tests and dev mode move.
 pub fn today() -> NaiveDate {
     (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
 
 pub use crate::handling::etag;
+
+/// Who did something and when (`now`, from the platform clock), with the current trace.
+pub fn audit_info(caller: &Caller, now: DateTime<Utc>) -> AuditInfo {
+    AuditInfo {
+        actor: Some(actor(caller)),
+        time: Some(timestamp(now)),
+        trace_id: crate::propagation::current_trace_id().unwrap_or_default(),
+        request_id: String::new(),
+    }
+}
 
 /// The caller as carried in events.
 pub fn actor(caller: &Caller) -> Actor {

@@ -171,7 +171,7 @@ pub async fn create(
         related_entries: vec![req.entry.clone()],
         ..Default::default()
     };
-    let appended = log::append(&mut tx, draft)
+    let appended = log::append(&mut tx, draft, ctx.platform.clock.now())
         .await
         .map_err(|e| ctx.internal(e))?
         .ok_or_else(|| Status::internal("a correction has no source event and is always appended"))?;

@@ -27,6 +27,7 @@ pub fn specs() -> Vec<ConsumerSpec> {
 
 pub struct Incoming {
     pub log: Arc<LogContext>,
+    pub clock: pdop_kit::clock::PlatformClock,
 }
 
 /// The entry a routed event becomes.
@@ -89,15 +90,16 @@ impl Handler for Incoming {
         })?;
         let payload = DynamicMessage::decode(descriptor, event.payload.as_ref())
             .map_err(|e| HandleError::Permanent(e.into()))?;
-        let appended = log::append(tx, draft(route, event, &payload))
+        let now = self.clock.now();
+        let appended = log::append(tx, draft(route, event, &payload), now)
             .await
             .map_err(HandleError::Transient)?;
         if let Some(entry) = appended {
             let service = pdop_kit::events::service_of(&event.subject).unwrap_or_default();
-            notices::open(tx, &entry, &payload, service)
+            notices::open(tx, &entry, &payload, service, now)
                 .await
                 .map_err(HandleError::Permanent)?;
-            outcomes::decided(tx, &entry, &payload)
+            outcomes::decided(tx, &entry, &payload, now)
                 .await
                 .map_err(HandleError::Transient)?;
             tracing::info!(sequence = entry.sequence, subject = %event.subject, "disclosure entry appended");

@@ -147,7 +147,13 @@ impl Service for Disclosure {
         tracing::info!(key_id = %log.signer.key_id(), origin = %ctx.config.origin, "disclosure log ready");
         for spec in incoming::specs() {
             platform
-                .spawn_consumer(spec, incoming::Incoming { log: log.clone() })
+                .spawn_consumer(
+                    spec,
+                    incoming::Incoming {
+                        log: log.clone(),
+                        clock: platform.clock.clone(),
+                    },
+                )
                 .await?;
         }
         let signer_platform = platform.clone();

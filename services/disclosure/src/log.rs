@@ -76,7 +76,12 @@ impl Row {
 }
 
 /// Appends `draft`; `None` when its source event is already in the log (a redelivery).
-pub async fn append(tx: &mut Transaction<'static, Postgres>, draft: Draft) -> anyhow::Result<Option<Entry>> {
+/// Appends `draft` as the next entry, stamped `now` (the platform clock's).
+pub async fn append(
+    tx: &mut Transaction<'static, Postgres>,
+    draft: Draft,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Entry>> {
     let size: i64 = sqlx::query_scalar("SELECT size FROM log_state FOR UPDATE")
         .fetch_one(&mut **tx)
         .await?;
@@ -91,7 +96,7 @@ pub async fn append(tx: &mut Transaction<'static, Postgres>, draft: Draft) -> an
         }
     }
     // Microseconds: what PostgreSQL keeps, so the stored time and the hashed one agree.
-    let now: DateTime<Utc> = Utc::now().trunc_subsecs(6);
+    let now: DateTime<Utc> = now.trunc_subsecs(6);
     let entry = Entry {
         leaf_version: 1,
         sequence: size,

@@ -4,10 +4,10 @@
 //! open (dates in Asia/Shanghai), and forwarded to the deciding service (ObjectionFiled). The objector's identity
 //! is kept here and on that internal event only, never in the log.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{naive_date, timestamp, today};
+use pdop_kit::convert::{naive_date, timestamp};
 use pdop_kit::handling::{Handling as _, optional_name};
 use pdop_proto::common::{DateRange, Deadline, OrganizationRef, PartyKind};
 use pdop_proto::disclosure::events::v1::ObjectionFiled;
@@ -49,6 +49,7 @@ pub async fn open(
     entry: &Entry,
     payload: &DynamicMessage,
     deciding_service: &str,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let kind = match EntryKind::try_from(entry.kind).unwrap_or_default() {
         EntryKind::RegistrationNotice => NoticeKind::Registration,
@@ -70,7 +71,6 @@ pub async fn open(
         _ => OrganizationRef::default(),
     };
     let id = uuid::Uuid::now_v7().to_string();
-    let now = Utc::now();
     let notice = Notice {
         name: format!("notices/{id}"),
         kind: kind as i32,
@@ -120,12 +120,13 @@ struct NoticeRow {
 }
 
 impl NoticeRow {
-    fn to_proto(&self) -> Notice {
+    /// The notice as it stands on `today` (its state follows from its period).
+    fn to_proto(&self, today: NaiveDate) -> Notice {
         let mut n = Notice::decode(self.body.as_slice()).unwrap_or_default();
         n.name = format!("notices/{}", self.id);
         n.objection_count = self.objection_count;
         let period = n.period.unwrap_or_default();
-        let state = state_on(&period, today());
+        let state = state_on(&period, today);
         n.state = state as i32;
         if state == NoticeState::Closed {
             // The period ends at the end of its last day, Asia/Shanghai (UTC+8).
@@ -153,7 +154,11 @@ async fn notice(ctx: &Ctx, name: &str, field: &str) -> Result<NoticeRow, Status>
 
 pub async fn get_notice(ctx: &Ctx, req: GetNoticeRequest) -> Result<GetNoticeResponse, Status> {
     Ok(GetNoticeResponse {
-        notice: Some(notice(ctx, &req.name, "name").await?.to_proto()),
+        notice: Some(
+            notice(ctx, &req.name, "name")
+                .await?
+                .to_proto(ctx.platform.clock.today()),
+        ),
     })
 }
 
@@ -163,7 +168,7 @@ pub async fn list_notices(ctx: &Ctx, req: ListNoticesRequest) -> Result<ListNoti
         pdop_kit::handling::paging(req.page_size, &req.page_token, &mut v);
     let jurisdiction = optional_name(&req.jurisdiction, "jurisdictions", "jurisdiction", &mut v);
     v.into_result(ctx.errors())?;
-    let today = today();
+    let today = ctx.platform.clock.today();
     // The state is a function of the date, so it filters in SQL as a date comparison.
     let mut rows: Vec<NoticeRow> = sqlx::query_as(&format!(
         "SELECT {NOTICE_COLUMNS} FROM notices
@@ -187,7 +192,7 @@ pub async fn list_notices(ctx: &Ctx, req: ListNoticesRequest) -> Result<ListNoti
     .map_err(|e| ctx.db(e))?;
     let next_page_token = pdop_kit::handling::page_after(&mut rows, size, |r| r.id.clone());
     Ok(ListNoticesResponse {
-        notices: rows.iter().map(NoticeRow::to_proto).collect(),
+        notices: rows.iter().map(|r| r.to_proto(today)).collect(),
         next_page_token,
     })
 }
@@ -290,7 +295,7 @@ pub async fn create_objection(
     .await
     .map_err(|e| ctx.db(e))?
     .ok_or_else(|| ctx.errors().not_found("NOTICE_NOT_FOUND", &o.notice))?;
-    let notice = row.to_proto();
+    let notice = row.to_proto(ctx.platform.clock.today());
     let state = NoticeState::try_from(notice.state).unwrap_or_default();
     if state != NoticeState::Open {
         return Err(ctx.errors().failed_precondition(
@@ -303,7 +308,7 @@ pub async fn create_objection(
         ));
     }
     let id = uuid::Uuid::now_v7().to_string();
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let filed = Objection {
         name: format!("objections/{id}"),
         notice: notice.name.clone(),
@@ -390,7 +395,9 @@ pub async fn get_objection(
         if caller.is_public() {
             return Err(not_found());
         }
-        let notice = notice(ctx, &objection.notice, "name").await?.to_proto();
+        let notice = notice(ctx, &objection.notice, "name")
+            .await?
+            .to_proto(ctx.platform.clock.today());
         if !may_read(caller, &notice) {
             return Err(ctx.errors().permission_denied(
                 "NOT_THE_DECIDING_ORGANIZATION",

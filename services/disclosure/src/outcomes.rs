@@ -1,7 +1,7 @@
 //! Decisions on objections, as the deciding services announce them: the objection records the decision, and an
 //! upheld one retracts the notice entry by a RETRACTION correction (N3 Art.12), never by an edit.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use pdop_kit::convert::timestamp;
 use pdop_proto::disclosure::v1::{Entry, EntryKind, EntrySource, Objection, ObjectionState};
 use prost::Message;
@@ -14,6 +14,7 @@ pub async fn decided(
     tx: &mut Transaction<'static, Postgres>,
     entry: &Entry,
     payload: &DynamicMessage,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     if entry.kind != EntryKind::ObjectionOutcome as i32 {
         return Ok(());
@@ -56,7 +57,7 @@ pub async fn decided(
     let mut objection = Objection::decode(body.as_slice())?;
     objection.state = state as i32;
     objection.decision_reason = text("reason");
-    objection.decide_time = Some(timestamp(Utc::now()));
+    objection.decide_time = Some(timestamp(now));
     objection.outcome_entry = format!("entries/{}", entry.sequence);
     if state == ObjectionState::Upheld {
         let original: Vec<u8> = sqlx::query_scalar("SELECT body FROM entries WHERE sequence = $1")
@@ -75,7 +76,7 @@ pub async fn decided(
                 ..Default::default()
             },
         );
-        if let Some(appended) = crate::log::append(tx, correction).await? {
+        if let Some(appended) = crate::log::append(tx, correction, now).await? {
             objection.retraction_entry = appended.name;
         }
     }

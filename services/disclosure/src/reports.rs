@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{date, today};
+use pdop_kit::convert::date;
 use pdop_kit::handling::Handling as _;
 use pdop_proto::common::{Deadline, DeadlineUnit, JurisdictionRef, OrganizationRef, SourceCitation};
 use pdop_proto::disclosure::v1::{
@@ -41,7 +41,7 @@ fn annual_due(year: i32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year + 1, 3, 31)
 }
 
-fn validate(r: &DisclosureReport, v: &mut Violations) {
+fn validate(r: &DisclosureReport, today: NaiveDate, v: &mut Violations) {
     let kind = DisclosureReportKind::try_from(r.kind).unwrap_or_default();
     let role = DiscloserRole::try_from(r.discloser_role).unwrap_or_default();
     if kind == DisclosureReportKind::Unspecified {
@@ -76,7 +76,7 @@ fn validate(r: &DisclosureReport, v: &mut Violations) {
         v.add("report.sections", "each section needs a key of its own");
     }
     if kind == DisclosureReportKind::Annual {
-        if !(2000..today().year()).contains(&r.year) {
+        if !(2000..today.year()).contains(&r.year) {
             v.add(
                 "report.year",
                 "must be a past year: the annual disclosure covers the prior year",
@@ -138,7 +138,7 @@ pub async fn publish(
     const METHOD: &str = "disclosure.PublishDisclosureReport";
     let r = req.report.unwrap_or_default();
     let mut v = Violations::new();
-    validate(&r, &mut v);
+    validate(&r, ctx.platform.clock.today(), &mut v);
     v.into_result(ctx.errors())?;
     let role = DiscloserRole::try_from(r.discloser_role).unwrap_or_default();
     let needed = match role {
@@ -195,11 +195,11 @@ pub async fn publish(
             }),
             ..Default::default()
         }),
-        late: due.is_some_and(|d| today() > d),
+        late: due.is_some_and(|d| ctx.platform.clock.today() > d),
         ..Default::default()
     };
     // The append takes the log's lock first; the audit row comes after every lock.
-    let entry = log::append(&mut tx, draft)
+    let entry = log::append(&mut tx, draft, ctx.platform.clock.now())
         .await
         .map_err(|e| ctx.internal(e))?
         .ok_or_else(|| Status::internal("an API report has no source event and is always appended"))?;
@@ -294,7 +294,7 @@ pub async fn generated(ctx: &Ctx, organization: &str, year: i32) -> Result<Value
     Ok(json!({
         "organization": format!("organizations/{organization}"),
         "year": year,
-        "generatedAt": Utc::now().to_rfc3339(),
+        "generatedAt": ctx.platform.clock.now().to_rfc3339(),
         "due": annual_due(year).map(|d| d.to_string()),
         "annualDisclosures": annual,
         "entryCount": rows.len(),

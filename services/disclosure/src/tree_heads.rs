@@ -74,6 +74,7 @@ pub async fn sign_if_due(
     pool: &PgPool,
     signer: &LogSigner,
     max_age: Duration,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SignedTreeHead>> {
     let mut tx = pool.begin().await?;
     // Shares the append lock's row: a head never sees half an append.
@@ -85,7 +86,7 @@ pub async fn sign_if_due(
     ))
     .fetch_optional(&mut *tx)
     .await?;
-    let now_ms = Utc::now().timestamp_millis();
+    let now_ms = now.timestamp_millis();
     let fresh = last.as_ref().is_some_and(|h| {
         h.tree_size == size
             && now_ms - h.timestamp_ms < i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)
@@ -141,7 +142,7 @@ pub async fn sign_if_due(
 /// `interval`. Subscribers waiting on `signed` are woken after each new head.
 pub async fn run(platform: Arc<Platform>, log: Arc<LogContext>, mut stop: watch::Receiver<bool>) {
     loop {
-        match sign_if_due(&platform.pool, &log.signer, log.interval).await {
+        match sign_if_due(&platform.pool, &log.signer, log.interval, platform.clock.now()).await {
             Ok(Some(head)) => {
                 tracing::debug!(tree_size = head.tree_size, "tree head signed");
                 log.recent_head.clear();

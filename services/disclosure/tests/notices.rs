@@ -512,3 +512,38 @@ async fn a_notice_entry_names_the_notice_it_opened() {
         "an annotation, not part of the leaf"
     );
 }
+
+// D5 / N3 Art.12: a notice is open for its period as the platform clock counts it (a demo or an end-to-end run
+// moves that clock across a 10-working-day notice), never by the machine's wall clock; objections follow.
+#[tokio::test]
+async fn a_notice_follows_the_platform_clock() {
+    let first = NaiveDate::from_ymd_opt(2030, 3, 4).unwrap();
+    let last = NaiveDate::from_ymd_opt(2030, 3, 15).unwrap();
+    let mut h = start_on(std::sync::Arc::new(pdop_kit::clock::ManualClock::on(first))).await;
+    let opened = notice(&mut h, "registrations/r-clock", first, last).await;
+    assert_eq!(opened.state, NoticeState::Open as i32, "open on its first day");
+
+    assert!(h.running.platform.clock.advance(chrono::Duration::days(12)));
+    let get = GetNoticeRequest {
+        name: opened.name.clone(),
+    };
+    let closed = h
+        .client
+        .get_notice(get)
+        .await
+        .unwrap()
+        .into_inner()
+        .notice
+        .unwrap();
+    assert_eq!(
+        closed.state,
+        NoticeState::Closed as i32,
+        "closed the day after its last"
+    );
+    let err = h
+        .client
+        .create_objection(file(objection(&opened.name), ""))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "NOTICE_NOT_OPEN", "{err:?}");
+}

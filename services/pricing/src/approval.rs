@@ -1,7 +1,6 @@
 //! Approval (核定) of a pricing case's maximum allowed revenue: one stored calculation is adopted, jointly with
 //! the data authority (N1 §二), and the case carries its figures.
 
-use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
 use pdop_kit::convert::{actor, timestamp};
@@ -149,7 +148,7 @@ pub async fn approve(
         decision_date: Some(pdop_kit::convert::date(decision_date)),
         approved: Some(AuditInfo {
             actor: Some(actor(caller)),
-            time: Some(timestamp(Utc::now())),
+            time: Some(timestamp(ctx.platform.clock.now())),
             ..Default::default()
         }),
     });

@@ -178,7 +178,7 @@ pub async fn create(
         superseded_by: String::new(),
         recorded: Some(AuditInfo {
             actor: Some(actor(caller)),
-            time: Some(timestamp(Utc::now())),
+            time: Some(timestamp(ctx.platform.clock.now())),
             ..Default::default()
         }),
         create_time: None,
@@ -193,7 +193,7 @@ pub async fn create(
     .bind(series as i16)
     .bind(value)
     .bind(recorded.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await;
     let row = match inserted {

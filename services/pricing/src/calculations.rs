@@ -213,7 +213,7 @@ pub async fn create(
         state: CalculationState::Candidate as i32,
         created: Some(AuditInfo {
             actor: Some(actor(caller)),
-            time: Some(timestamp(Utc::now())),
+            time: Some(timestamp(ctx.platform.clock.now())),
             ..Default::default()
         }),
         ..Default::default()
@@ -228,7 +228,7 @@ pub async fn create(
     .bind(survey_name.trim_start_matches("costSurveys/"))
     .bind(CalculationState::Candidate as i16)
     .bind(calculation.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;

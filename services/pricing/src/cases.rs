@@ -2,12 +2,12 @@
 //! opens in TRIAL (试行收费); once a full operating year exists the authorizing entity applies in writing and
 //! the pricing authority assesses whether a pricing basis exists (→ COST_INVESTIGATION, or back to TRIAL).
 
-use chrono::{Months, NaiveDate, Utc};
+use chrono::{Months, NaiveDate};
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{actor, optional_date, timestamp, today};
+use pdop_kit::convert::{actor, audit_info, optional_date};
 use pdop_kit::handling::{is_unique_violation, optional_name, page_after};
-use pdop_proto::common::{AuditInfo, DateRange, OrganizationRef};
+use pdop_proto::common::{DateRange, OrganizationRef};
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     AssessPricingBasisRequest, AssessPricingBasisResponse, CreatePricingCaseRequest,
@@ -199,7 +199,7 @@ pub async fn create(
     .bind(&agreement_id)
     .bind(PricingCaseState::Trial as i16)
     .bind(case.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .bind(predecessor.as_ref().map(|(row, _, _)| row.id().to_owned()))
     .fetch_one(&mut *tx)
     .await;
@@ -392,16 +392,9 @@ pub async fn save(
     Ok(updated.to_proto())
 }
 
-fn audit(caller: &Caller) -> Option<AuditInfo> {
-    Some(AuditInfo {
-        actor: Some(actor(caller)),
-        time: Some(timestamp(Utc::now())),
-        ..Default::default()
-    })
-}
-
 /// A full operating year (完整年度运营情况, N1 §二): twelve months that have ended.
-fn full_year(period: Option<&DateRange>) -> Result<(NaiveDate, NaiveDate), &'static str> {
+/// A completed twelve-month operating year, ended before `today`.
+fn full_year(period: Option<&DateRange>, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), &'static str> {
     let period = period.ok_or("must give the full operating year the application rests on")?;
     let start = optional_date(period.start_date.as_ref()).ok().flatten();
     let end = optional_date(period.end_date.as_ref()).ok().flatten();
@@ -415,7 +408,7 @@ fn full_year(period: Option<&DateRange>) -> Result<(NaiveDate, NaiveDate), &'sta
     {
         return Err("must be exactly twelve months (a full operating year)");
     }
-    if end >= today() {
+    if end >= today {
         return Err("has not ended yet; a pricing basis needs a completed year");
     }
     Ok((start, end))
@@ -428,7 +421,7 @@ pub async fn submit_application(
 ) -> Result<SubmitPricingApplicationResponse, Status> {
     const METHOD: &str = "pricing.SubmitPricingApplication";
     let mut v = Violations::new();
-    if let Err(why) = full_year(req.full_year_period.as_ref()) {
+    if let Err(why) = full_year(req.full_year_period.as_ref(), ctx.platform.clock.today()) {
         v.add("full_year_period", why);
     }
     if req.document.as_ref().is_none_or(|d| d.uri.is_empty()) {
@@ -465,7 +458,7 @@ pub async fn submit_application(
         full_year_period: req.full_year_period,
         document: req.document,
         summary: req.summary.trim().to_owned(),
-        submitted: audit(caller),
+        submitted: Some(audit_info(caller, ctx.platform.clock.now())),
     });
     let saved = save(ctx, &mut tx, &row, &c).await?;
     let event = ev::PricingApplicationSubmitted {
@@ -538,7 +531,7 @@ pub async fn assess_basis(
         basis_found: req.basis_found,
         reason: req.reason.trim().to_owned(),
         document: req.document,
-        assessed: audit(caller),
+        assessed: Some(audit_info(caller, ctx.platform.clock.now())),
     });
     let saved = save(ctx, &mut tx, &row, &c).await?;
     let event = ev::PricingBasisAssessed {
@@ -588,9 +581,13 @@ mod tests {
     #[test]
     fn an_application_rests_on_a_completed_twelve_month_year() {
         // N1 §二: 已有完整年度运营情况的 … 提出书面申请.
-        assert!(full_year(Some(&range((2025, 1, 1), (2025, 12, 31)))).is_ok());
-        assert!(full_year(Some(&range((2025, 1, 1), (2025, 11, 30)))).is_err());
-        let next = today().year() + 1;
-        assert!(full_year(Some(&range((next, 1, 1), (next, 12, 31)))).is_err());
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        assert!(full_year(Some(&range((2025, 1, 1), (2025, 12, 31))), today).is_ok());
+        assert!(full_year(Some(&range((2025, 1, 1), (2025, 11, 30))), today).is_err());
+        let next = today.year() + 1;
+        assert!(full_year(Some(&range((next, 1, 1), (next, 12, 31))), today).is_err());
+        // The year must have ended before today, not on it.
+        let on = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+        assert!(full_year(Some(&range((2025, 1, 1), (2025, 12, 31))), on).is_err());
     }
 }

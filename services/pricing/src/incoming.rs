@@ -3,7 +3,7 @@
 //! event twice leaves the same row. A withdrawn product's published caps and prices end in the same
 //! transaction (`events::withdrawals`).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use pdop_kit::clock::PlatformClock;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_kit::names;
@@ -106,7 +106,7 @@ impl Handler for Incoming {
             _ => return Ok(()),
         };
         let Some(j) = jurisdiction else { return Ok(()) };
-        upsert(tx, &j, &parent).await?;
+        upsert(tx, &j, &parent, self.clock.now()).await?;
         Ok(())
     }
 }
@@ -169,6 +169,7 @@ async fn upsert(
     tx: &mut Transaction<'static, Postgres>,
     j: &JurisdictionRef,
     parent: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let Some(id) = names::parse(&j.name, "jurisdictions") else {
         return Ok(());
@@ -181,7 +182,7 @@ async fn upsert(
     .bind(id)
     .bind(&j.profile_id)
     .bind(j.encode_to_vec())
-    .bind(Utc::now())
+    .bind(now)
     .bind(names::parse(parent, "jurisdictions").unwrap_or_default())
     .execute(&mut **tx)
     .await?;

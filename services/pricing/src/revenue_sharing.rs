@@ -242,7 +242,7 @@ pub async fn record(
     if !r.supersedes.is_empty() {
         supersede(ctx, &mut tx, &r, &agreement_id, &id).await?;
     }
-    let now = Utc::now();
+    let now = ctx.platform.clock.now();
     let recorded = RevenueSharing {
         name: String::new(),
         jurisdiction: format!("jurisdictions/{jurisdiction_id}"),

@@ -2,10 +2,9 @@
 //! compared with the allowed revenue; an over-collection is deducted from the next period's MAR, or smoothed
 //! over several periods (超出较多的，可在不同周期平滑处理). The case is then SETTLED.
 
-use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
-use pdop_kit::convert::{actor, naive_date, timestamp, today};
+use pdop_kit::convert::{actor, naive_date, timestamp};
 use pdop_kit::handling::{is_unique_violation, optional_name, page_after};
 use pdop_proto::common::{AuditInfo, Money, Rate};
 use pdop_proto::pricing::events::v1 as ev;
@@ -99,7 +98,7 @@ pub async fn create(
         period.start_date.map(|d| d.year).unwrap_or_default(),
         period.end_date.map(|d| d.year).unwrap_or_default(),
     );
-    if end.is_none_or(|end| end >= today()) {
+    if end.is_none_or(|end| end >= ctx.platform.clock.today()) {
         return Err(ctx.errors().failed_precondition(
             "PERIOD_NOT_ENDED",
             format!(
@@ -177,7 +176,7 @@ pub async fn create(
     .bind(case.name.trim_start_matches("pricingCases/"))
     .bind(PeriodSettlementState::Draft as i16)
     .bind(settlement.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await;
     let row = match inserted {
@@ -325,7 +324,7 @@ pub async fn complete(
     s.state = PeriodSettlementState::Completed as i32;
     s.completed = Some(AuditInfo {
         actor: Some(actor(caller)),
-        time: Some(timestamp(Utc::now())),
+        time: Some(timestamp(ctx.platform.clock.now())),
         ..Default::default()
     });
     case.state = PricingCaseState::Settled as i32;

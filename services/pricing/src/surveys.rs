@@ -2,12 +2,10 @@
 //! the pricing authority disallows what is unreasonable or unrelated, allocates the share of free products and
 //! nets off subsidies, then approves the operating cost C (核定) or returns the survey with reasons.
 
-use chrono::Utc;
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
-use pdop_kit::convert::{actor, timestamp};
+use pdop_kit::convert::{actor, audit_info};
 use pdop_kit::handling::{fetch_row, optional_name, page_after};
-use pdop_proto::common::AuditInfo;
 use pdop_proto::pricing::events::v1 as ev;
 use pdop_proto::pricing::v1::{
     ApproveCostSurveyRequest, ApproveCostSurveyResponse, CostLineItem, CostSurvey, CostSurveyState,
@@ -54,14 +52,6 @@ pub async fn approved(
         "a calculation from it",
     )?;
     Ok(s)
-}
-
-fn audit(caller: &Caller) -> Option<AuditInfo> {
-    Some(AuditInfo {
-        actor: Some(actor(caller)),
-        time: Some(timestamp(Utc::now())),
-        ..Default::default()
-    })
 }
 
 pub async fn create(
@@ -116,7 +106,7 @@ pub async fn create(
     .bind(case.name.trim_start_matches("pricingCases/"))
     .bind(CostSurveyState::Draft as i16)
     .bind(s.encode_to_vec())
-    .bind(Utc::now())
+    .bind(ctx.platform.clock.now())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -375,7 +365,7 @@ pub async fn submit(
         ));
     }
     s.state = CostSurveyState::Submitted as i32;
-    s.submitted = audit(caller);
+    s.submitted = Some(audit_info(caller, ctx.platform.clock.now()));
     let saved = save(ctx, &mut tx, &row, &s).await?;
     let event = ev::CostSurveySubmitted {
         cost_survey: Some(summary(ctx, &mut tx, &saved).await),
@@ -441,7 +431,7 @@ pub async fn approve(
     let mut tx = ctx.begin().await?;
     let (row, mut s) = for_decision(ctx, &mut tx, caller, &req.name, &req.etag).await?;
     s.state = CostSurveyState::Approved as i32;
-    s.approved = audit(caller);
+    s.approved = Some(audit_info(caller, ctx.platform.clock.now()));
     s.approval_document = req.approval_document;
     let saved = save(ctx, &mut tx, &row, &s).await?;
     let event = ev::CostSurveyApproved {

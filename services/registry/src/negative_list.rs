@@ -5,7 +5,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use pdop_kit::Violations;
 use pdop_kit::auth::Caller;
-use pdop_proto::common::AuditInfo;
 use pdop_proto::registry::events::v1::{
     NegativeListEntryAdded, NegativeListEntryLifted, NegativeListEntryReviewed,
 };
@@ -21,7 +20,7 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use tonic::Status;
 
 use crate::context::{Ctx, Handling, fetch_row, is_unique_violation, optional_name, paging};
-use crate::convert::{actor, date, etag, optional_date, timestamp};
+use crate::convert::{actor, audit_info, date, etag, optional_date, timestamp};
 use crate::jurisdictions::{self, page_after};
 use crate::{names, resources};
 
@@ -379,15 +378,6 @@ async fn save(
         .await?;
     }
     Ok(entry)
-}
-
-fn audit_info(caller: &Caller, now: DateTime<Utc>) -> AuditInfo {
-    AuditInfo {
-        actor: Some(actor(caller)),
-        time: Some(timestamp(now)),
-        trace_id: pdop_kit::propagation::current_trace_id().unwrap_or_default(),
-        request_id: String::new(),
-    }
 }
 
 async fn announce_lift(

@@ -11,7 +11,10 @@ use pdop_proto::common::{Actor, JurisdictionRef, Money, OrganizationRef};
 use pdop_proto::disclosure::v1::disclosure_service_client::DisclosureServiceClient;
 use pdop_proto::pricing::events::v1::{CapPricePublished, CapPriceSnapshot};
 use pdop_proto::registry::events::v1::{AgreementSigned, AgreementSummary};
-use pdop_testkit::{PrivateNats, TestDb, TestEnv, free_port, publish_as_relay, spawn_service, until_holds};
+use pdop_testkit::{
+    PrivateNats, TestDb, TestEnv, free_port, publish_as_relay, spawn_service, spawn_service_with_clock,
+    until_holds,
+};
 use prost::Message;
 use tonic::transport::Channel;
 
@@ -30,6 +33,15 @@ pub struct Harness {
 }
 
 pub async fn start() -> Harness {
+    start_from(None).await
+}
+
+/// As [`start`], on `clock` (a manual clock the test moves through `running.platform.clock`).
+pub async fn start_on(clock: std::sync::Arc<dyn pdop_kit::clock::Clock>) -> Harness {
+    start_from(Some(clock)).await
+}
+
+async fn start_from(clock: Option<std::sync::Arc<dyn pdop_kit::clock::Clock>>) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     // A free port can be taken by another process before the service binds it: try a few.
@@ -47,7 +59,20 @@ pub async fn start() -> Harness {
             ("disclosure.signing_interval", "30s".to_owned()),
             ("disclosure.batch_delay", "20ms".to_owned()),
         ];
-        let running = match spawn_service::<Disclosure>(&db, &nats.url(), &env.namespace, &overrides).await {
+        let spawned = match &clock {
+            Some(clock) => {
+                spawn_service_with_clock::<Disclosure>(
+                    &db,
+                    &nats.url(),
+                    &env.namespace,
+                    &overrides,
+                    clock.clone(),
+                )
+                .await
+            }
+            None => spawn_service::<Disclosure>(&db, &nats.url(), &env.namespace, &overrides).await,
+        };
+        let running = match spawned {
             Ok(running) => running,
             Err(err) if attempt < 5 && format!("{err:#}").contains("in use") => continue,
             Err(err) => panic!("{err:#}"),
