@@ -10,7 +10,7 @@ use pdop_kit::auth::Caller;
 use tonic::Status;
 
 use crate::context::Ctx;
-use crate::{agreements, blacklist, deadlines, developer_agreements, registrations};
+use crate::{agreements, blacklist, deadlines, developer_agreements, grpc};
 
 /// The identity the scheduler's changes are audited under.
 fn scheduler() -> Caller {
@@ -47,7 +47,9 @@ pub async fn sweep(ctx: &Ctx, today: NaiveDate) -> Result<usize, Status> {
     let mut done = agreements::sweep(ctx, &caller, today).await?;
     done += blacklist::sweep(ctx, &caller, today).await?;
     done += developer_agreements::expire_due(ctx, &caller, today).await?;
-    done += registrations::expire_due(ctx, &caller, today).await?;
+    done += grpc::lifecycle::expire_due(ctx, today)
+        .await
+        .map_err(Status::from)?;
     done += deadlines::mark_overdue(ctx, &caller, today).await?;
     Ok(done)
 }
