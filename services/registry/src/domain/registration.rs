@@ -6,6 +6,7 @@
 use chrono::Months;
 use pdop_kit::auth::{Caller, Role};
 use pdop_kit::convert::{self, actor, date, naive_date, optional_date, timestamp};
+use pdop_kit::scope::Ancestry;
 use pdop_kit::uow::{Call, Change};
 use pdop_proto::common::{DateRange, JurisdictionRef, OrganizationRef};
 use pdop_proto::registry::events::v1 as ev;
@@ -134,6 +135,13 @@ pub fn not_own(caller: &Caller, reg: &Registration) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// A data authority decides on registrations of its own jurisdiction and those below it (THREATS H2), never on
+/// its own organization's application.
+pub fn may_decide(caller: &Caller, ancestry: &Ancestry, reg: &Registration) -> Result<(), Error> {
+    not_own(caller, reg)?;
+    super::scope::may_supervise(caller, ancestry, &reg.name)
 }
 
 /// Only the applicant edits and submits its application.

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use pdop_kit::auth::Role;
+use pdop_kit::service_error::Reason;
 use pdop_proto::common::DocumentRef;
 use pdop_proto::registry::v1::{
     CancellationReason, MissingMaterial, ObjectionDecisionState, RegistrationMaterial, RegistrationObjection,
@@ -226,12 +227,32 @@ fn only_a_coded_registration_past_its_validity_expires() {
     }
 }
 
+// THREATS H2: a data authority decides only on registrations of its jurisdiction or below.
+#[test]
+fn a_data_authority_decides_only_inside_its_jurisdiction() {
+    let reg = registration(RegistrationState::Submitted);
+    let yunnan = Ancestry::new(["yunnan", "china"]);
+    let henan = caller(
+        "organizations/hn-da",
+        &[Role::DataAuthority],
+        "jurisdictions/henan",
+    );
+    let err = may_decide(&henan, &yunnan, &reg).unwrap_err();
+    assert!(matches!(err, Error::Denied { .. }));
+    assert_eq!(err.reason(), Some(ErrorReason::OutsideJurisdiction));
+    assert_eq!(err.reason().map(Reason::as_str), Some("OUTSIDE_JURISDICTION"));
+    for own in ["jurisdictions/yunnan", "jurisdictions/china"] {
+        let da = caller("organizations/da", &[Role::DataAuthority], own);
+        assert!(may_decide(&da, &yunnan, &reg).is_ok(), "{own}");
+    }
+}
+
 // Nobody decides their own organization's application.
 #[test]
 fn the_applicant_does_not_decide_its_own_application() {
     let reg = registration(RegistrationState::Submitted);
     let own = caller(APPLICANT, &[Role::DataAuthority], "jurisdictions/yunnan");
-    let err = not_own(&own, &reg).unwrap_err();
+    let err = may_decide(&own, &Ancestry::new(["yunnan"]), &reg).unwrap_err();
     assert_eq!(err.reason(), Some(ErrorReason::OwnApplication));
 }
 

@@ -13,10 +13,12 @@ mod decide {
     use pdop_proto::registry::v1::Registration;
 
     use crate::domain::{Error, registration};
-    use crate::storage::Tx;
+    use crate::storage::{self, Tx};
 
-    /// The registry's staff decide; never on their own organization's application.
-    pub async fn may_decide(_tx: &mut Tx, call: &Call, reg: &Registration) -> Result<(), Error> {
-        registration::not_own(&call.caller, reg)
+    /// The registry's staff decide on registrations of their jurisdiction and those below it (THREATS H2), never
+    /// on their own organization's application.
+    pub async fn may_decide(tx: &mut Tx, call: &Call, reg: &Registration) -> Result<(), Error> {
+        let ancestry = storage::refs::ancestry(tx, reg).await?;
+        registration::may_decide(&call.caller, &ancestry, reg)
     }
 }

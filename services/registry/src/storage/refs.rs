@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use pdop_kit::scope::Ancestry;
 use pdop_proto::common::{JurisdictionRef, OrganizationRef};
 use pdop_proto::registry::v1::Registration;
 use pdop_rules::{Profile, Profiles};
@@ -111,4 +112,9 @@ pub async fn division(tx: &mut Tx, reg: &Registration) -> Result<String, Error> 
     } else {
         j.division_code
     })
+}
+
+/// The registration's jurisdiction and its ancestors, for the scope check (THREATS H2).
+pub async fn ancestry(tx: &mut Tx, reg: &Registration) -> Result<Ancestry, Error> {
+    Ok(pdop_kit::scope::ancestry(&mut **tx, &reg.jurisdiction).await?)
 }
