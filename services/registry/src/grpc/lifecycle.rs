@@ -1,10 +1,9 @@
-//! `UpdateRegistration`, `RenewRegistration`, `CancelRegistration`, `RevokeRegistration`, and the scheduler's
-//! expiry of registrations not renewed (N3 Art.9, 15, 20).
+//! `UpdateRegistration`, `RenewRegistration`, `CancelRegistration`, `RevokeRegistration` (N3 Art.9, 15, 20),
+//! and the cancellation the scheduler also makes when a registration expires unrenewed.
 
-use chrono::NaiveDate;
 use pdop_kit::Violations;
 use pdop_kit::convert::optional_date;
-use pdop_kit::uow::{Call, Change, Mutate, Write};
+use pdop_kit::uow::{Call, Change, Mutate};
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1 as pb;
 use pdop_proto::registry::v1::registration::Subject;
@@ -12,7 +11,7 @@ use pdop_proto::registry::v1::{CancellationReason, ObligationKind, Registration,
 
 use super::decide;
 use crate::context::Ctx;
-use crate::domain::registration_lifecycle::{self as lifecycle, EXPIRED_NOTE, MUTABLE};
+use crate::domain::registration_lifecycle::{self as lifecycle, MUTABLE};
 use crate::domain::{Error, registration};
 use crate::mask;
 use crate::names;
@@ -119,7 +118,7 @@ async fn unlink(tx: &mut Tx, call: &Call, reg: &Registration) -> Result<(), Erro
 }
 
 /// Cancels a CODED registration already locked: the subject is no longer registered.
-pub(super) async fn cancel_locked(
+pub(crate) async fn cancel_locked(
     tx: &mut Tx,
     call: &Call,
     reg: &mut Registration,
@@ -225,35 +224,4 @@ pub async fn revoke(
         })
     })
     .await
-}
-
-const SCHEDULER: &str = "registry-scheduler";
-/// The action the scheduler's transitions have always been audited under.
-const SCHEDULED: &str = "registry.Scheduler";
-
-/// Cancels CODED registrations whose validity ended before `today` without renewal (N3 Art.15), one unit of work
-/// each, as `service:registry-scheduler`. Returns how many.
-pub async fn expire_due(ctx: &Ctx, today: NaiveDate) -> Result<usize, Error> {
-    let mut done = 0;
-    for name in storage::registrations::due_for_expiry(&ctx.platform.pool, today).await? {
-        let call = Call::system(SCHEDULER, SCHEDULED, ctx.platform.clock.now());
-        let expired: pb::CancelRegistrationResponse = ctx
-            .mutate(call, |u| {
-                Box::pin(async move {
-                    let mut reg = storage::registrations::lock(u.tx, &name, "").await?;
-                    // Another replica (or a renewal) may have got there first: the row is re-checked locked.
-                    if !lifecycle::expires(&reg, today) {
-                        return Ok(Write::new(pb::CancelRegistrationResponse::default()));
-                    }
-                    let reason = CancellationReason::ExpiredNotRenewed;
-                    let (change, saved) = cancel_locked(u.tx, u.call, &mut reg, reason, EXPIRED_NOTE).await?;
-                    Ok::<_, Error>(change.into_write(pb::CancelRegistrationResponse {
-                        registration: Some(saved),
-                    }))
-                })
-            })
-            .await?;
-        done += usize::from(expired.registration.is_some());
-    }
-    Ok(done)
 }
