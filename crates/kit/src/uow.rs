@@ -117,6 +117,7 @@ pub struct Change<E = Quiet> {
     resource: String,
     audit: serde_json::Value,
     event: Option<E>,
+    action: Option<String>,
 }
 
 impl<E> Change<E> {
@@ -126,7 +127,15 @@ impl<E> Change<E> {
             resource: resource.into(),
             audit,
             event: None,
+            action: None,
         }
+    }
+
+    /// Audits the change under `action` instead of the call's method: a side effect that has always been
+    /// audited under its own action (a product listed because its registration was coded, say).
+    pub fn audited_as(mut self, action: &str) -> Self {
+        self.action = Some(action.to_owned());
+        self
     }
 
     pub fn resource(&self) -> &str {
@@ -156,6 +165,7 @@ impl<E: Announcement> Change<E> {
             resource: self.resource,
             audit: self.audit,
             event,
+            action: self.action,
         }
     }
 }
@@ -174,6 +184,7 @@ pub struct RecordedChange {
     resource: String,
     audit: serde_json::Value,
     event: Option<OutgoingEvent>,
+    action: Option<String>,
 }
 
 /// The outcome of a mutating body: the response and the changes, recorded in order.
@@ -227,7 +238,7 @@ where
             AuditRecord {
                 actor: &call.caller.subject,
                 actor_org: &call.caller.organization,
-                action: &call.method,
+                action: change.action.as_deref().unwrap_or(&call.method),
                 resource: &change.resource,
                 detail: change.audit,
             },

@@ -235,3 +235,34 @@ async fn an_oversized_event_fails_its_call_and_the_next_event_is_published() {
     );
     relay_handle.stop().await;
 }
+
+#[tokio::test]
+async fn a_change_audited_as_its_own_action_keeps_it_and_the_others_take_the_method() {
+    let env = TestEnv::new().await.unwrap();
+    let (db, platform) = platform(&env).await;
+    let call = Call::new(Caller::system("tester"), "kituow.Note", platform.clock.now());
+    let response: Noted = platform
+        .mutate(&(), call, |_u| {
+            Box::pin(async move {
+                let side: Change<Quiet> =
+                    Change::new("things/b", serde_json::json!({})).audited_as("kituow.Side");
+                let main: Change<Quiet> = Change::new("things/a", serde_json::json!({}));
+                Ok::<_, TestError>(main.into_write(Noted::default()).and(side))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(response, Noted::default());
+    let actions: Vec<(String, String)> =
+        sqlx::query_as("SELECT resource, action FROM audit_log ORDER BY resource")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        [
+            ("things/a".to_owned(), "kituow.Note".to_owned()),
+            ("things/b".to_owned(), "kituow.Side".to_owned())
+        ]
+    );
+}

@@ -1,5 +1,5 @@
 //! Events the registry consumes. From the disclosure service: objections to registration notices (see
-//! `registrations::objections`). From the review service: developer admissions, recorded for developer
+//! `events::objections`). From the review service: developer admissions, recorded for developer
 //! agreements, and product verdicts: an approved product is listed (上架), or held APPROVED
 //! until its registration is coded where the profile makes product registration mandatory (S-HB §四(五)2,
 //! S-YN Art.18); a rejected one returns to DRAFT with the reasons. A verdict for a product not UNDER_REVIEW
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use pdop_kit::auth::Caller;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
+use pdop_kit::uow::Call;
 use pdop_proto::disclosure::events::v1::ObjectionFiled;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::ProductState;
@@ -21,6 +22,7 @@ use tonic::Status;
 
 use crate::context::{Ctx, Handling};
 use crate::convert::{actor, timestamp};
+use crate::events::objections;
 use crate::products::{for_change, save, snapshot, state_of};
 
 const APPROVED: &str = "pdop.review.product_review.approved";
@@ -94,9 +96,10 @@ impl Handler for Incoming {
                 if filed.deciding_service != "registry" {
                     return Ok(());
                 }
-                crate::registrations::record_objection(&self.ctx, tx, &consumer(), &filed)
-                    .await
-                    .map_err(transient)
+                let platform = &self.ctx.platform;
+                let call = Call::system(objections::CONSUMER, objections::RECEIVED, platform.clock.now());
+                let max_payload = platform.settings.outbox.max_payload;
+                Ok(objections::record(tx, &call, &filed, max_payload).await?)
             }
             ADMITTED => {
                 let admitted = DeveloperAdmitted::decode(event.payload.clone())?;

@@ -14,6 +14,8 @@ mod convert;
 mod deadlines;
 mod developer_agreements;
 mod domain;
+mod events;
+mod grpc;
 mod incoming;
 mod jurisdictions;
 mod mask;
@@ -22,9 +24,9 @@ mod negative_list;
 mod organizations;
 mod plans;
 mod products;
-mod registrations;
 mod resources;
 mod scheduler;
+mod storage;
 mod supervision;
 mod validate;
 
@@ -264,16 +266,16 @@ pdop_kit::rpcs! {
     list_negative_list_entries(pb::ListNegativeListEntriesRequest) -> pb::ListNegativeListEntriesResponse = negative_list::list, plain;
     review_negative_list_entry(pb::ReviewNegativeListEntryRequest) -> pb::ReviewNegativeListEntryResponse = negative_list::review, caller;
     lift_negative_list_entry(pb::LiftNegativeListEntryRequest) -> pb::LiftNegativeListEntryResponse = negative_list::lift, caller;
-    create_registration(pb::CreateRegistrationRequest) -> pb::CreateRegistrationResponse = registrations::create, caller;
-    get_registration(pb::GetRegistrationRequest) -> pb::GetRegistrationResponse = registrations::get, caller;
-    list_registrations(pb::ListRegistrationsRequest) -> pb::ListRegistrationsResponse = registrations::list, caller;
-    submit_registration(pb::SubmitRegistrationRequest) -> pb::SubmitRegistrationResponse = registrations::submit, caller;
-    accept_registration(pb::AcceptRegistrationRequest) -> pb::AcceptRegistrationResponse = registrations::accept, caller;
-    return_registration_for_supplement(pb::ReturnRegistrationForSupplementRequest) -> pb::ReturnRegistrationForSupplementResponse = registrations::return_for_supplement, caller;
-    refuse_registration(pb::RefuseRegistrationRequest) -> pb::RefuseRegistrationResponse = registrations::refuse, caller;
-    complete_registration_review(pb::CompleteRegistrationReviewRequest) -> pb::CompleteRegistrationReviewResponse = registrations::complete_review, caller;
-    start_registration_notice(pb::StartRegistrationNoticeRequest) -> pb::StartRegistrationNoticeResponse = registrations::start_notice, caller;
-    issue_registration_code(pb::IssueRegistrationCodeRequest) -> pb::IssueRegistrationCodeResponse = registrations::issue_code, caller;
+    create_registration(pb::CreateRegistrationRequest) -> pb::CreateRegistrationResponse = grpc::registrations::create;
+    get_registration(pb::GetRegistrationRequest) -> pb::GetRegistrationResponse = grpc::registrations::get;
+    list_registrations(pb::ListRegistrationsRequest) -> pb::ListRegistrationsResponse = grpc::registrations::list;
+    submit_registration(pb::SubmitRegistrationRequest) -> pb::SubmitRegistrationResponse = grpc::registrations::submit;
+    accept_registration(pb::AcceptRegistrationRequest) -> pb::AcceptRegistrationResponse = grpc::registrations::accept;
+    return_registration_for_supplement(pb::ReturnRegistrationForSupplementRequest) -> pb::ReturnRegistrationForSupplementResponse = grpc::registrations::return_for_supplement;
+    refuse_registration(pb::RefuseRegistrationRequest) -> pb::RefuseRegistrationResponse = grpc::registrations::refuse;
+    complete_registration_review(pb::CompleteRegistrationReviewRequest) -> pb::CompleteRegistrationReviewResponse = grpc::registrations::complete_review;
+    start_registration_notice(pb::StartRegistrationNoticeRequest) -> pb::StartRegistrationNoticeResponse = grpc::notice::start_notice;
+    issue_registration_code(pb::IssueRegistrationCodeRequest) -> pb::IssueRegistrationCodeResponse = grpc::notice::issue_code;
     create_implementation_plan(pb::CreateImplementationPlanRequest) -> pb::CreateImplementationPlanResponse = plans::create, caller;
     get_implementation_plan(pb::GetImplementationPlanRequest) -> pb::GetImplementationPlanResponse = plans::get, plain;
     list_implementation_plans(pb::ListImplementationPlansRequest) -> pb::ListImplementationPlansResponse = plans::list, plain;
@@ -314,13 +316,13 @@ pdop_kit::rpcs! {
     lift_blacklist_entry(pb::LiftBlacklistEntryRequest) -> pb::LiftBlacklistEntryResponse = blacklist::lift, caller;
     get_deadline(pb::GetDeadlineRequest) -> pb::GetDeadlineResponse = deadlines::get, caller;
     list_deadlines(pb::ListDeadlinesRequest) -> pb::ListDeadlinesResponse = deadlines::list, caller;
-    update_registration(pb::UpdateRegistrationRequest) -> pb::UpdateRegistrationResponse = registrations::update, caller;
-    list_registration_objections(pb::ListRegistrationObjectionsRequest) -> pb::ListRegistrationObjectionsResponse = registrations::list_objections, caller;
-    uphold_registration_objection(pb::UpholdRegistrationObjectionRequest) -> pb::UpholdRegistrationObjectionResponse = registrations::uphold_objection, caller;
-    dismiss_registration_objection(pb::DismissRegistrationObjectionRequest) -> pb::DismissRegistrationObjectionResponse = registrations::dismiss_objection, caller;
-    renew_registration(pb::RenewRegistrationRequest) -> pb::RenewRegistrationResponse = registrations::renew, caller;
-    cancel_registration(pb::CancelRegistrationRequest) -> pb::CancelRegistrationResponse = registrations::cancel, caller;
-    revoke_registration(pb::RevokeRegistrationRequest) -> pb::RevokeRegistrationResponse = registrations::revoke, caller;
+    update_registration(pb::UpdateRegistrationRequest) -> pb::UpdateRegistrationResponse = grpc::lifecycle::update;
+    list_registration_objections(pb::ListRegistrationObjectionsRequest) -> pb::ListRegistrationObjectionsResponse = grpc::objections::list;
+    uphold_registration_objection(pb::UpholdRegistrationObjectionRequest) -> pb::UpholdRegistrationObjectionResponse = grpc::objections::uphold;
+    dismiss_registration_objection(pb::DismissRegistrationObjectionRequest) -> pb::DismissRegistrationObjectionResponse = grpc::objections::dismiss;
+    renew_registration(pb::RenewRegistrationRequest) -> pb::RenewRegistrationResponse = grpc::lifecycle::renew;
+    cancel_registration(pb::CancelRegistrationRequest) -> pb::CancelRegistrationResponse = grpc::lifecycle::cancel;
+    revoke_registration(pb::RevokeRegistrationRequest) -> pb::RevokeRegistrationResponse = grpc::lifecycle::revoke;
 }
 
 #[cfg(test)]

@@ -909,57 +909,6 @@ pub async fn set_negative_listed(
     Ok(())
 }
 
-/// What registration needs of a resource (locked for the change).
-pub struct ForRegistration {
-    pub id: String,
-    pub provider: String,
-    pub jurisdiction_id: String,
-    pub state: ResourceState,
-    pub state_asset_duties_fulfilled: bool,
-}
-
-pub async fn for_registration(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    name: &str,
-    field: &str,
-) -> Result<ForRegistration, Status> {
-    let row = fetch_for_change(ctx, tx, name, field).await?;
-    let r = row.to_proto();
-    if row.state == ResourceState::Retired as i16 {
-        return Err(ctx
-            .errors()
-            .failed_precondition("RESOURCE_RETIRED", format!("{name} is retired")));
-    }
-    Ok(ForRegistration {
-        id: row.id,
-        provider: r.provider,
-        jurisdiction_id: row.jurisdiction_id,
-        state: state_of(row.state),
-        state_asset_duties_fulfilled: r.state_asset_duties_fulfilled,
-    })
-}
-
-/// Links the resource to its coded registration (or unlinks it), which makes it authorizable
-/// when it is also catalogued, not core data and not negative-listed.
-pub async fn set_registration(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    id: &str,
-    registration_id: Option<&str>,
-) -> Result<(), Status> {
-    sqlx::query(
-        "UPDATE resources SET registration_id = $2, version = version + 1, update_time = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(registration_id)
-    .bind(ctx.platform.clock.now())
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| ctx.db(e))?;
-    Ok(())
-}
-
 /// Replaces the resources linked to `owner_id` in a link table (an agreement's scope, a product's sources),
 /// so that "which agreements or products use this resource" is one indexed query.
 pub async fn link(

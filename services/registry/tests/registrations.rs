@@ -578,3 +578,36 @@ async fn two_jurisdictions_sharing_a_division_code_issue_distinct_codes() {
     }
     assert_eq!(codes, ["DJ-530000-2026-000001", "DJ-530000-2026-000002"]);
 }
+
+// THREATS H2: a data authority of another province (Henan, a sibling of Yunnan under the national root) cannot
+// accept a Yunnan application, and the application is left as it was.
+#[tokio::test]
+async fn a_data_authority_of_another_province_cannot_accept_the_application() {
+    let mut h = setup().await;
+    h.province("henan", "henan").await;
+    catalogued_resource(&mut h, STATS, "population").await;
+    let app = apply(
+        &mut h,
+        STATS,
+        application("resources/population", all_materials()),
+    )
+    .await;
+    let submitted = submit(&mut h, STATS, &app.name).await.unwrap();
+    let accept = AcceptRegistrationRequest {
+        name: app.name.clone(),
+        etag: String::new(),
+    };
+    let henan = pdop_testkit::acting_in(
+        "organizations/hn-authority",
+        &[Role::DataAuthority],
+        "jurisdictions/henan",
+        accept,
+    );
+    let status = h.client.accept_registration(henan).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(pdop_testkit::reason(&status), "OUTSIDE_JURISDICTION");
+    let after = get_registration(&mut h, &app.name).await;
+    assert_eq!(after.state, RegistrationState::Submitted as i32);
+    assert_eq!(after.etag, submitted.etag);
+    assert!(after.accept_time.is_none());
+}

@@ -2,4 +2,9 @@
 //! here uses tonic, sqlx or async-nats (`scripts/check-layers.sh` fails the build if it does).
 
 pub mod error;
+pub mod objection;
+pub mod registration;
+pub mod registration_lifecycle;
 pub mod scope;
+
+pub use error::{Error, ErrorReason};
