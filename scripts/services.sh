@@ -69,7 +69,9 @@ pdop is running.
   disclosure   127.0.0.1:50055   http://127.0.0.1:9095
   public disclosure pages, feeds and proofs: http://127.0.0.1:8080/
 
-A sample token (data_authority, pricing_authority; 1 hour; mint more with target/debug/pdop-token --help):
+A sample token (data_authority, pricing_authority, acting in jurisdictions/national: create the root
+jurisdiction with the id "national" to supervise everything below it; 1 hour; mint more with
+target/debug/pdop-token --help):
   export PDOP_TOKEN='$token'
 Stop with: make stop
 EOT

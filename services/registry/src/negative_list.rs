@@ -166,6 +166,7 @@ pub async fn create(
         return Ok(previous);
     }
     let resource = resources::for_listing(ctx, &mut tx, &e.resource, "negative_list_entry.resource").await?;
+    crate::supervision::require(ctx, &mut tx, caller, &resource.jurisdiction_id, &e.resource).await?;
     let mut v = Violations::new();
     for (i, key) in e.field_keys.iter().enumerate() {
         if !resource.field_keys.contains(key) {

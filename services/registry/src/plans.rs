@@ -333,6 +333,7 @@ pub async fn create(
     }
     crate::jurisdictions::reference(ctx, &mut tx, &p.jurisdiction, "implementation_plan.jurisdiction")
         .await?;
+    crate::supervision::require(ctx, &mut tx, caller, &p.jurisdiction, &p.jurisdiction).await?;
     organizations::holding(
         ctx,
         &mut tx,
@@ -468,13 +469,16 @@ pub async fn list(
 }
 
 /// A locked plan for a change, with its etag checked.
+/// The plan `name` at `expected_etag`, locked, for a data authority supervising its jurisdiction (THREATS H2).
 async fn for_change(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
     name: &str,
     expected_etag: &str,
 ) -> Result<(Row, ImplementationPlan), Status> {
     let row: Row = ctx.locked(tx, name, expected_etag).await?;
+    crate::supervision::require(ctx, tx, caller, &row.jurisdiction_id, name).await?;
     let plan = row.to_proto();
     Ok((row, plan))
 }
@@ -525,7 +529,7 @@ pub async fn update(
     validate(&p, &mut v, &paths);
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
-    let (row, mut plan) = for_change(ctx, &mut tx, &p.name, &req.etag).await?;
+    let (row, mut plan) = for_change(ctx, &mut tx, caller, &p.name, &req.etag).await?;
     check_lead(ctx, caller, &plan)?;
     let state = state_of(&plan);
     ctx.require_state(
@@ -607,7 +611,7 @@ pub async fn submit(
         return Err(ctx.errors().invalid(&v));
     }
     let mut tx = ctx.begin().await?;
-    let (row, mut plan) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
+    let (row, mut plan) = for_change(ctx, &mut tx, caller, &req.name, &req.etag).await?;
     check_lead(ctx, caller, &plan)?;
     ctx.require_state(
         &plan.name,
@@ -721,13 +725,12 @@ pub async fn approve(
     );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
-    let (row, mut plan) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
+    let (row, mut plan) = for_change(ctx, &mut tx, caller, &req.name, &req.etag).await?;
     ctx.not_own(
         caller,
         &[plan.lead_authority.as_str(), plan.implementing_agency.as_str()],
         &plan.name,
     )?;
-    crate::supervision::require(ctx, &mut tx, caller, &row.jurisdiction_id, &plan.name).await?;
     ctx.require_state(
         &plan.name,
         state_of(&plan),
@@ -796,7 +799,7 @@ pub async fn file(
     );
     v.into_result(ctx.errors())?;
     let mut tx = ctx.begin().await?;
-    let (row, mut plan) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
+    let (row, mut plan) = for_change(ctx, &mut tx, caller, &req.name, &req.etag).await?;
     ctx.not_own(
         caller,
         &[plan.lead_authority.as_str(), plan.implementing_agency.as_str()],
@@ -834,7 +837,8 @@ pub async fn file(
     deadlines::meet(ctx, &mut tx, &saved.name, ObligationKind::PlanFiling).await?;
     // The successor of a major change replaces its predecessor once filed.
     if let Some(old_id) = &row.supersedes_id {
-        let (old_row, mut old) = for_change(ctx, &mut tx, &names::implementation_plan(old_id), "").await?;
+        let (old_row, mut old) =
+            for_change(ctx, &mut tx, caller, &names::implementation_plan(old_id), "").await?;
         old.state = ImplementationPlanState::Superseded as i32;
         old.superseded_by = saved.name.clone();
         let old = save(ctx, &mut tx, &old_row, &old).await?;
@@ -886,7 +890,7 @@ pub async fn change(
     if let Some(previous) = ctx.replay(&mut tx, METHOD, &req.request_id, caller).await? {
         return Ok(previous);
     }
-    let (row, current) = for_change(ctx, &mut tx, &req.name, "").await?;
+    let (row, current) = for_change(ctx, &mut tx, caller, &req.name, "").await?;
     check_lead(ctx, caller, &current)?;
     ctx.require_state(
         &current.name,

@@ -258,6 +258,19 @@ fn check_owner(ctx: &Ctx, caller: &Caller, provider: &str) -> Result<(), Status>
     ))
 }
 
+/// A data authority changing another organization's resource supervises its jurisdiction (THREATS H2).
+async fn supervise_unless_own(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
+    row: &Row,
+) -> Result<(), Status> {
+    if caller.organization == names::organization(&row.provider_id) {
+        return Ok(());
+    }
+    crate::supervision::require(ctx, tx, caller, &row.jurisdiction_id, &names::resource(&row.id)).await
+}
+
 /// Claims the authoritative data items of `r` for `resource_id` (一数一源), replacing its earlier claims.
 async fn claim_items(
     ctx: &Ctx,
@@ -382,6 +395,9 @@ pub async fn create(
     }
     let jurisdiction =
         jurisdictions::reference(ctx, &mut tx, &r.jurisdiction, "resource.jurisdiction").await?;
+    if caller.organization != r.provider {
+        crate::supervision::require(ctx, &mut tx, caller, &jurisdiction.name, &r.provider).await?;
+    }
     let id = if req.resource_id.is_empty() {
         uuid::Uuid::now_v7().to_string()
     } else {
@@ -569,6 +585,7 @@ pub async fn update(
     let mut tx = ctx.begin().await?;
     let row = fetch_for_change(ctx, &mut tx, &new.name, "resource.name").await?;
     check_owner(ctx, caller, &names::organization(&row.provider_id))?;
+    supervise_unless_own(ctx, &mut tx, caller, &row).await?;
     let expected = if req.etag.is_empty() { &new.etag } else { &req.etag };
     ctx.check_etag(expected, row.version, &new.name)?;
     if row.state == ResourceState::Retired as i16 {
@@ -676,6 +693,7 @@ pub async fn catalog(
     let mut tx = ctx.begin().await?;
     let row = fetch_for_change(ctx, &mut tx, &req.name, "name").await?;
     check_owner(ctx, caller, &names::organization(&row.provider_id))?;
+    supervise_unless_own(ctx, &mut tx, caller, &row).await?;
     ctx.check_etag(&req.etag, row.version, &req.name)?;
     let current = row.to_proto();
     if row.state != ResourceState::Draft as i16 {
@@ -736,6 +754,7 @@ pub async fn retire(
     let mut tx = ctx.begin().await?;
     let row = fetch_for_change(ctx, &mut tx, &req.name, "name").await?;
     check_owner(ctx, caller, &names::organization(&row.provider_id))?;
+    supervise_unless_own(ctx, &mut tx, caller, &row).await?;
     ctx.check_etag(&req.etag, row.version, &req.name)?;
     if row.state == ResourceState::Retired as i16 {
         return Err(ctx

@@ -533,9 +533,10 @@ async fn bad_plans_are_refused_with_the_reason() {
     assert_invalid(&err, &["collective_decision"]);
 }
 
-// THREATS H2: a data authority of another province does not approve Yunnan's plan, and nothing is written.
+// THREATS H2: a data authority of another province neither opens nor approves Yunnan's plans, and nothing is
+// written.
 #[tokio::test]
-async fn a_foreign_data_authority_cannot_approve_a_plan() {
+async fn a_foreign_data_authority_cannot_open_or_approve_a_plan() {
     let mut h = yunnan().await;
     let plan = create_plan(&mut h, draft("yunnan")).await.unwrap();
     let plan = complete(&mut h, &plan).await;
@@ -553,6 +554,21 @@ async fn a_foreign_data_authority_cannot_approve_a_plan() {
         .await
         .unwrap_err();
     assert_outside_jurisdiction(&err, "ApproveImplementationPlan");
+    let create = CreateImplementationPlanRequest {
+        implementation_plan: Some(ImplementationPlan {
+            lead_authority: LEAD.into(),
+            ..draft("yunnan")
+        }),
+        request_id: String::new(),
+    };
+    // The lead authority itself, holding a token of another province.
+    let lead_in_henan = pdop_testkit::acting_in(LEAD, &[Role::DataAuthority], "jurisdictions/henan", create);
+    let err = h
+        .client
+        .create_implementation_plan(lead_in_henan)
+        .await
+        .unwrap_err();
+    assert_outside_jurisdiction(&err, "CreateImplementationPlan");
     assert_eq!(h.audit_rows("registry.ApproveImplementationPlan").await, 0);
     // A supervisor of Yunnan (the root's authority) approves it.
     let approved = approve(&mut h, &plan.name, None).await.unwrap();

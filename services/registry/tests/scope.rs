@@ -159,8 +159,58 @@ async fn a_foreign_jurisdiction_token_is_denied_every_supervisory_rpc() {
         agreement: Some(draft("guangxi", months_from_today(36))),
         request_id: String::new(),
     };
+    let population = "resources/population";
+    let catalog = CatalogResourceRequest {
+        name: population.into(),
+        ..Default::default()
+    };
+    let retire = RetireResourceRequest {
+        name: population.into(),
+        reason: "越权".into(),
+        ..Default::default()
+    };
+    let new_resource = CreateResourceRequest {
+        resource: Some(resource(STATS, "越权资源", vec![field("id_no", "", false)])),
+        resource_id: "foreign".into(),
+        request_id: String::new(),
+    };
+    let list_negative = CreateNegativeListEntryRequest {
+        negative_list_entry: Some(NegativeListEntry {
+            resource: population.into(),
+            reason: "越权".into(),
+            basis: "越权".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let file = FileAgreementRequest {
+        name: agreement.name.clone(),
+        filed_with: "organizations/yn-bureau".into(),
+        filing_reference: "豫备〔2026〕1号".into(),
+        ..Default::default()
+    };
     let c = &mut h.client;
     let outcomes = [
+        (
+            "CreateResource",
+            served(c.create_resource(henan_authority(new_resource)).await),
+        ),
+        (
+            "CatalogResource",
+            served(c.catalog_resource(henan_authority(catalog)).await),
+        ),
+        (
+            "RetireResource",
+            served(c.retire_resource(henan_authority(retire)).await),
+        ),
+        (
+            "CreateNegativeListEntry",
+            served(c.create_negative_list_entry(henan_authority(list_negative)).await),
+        ),
+        (
+            "FileAgreement",
+            served(c.file_agreement(henan_authority(file)).await),
+        ),
         (
             "CreateAgreement",
             served(c.create_agreement(henan_agency(new_agreement)).await),

@@ -92,13 +92,14 @@ pub async fn registry_fixture(
 ) -> anyhow::Result<RegistryFixture> {
     let mut client = RegistryServiceClient::new(channel);
     let authority = tokens.bearer(AUTHORITY_ORG, &[Role::DataAuthority])?;
+    // The root is `china`, the jurisdiction the testkit's tokens act in, so the authority supervises the tree.
     let jurisdictions = [
-        ("bench-china", "全国", JurisdictionLevel::National, "", "national"),
+        ("china", "全国", JurisdictionLevel::National, "", "national"),
         (
             "bench-yunnan",
             "云南省",
             JurisdictionLevel::Province,
-            "jurisdictions/bench-china",
+            "jurisdictions/china",
             "yunnan",
         ),
     ];

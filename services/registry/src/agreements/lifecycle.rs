@@ -161,6 +161,8 @@ pub async fn file(
         &[a.implementing_agency.as_str(), a.operator.as_str()],
         &a.name,
     )?;
+    // The filing authority supervises the agreement's jurisdiction (THREATS H2).
+    crate::supervision::require(ctx, &mut tx, caller, &a.jurisdiction, &a.name).await?;
     require(ctx, &a, &[AgreementState::Signed], "filing")?;
     let filed_with = organizations::holding(
         ctx,
@@ -688,6 +690,8 @@ pub async fn file_termination(
         &[a.implementing_agency.as_str(), a.operator.as_str()],
         &a.name,
     )?;
+    // The filing authority supervises the agreement's jurisdiction (THREATS H2).
+    crate::supervision::require(ctx, &mut tx, caller, &a.jurisdiction, &a.name).await?;
     require(ctx, &a, &[AgreementState::Terminated], "filing the termination")?;
     if a.termination_filing_date.is_some() {
         return Err(ctx.errors().failed_precondition(
