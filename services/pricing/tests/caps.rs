@@ -332,3 +332,66 @@ async fn a_lower_cap_flags_the_published_prices_above_it() {
     .unwrap();
     assert_eq!(event.specific_prices_above_cap, [price.name]);
 }
+
+async fn rows(h: &Harness, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&h.db.pool).await.unwrap()
+}
+
+// AIP-155: setting and publishing a cap under a request id a second time answers as the first time did and
+// records nothing more (no audit row, no event).
+#[tokio::test]
+async fn a_repeated_set_or_publish_is_answered_once() {
+    let mut h = start().await;
+    let case = mar_approved_over(&mut h, range((2025, 1, 1), (2027, 12, 31))).await;
+    product(&h, "api", UseClass::IndustryDevelopment, 0).await;
+    h.until("the product is known", "SELECT count(*) = 1 FROM products")
+        .await;
+    let api = create_cap(&mut h, cap(&case.name, "api", "1.50", "4000000"))
+        .await
+        .unwrap();
+    let set = SetCapPriceRequest {
+        name: api.name.clone(),
+        written_report: doc("书面报告"),
+        reported_to: vec![AUTHORITY.into(), DATA_AUTHORITY.into()],
+        request_id: "set-1".into(),
+        ..Default::default()
+    };
+    let first = h
+        .client
+        .set_cap_price(agency(set.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = h.client.set_cap_price(agency(set)).await.unwrap().into_inner();
+    assert_eq!(first, again);
+    let publish = PublishCapPriceRequest {
+        name: api.name.clone(),
+        request_id: "publish-1".into(),
+        ..Default::default()
+    };
+    let first = h
+        .client
+        .publish_cap_price(agency(publish.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = h
+        .client
+        .publish_cap_price(agency(publish))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first, again);
+    assert_eq!(
+        rows(&h, "SELECT count(*) FROM audit_log WHERE action IN ('pricing.SetCapPrice', 'pricing.PublishCapPrice')").await,
+        2
+    );
+    assert_eq!(
+        rows(
+            &h,
+            "SELECT count(*) FROM outbox WHERE subject = 'pdop.pricing.cap_price.published'"
+        )
+        .await,
+        1
+    );
+}

@@ -58,6 +58,7 @@ pub async fn set(
     call: Call,
     req: pb::SetCapPriceRequest,
 ) -> Result<pb::SetCapPriceResponse, Error> {
+    let call = call.with_request(&req.request_id, &req);
     if req.written_report.as_ref().is_none_or(|d| d.uri.is_empty()) {
         return Err(Error::invalid(
             "written_report",
@@ -88,6 +89,7 @@ pub async fn publish(
     call: Call,
     req: pb::PublishCapPriceRequest,
 ) -> Result<pb::PublishCapPriceResponse, Error> {
+    let call = call.with_request(&req.request_id, &req);
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let now = u.call.now;

@@ -50,6 +50,7 @@ pub async fn publish(
     call: Call,
     req: pb::PublishSpecificPriceRequest,
 ) -> Result<pb::PublishSpecificPriceResponse, Error> {
+    let call = call.with_request(&req.request_id, &req);
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let now = u.call.now;
