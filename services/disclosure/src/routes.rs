@@ -182,6 +182,22 @@ pub const ROUTES: &[Route] = &[
         "具体收费标准",
         OPERATOR,
     ),
+    // An ended cap or price (product withdrawn, period over) is disclosed as its own entry of the same kind, so
+    // the public sees that the published standard no longer applies.
+    route(
+        "pdop.pricing.cap_price.ended",
+        "pdop.pricing.events.v1.CapPriceEnded",
+        K::CapPrice,
+        "上限收费标准终止",
+        &["authorizing_entity"],
+    ),
+    route(
+        "pdop.pricing.specific_price.ended",
+        "pdop.pricing.events.v1.SpecificPriceEnded",
+        K::SpecificPrice,
+        "具体收费标准终止",
+        OPERATOR,
+    ),
     route(
         "pdop.review.developer_admission.notice_started",
         "pdop.review.events.v1.DeveloperAdmissionNoticeStarted",

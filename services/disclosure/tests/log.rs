@@ -387,3 +387,36 @@ async fn a_subscription_resumes_after_reconnecting_without_gaps() {
     assert_eq!(received, [0, 1, 2, 3, 4, 5]);
     assert!(saw_head, "tree heads are interleaved");
 }
+
+// N4 / N1 §五: a published cap that stops applying (product withdrawn, period over) is disclosed as ended.
+#[tokio::test]
+async fn an_ended_cap_is_disclosed() {
+    let h = start().await;
+    let ended = pdop_proto::pricing::events::v1::CapPriceEnded {
+        cap_price: pdop_proto::pricing::events::v1::CapPricePublished::decode(cap().as_slice())
+            .unwrap()
+            .cap_price,
+        reason: "PRODUCT_WITHDRAWN".into(),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.pricing.cap_price.ended",
+        "e-end",
+        "m-end",
+        "capPrices/c1",
+        ended.encode_to_vec(),
+    )
+    .await;
+    h.until(
+        "the end is an entry",
+        "SELECT count(*) = 1 FROM entries WHERE source_event_id = 'e-end'",
+    )
+    .await;
+    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM entries WHERE source_event_id = 'e-end'")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    let entry = pdop_proto::disclosure::v1::Entry::decode(body.as_slice()).unwrap();
+    assert!(entry.title.starts_with("上限收费标准终止"), "{}", entry.title);
+    assert_eq!(entry.kind, pdop_proto::disclosure::v1::EntryKind::CapPrice as i32);
+}
