@@ -149,9 +149,11 @@ async fn upsert_product(
     tx: &mut Transaction<'static, Postgres>,
     p: &ProductSnapshot,
 ) -> Result<(), sqlx::Error> {
+    // WITHDRAWN is terminal in the registry: an event that arrives after the withdrawal never re-lists it.
     sqlx::query(
         "INSERT INTO products (id, operator_id, agreement_id, use_class, state, body) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO UPDATE SET use_class = excluded.use_class, state = excluded.state, body = excluded.body",
+         ON CONFLICT (id) DO UPDATE SET use_class = excluded.use_class, state = excluded.state, body = excluded.body
+         WHERE products.state <> $7",
     )
     .bind(id(&p.name, "products"))
     .bind(p.operator.as_ref().map(|o| id(&o.name, "organizations").to_owned()).unwrap_or_default())
@@ -159,6 +161,7 @@ async fn upsert_product(
     .bind(i16::try_from(p.use_class).unwrap_or(0))
     .bind(i16::try_from(p.state).unwrap_or(0))
     .bind(p.encode_to_vec())
+    .bind(ProductState::Withdrawn as i16)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -460,3 +460,28 @@ async fn the_scheduler_ends_caps_and_prices_once_their_period_is_over() {
             .unwrap();
     assert_eq!(actors, ["service:pricing-scheduler"]);
 }
+
+// SPINE §4, registry product.proto (WITHDRAWN is terminal): a listing event that arrives after the withdrawal
+// leaves the read model's product withdrawn, so it cannot be priced again.
+#[tokio::test]
+async fn a_late_listing_does_not_bring_back_a_withdrawn_product() {
+    let h = start().await;
+    product(&h, "api", UseClass::IndustryDevelopment, 0).await;
+    withdraw(&h, "api").await;
+    h.until(
+        "the withdrawal is applied",
+        "SELECT EXISTS (SELECT 1 FROM products WHERE id = 'api' AND state = 5)",
+    )
+    .await;
+    product(&h, "api", UseClass::IndustryDevelopment, 9).await;
+    h.until(
+        "the late listing is consumed",
+        "SELECT EXISTS (SELECT 1 FROM inbox WHERE message_id = 'p-9')",
+    )
+    .await;
+    let state: i16 = sqlx::query_scalar("SELECT state FROM products WHERE id = 'api'")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, 5, "WITHDRAWN stays");
+}
