@@ -141,6 +141,24 @@ async fn a_bad_update_names_its_field() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
     assert_eq!(reason(&err), "ORGANIZATION_NOT_FOUND");
+
+    // N1 §二: once applied, the application's period cannot be cleared.
+    let apply = SubmitPricingApplicationRequest {
+        name: case.name.clone(),
+        full_year_period: range((2025, 1, 1), (2025, 12, 31)),
+        document: doc("申请"),
+        ..Default::default()
+    };
+    h.client.submit_pricing_application(agency(apply)).await.unwrap();
+    let mut cleared = case.clone();
+    cleared.pricing_period = None;
+    cleared.etag.clear();
+    let err = h
+        .client
+        .update_pricing_case(agency(update(&cleared, &["pricing_period"], "")))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["pricing_case.pricing_period"]);
 }
 
 #[tokio::test]

@@ -208,10 +208,20 @@ pub fn update(
             "data_authority" => c.data_authority.clone_from(&from.data_authority),
             "catalogue" => c.catalogue = from.catalogue,
             "pricing_period" => {
-                if let Some(period) = &from.pricing_period
-                    && let Err(why) = whole_years(period, period_years_max)
-                {
-                    return Err(Error::invalid("pricing_case.pricing_period", why));
+                match &from.pricing_period {
+                    Some(period) => {
+                        if let Err(why) = whole_years(period, period_years_max) {
+                            return Err(Error::invalid("pricing_case.pricing_period", why));
+                        }
+                    }
+                    // The application rests on the period (N1 §二), so it stays set once applied.
+                    None if state_of(c) != PricingCaseState::Trial => {
+                        return Err(Error::invalid(
+                            "pricing_case.pricing_period",
+                            "stays set once the application is submitted",
+                        ));
+                    }
+                    None => {}
                 }
                 c.pricing_period = from.pricing_period;
             }
