@@ -158,6 +158,28 @@ impl<R: Reason> From<Error<R>> for HandleError {
     }
 }
 
+/// `FAILED_PRECONDITION` with the service's `reason` (its WRONG_STATE), naming the state `name` is in and the
+/// states `action` needs.
+pub fn require_state<R: Reason, S: PartialEq + Copy + std::fmt::Debug>(
+    reason: R,
+    name: &str,
+    state: S,
+    allowed: &[S],
+    action: &str,
+) -> Result<(), Error<R>> {
+    if allowed.contains(&state) {
+        return Ok(());
+    }
+    let wanted: Vec<String> = allowed.iter().map(|s| format!("{s:?}")).collect();
+    Err(Error::refused(
+        reason,
+        format!(
+            "{name} is {state:?}; {action} needs it to be {}",
+            wanted.join(" or ")
+        ),
+    ))
+}
+
 /// The code a status of this error would carry (for tests of domain decisions).
 pub fn code_of<R: Reason>(err: Error<R>) -> Code {
     Status::from(err).code()

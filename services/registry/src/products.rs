@@ -49,7 +49,7 @@ pub(crate) struct Row {
     version: i64,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, operator_id, agreement_id, jurisdiction_id, state, body, create_time, update_time, version";
 
 impl Row {

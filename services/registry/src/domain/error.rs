@@ -68,15 +68,5 @@ pub fn require_state<S: PartialEq + Copy + std::fmt::Debug>(
     allowed: &[S],
     action: &str,
 ) -> Result<(), Error> {
-    if allowed.contains(&state) {
-        return Ok(());
-    }
-    let wanted: Vec<String> = allowed.iter().map(|s| format!("{s:?}")).collect();
-    Err(Error::refused(
-        ErrorReason::WrongState,
-        format!(
-            "{name} is {state:?}; {action} needs it to be {}",
-            wanted.join(" or ")
-        ),
-    ))
+    pdop_kit::service_error::require_state(ErrorReason::WrongState, name, state, allowed, action)
 }

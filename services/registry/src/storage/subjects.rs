@@ -2,7 +2,6 @@
 //! have not moved yet: the resource's registrability and link, the product's lock, link and listing.
 
 use chrono::{DateTime, Utc};
-use pdop_kit::convert::{etag, timestamp};
 use pdop_proto::registry::v1::{Product, Resource, ResourceState};
 use prost::Message;
 
@@ -10,6 +9,8 @@ use super::{Tx, id_of};
 use crate::domain::registration::ResourceFacts;
 use crate::domain::{Error, ErrorReason};
 use crate::names;
+// One mapping of the products table, shared with the products module until it moves here too.
+use crate::products::{COLUMNS as PRODUCT_COLUMNS, Row as ProductRow};
 
 /// What a registration needs of its resource.
 pub struct ForRegistration {
@@ -70,37 +71,6 @@ pub async fn link_resource(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct ProductRow {
-    id: String,
-    operator_id: String,
-    agreement_id: String,
-    jurisdiction_id: String,
-    state: i16,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const PRODUCT_COLUMNS: &str =
-    "id, operator_id, agreement_id, jurisdiction_id, state, body, create_time, update_time, version";
-
-impl ProductRow {
-    fn to_proto(&self) -> Product {
-        let mut p = Product::decode(self.body.as_slice()).unwrap_or_default();
-        p.name = format!("products/{}", self.id);
-        p.operator = names::organization(&self.operator_id);
-        p.agreement = names::agreement(&self.agreement_id);
-        p.jurisdiction = names::jurisdiction(&self.jurisdiction_id);
-        p.state = i32::from(self.state);
-        p.create_time = Some(timestamp(self.create_time));
-        p.update_time = Some(timestamp(self.update_time));
-        p.etag = etag(self.version);
-        p
-    }
 }
 
 /// The product `name`, locked; `None` when the name is malformed or the product absent.
