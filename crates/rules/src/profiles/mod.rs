@@ -9,6 +9,7 @@
 //! lists that a seed copies word for word from the national text are inherited instead.
 
 mod model;
+mod review;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -19,6 +20,11 @@ use std::path::{Path, PathBuf};
 pub use self::model::{
     AgreementRules, DataRules, DeveloperRules, DisclosureRules, EvaluationRules, PlanRules, PricingRules,
     Profile, RegistrationRules, ReportRules, RetentionRules,
+};
+pub use self::review::{
+    AdmissionMaterialKind, AdmissionRules, AppealRules, AppealSubjectKind, CallerRole, ComplianceCheckKind,
+    DataCheckRules, DataUseReviewRules, OrgRole, PanelSeat, ProductReviewRules, ReviewCriterion, ReviewRules,
+    ReviewerRole, ScenarioFlow, ScenarioReviewRules, SeatSource,
 };
 pub use self::values::{
     AnnualReportDue, Cadence, DecimalString, EvaluationGrade, ListItem, MonthDay, RegistrationPrecondition,

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
+use super::review::ReviewRules;
 use super::values::{
     AnnualReportDue, Cadence, DecimalString, EvaluationGrade, ListItem, MonthDay, RegistrationPrecondition,
     Sourced, TaxModel,
@@ -60,6 +61,9 @@ pub struct Profile {
     /// Operator reports to the implementing agency or data authority.
     #[serde(default)]
     pub reports: ReportRules,
+    /// Reviews: scenarios, data uses, data checks, products, developer admissions, appeals.
+    #[serde(default)]
+    pub review: ReviewRules,
 }
 
 /// Registration rules (DOMAIN §2.3, §4.1; deadlines D1–D8).
@@ -250,7 +254,7 @@ pub struct ReportRules {
 
 /// Deserializes `{ value = ..., source = "..." }` into `Some`, and `{ source = "..." }` (a cited
 /// statement that the rule does not exist) into `None`.
-fn setting<'de, D, T>(deserializer: D) -> Result<Option<Sourced<T>>, D::Error>
+pub(super) fn setting<'de, D, T>(deserializer: D) -> Result<Option<Sourced<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -1,3 +1,6 @@
+// The `[review]` section (REVIEW-EVALUATION §2.13).
+mod review;
+
 use std::collections::BTreeSet;
 
 use super::*;

@@ -15,6 +15,17 @@ pub struct Sourced<T> {
     pub source: String,
 }
 
+/// How the source of a value that no source states begins (REVIEW-EVALUATION §0); the rest names
+/// the seed text or DOMAIN section it interprets.
+const INFERRED_PREFIX: &str = "inferred —";
+
+impl<T> Sourced<T> {
+    /// Returns whether the value is inferred rather than stated by its source.
+    pub fn is_inferred(&self) -> bool {
+        self.source.starts_with(INFERRED_PREFIX)
+    }
+}
+
 /// One entry of a list a source enumerates: a required content item of a plan or agreement, or a
 /// termination ground.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
