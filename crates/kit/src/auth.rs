@@ -29,10 +29,12 @@ pub enum Role {
     PricingAuthority,
     Evaluator,
     Auditor,
+    /// 行业主管部门: sits on review panels and co-applies; never leads (REVIEW-EVALUATION §1.1).
+    IndustryRegulator,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::DataAuthority,
         Role::ImplementingAgency,
         Role::DataProvider,
@@ -41,6 +43,7 @@ impl Role {
         Role::PricingAuthority,
         Role::Evaluator,
         Role::Auditor,
+        Role::IndustryRegulator,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl Role {
             Role::PricingAuthority => "pricing_authority",
             Role::Evaluator => "evaluator",
             Role::Auditor => "auditor",
+            Role::IndustryRegulator => "industry_regulator",
         }
     }
 
@@ -523,6 +527,37 @@ pub fn claims_for(
         org: org.to_owned(),
         roles,
         jurisdiction: jurisdiction.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod role_tests {
+    use super::*;
+
+    #[test]
+    fn every_role_parses_from_its_name_and_industry_regulator_is_one() {
+        // REVIEW-EVALUATION §1.1: nine roles, the ninth being 行业主管部门.
+        let names: Vec<_> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "data_authority",
+                "implementing_agency",
+                "data_provider",
+                "operator",
+                "developer",
+                "pricing_authority",
+                "evaluator",
+                "auditor",
+                "industry_regulator",
+            ]
+        );
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            let claim = serde_json::to_string(&role).expect("serializes");
+            assert_eq!(claim, format!("\"{}\"", role.as_str()));
+        }
+        assert_eq!(Role::parse("regulator"), None);
     }
 }
 

@@ -121,6 +121,7 @@ fn role(r: KitRole) -> Role {
         KitRole::PricingAuthority => Role::PricingAuthority,
         KitRole::Evaluator => Role::Evaluator,
         KitRole::Auditor => Role::Auditor,
+        KitRole::IndustryRegulator => Role::IndustryRegulator,
     }
 }
 
@@ -148,6 +149,15 @@ pub fn past_or_today(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_token_role_is_carried_as_the_proto_role_of_the_same_name() {
+        // REVIEW-EVALUATION §1.1: industry_regulator is carried in events like every other role.
+        for kit_role in KitRole::ALL {
+            let expected = format!("ROLE_{}", kit_role.as_str().to_ascii_uppercase());
+            assert_eq!(role(kit_role).as_str_name(), expected);
+        }
+    }
 
     #[test]
     fn dates_round_trip_and_invalid_dates_are_refused() {

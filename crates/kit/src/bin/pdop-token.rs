@@ -20,7 +20,7 @@ struct Args {
     #[arg(long, default_value = "organizations/dev-org")]
     org: String,
     /// Roles, comma separated (data_authority, implementing_agency, data_provider, operator,
-    /// developer, pricing_authority, evaluator, auditor).
+    /// developer, pricing_authority, evaluator, auditor, industry_regulator).
     #[arg(long, value_delimiter = ',', default_value = "data_authority")]
     roles: Vec<String>,
     /// Jurisdiction resource name of the caller.
