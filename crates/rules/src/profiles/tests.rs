@@ -1,5 +1,6 @@
-// The `[review]` section (REVIEW-EVALUATION §2.13).
+// The `[review]` section (REVIEW-EVALUATION §2.13): its values, and the sources they cite.
 mod review;
+mod review_sources;
 
 use std::collections::BTreeSet;
 
