@@ -15,6 +15,7 @@ pub mod events;
 pub mod handling;
 pub mod idempotency;
 pub mod layers;
+pub mod mask;
 pub mod metrics;
 pub mod names;
 pub mod pagination;

@@ -6,7 +6,7 @@ pub mod caps;
 pub mod case;
 pub mod ending;
 pub mod error;
-pub mod mask;
+pub use pdop_kit::mask;
 pub mod prices;
 
 pub use error::{Error, ErrorReason};

@@ -1,8 +1,8 @@
-//! Field masks of the Update methods (AIP-134): an explicit mask names the fields to change, `*` means every
+//! Field masks of the Update methods (AIP-134), for every service: an explicit mask names the fields to change, `*` means every
 //! mutable field, and no mask means every mutable field the request populates. A path that does not exist or
 //! cannot be changed is a violation on `update_mask`.
 
-use pdop_kit::Violations;
+use crate::Violations;
 use prost_types::FieldMask;
 
 /// The mutable fields an update changes, in the order of the resource's list.
@@ -14,7 +14,6 @@ impl Mask {
         self.0.iter().copied()
     }
 
-    #[cfg(test)]
     pub fn has(&self, path: &str) -> bool {
         self.0.contains(&path)
     }
@@ -57,6 +56,34 @@ pub fn resolve(
         v.add("update_mask", "names no field to update");
     }
     Mask(chosen)
+}
+
+/// What every Update RPC parses first (AIP-134, AIP-154): the resource's name (`<field>.name` in `collection`),
+/// its mask resolved against the `mutable` paths (`populated` says which fields an absent mask means), and the
+/// etag to check (the request's, else the one on the resource sent).
+pub fn update_envelope<R: crate::service_error::Reason>(
+    field: &str,
+    name: &str,
+    collection: &str,
+    update_mask: Option<&FieldMask>,
+    mutable: &[&'static str],
+    populated: impl Fn(&str) -> bool,
+    (request_etag, resource_etag): (String, &str),
+) -> Result<(Mask, String), crate::service_error::Error<R>> {
+    let mut v = Violations::new();
+    if crate::names::parse(name, collection).is_none() {
+        v.add(format!("{field}.name"), crate::names::expected(collection));
+    }
+    let mask = resolve(update_mask, mutable, &mut v, populated);
+    if !v.is_empty() {
+        return Err(crate::service_error::Error::Invalid(v));
+    }
+    let etag = if request_etag.is_empty() {
+        resource_etag.to_owned()
+    } else {
+        request_etag
+    };
+    Ok((mask, etag))
 }
 
 #[cfg(test)]
