@@ -1,17 +1,31 @@
 //! The review service: 一场景一审核 scenario review, data-use applications, product compliance review and developer admission.
 //!
-//! Its RPCs answer `UNIMPLEMENTED` until the service's own issue lands; the service already starts,
-//! migrates its database, provisions its NATS stream, reports health and serves reflection.
+//! Built on the unit-of-work shape (`design/SPINE.md`): `domain` decides (pure), `storage` reads and writes,
+//! `grpc` parses and delegates. What the registry announces is kept as a read model (`incoming`); the service never
+//! calls the registry (R-RV-12). Scenario applications and the panel RPCs are built; the other kinds answer
+//! `UNIMPLEMENTED` until they land.
+
+mod context;
+mod domain;
+mod events;
+mod grpc;
+mod incoming;
+mod storage;
 
 use std::sync::Arc;
 
-use pdop_kit::auth::{Access, Policy};
+use anyhow::Context as _;
+use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
+use pdop_proto::review::v1 as pb;
 use pdop_proto::review::v1::review_service_server::{ReviewService, ReviewServiceServer};
+use pdop_rules::{Calendar, Profiles};
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tonic::service::Routes;
+
+use crate::context::Ctx;
 
 /// The review service, as assembled by `pdop_kit::server`.
 pub struct Review;
@@ -23,7 +37,7 @@ pub struct ReviewConfig {}
 
 impl Service for Review {
     type Config = ReviewConfig;
-    type State = Arc<Platform>;
+    type State = Ctx;
     const DEFAULTS: ServiceDefaults = ServiceDefaults {
         name: "review",
         grpc_port: 50052,
@@ -42,90 +56,161 @@ impl Service for Review {
     }
 
     fn policy() -> Policy {
-        use Access::*;
-        // One line per RPC of the contract; each gets its roles when it is built.
-        Policy::table(
-            Self::GRPC_SERVICE,
-            [
-                ("CreateScenarioApplication", Unimplemented),
-                ("GetScenarioApplication", Unimplemented),
-                ("ListScenarioApplications", Unimplemented),
-                ("UpdateScenarioApplication", Unimplemented),
-                ("SubmitScenarioApplication", Unimplemented),
-                ("ApproveScenarioApplication", Unimplemented),
-                ("RejectScenarioApplication", Unimplemented),
-                ("ReturnScenarioApplicationForSupplement", Unimplemented),
-                ("WithdrawScenarioApplication", Unimplemented),
-                ("RevokeScenarioApplication", Unimplemented),
-                ("CreateDataUseApplication", Unimplemented),
-                ("GetDataUseApplication", Unimplemented),
-                ("ListDataUseApplications", Unimplemented),
-                ("UpdateDataUseApplication", Unimplemented),
-                ("SubmitDataUseApplication", Unimplemented),
-                ("ConfirmDataUseApplication", Unimplemented),
-                ("ApproveDataUseApplication", Unimplemented),
-                ("RejectDataUseApplication", Unimplemented),
-                ("ReturnDataUseApplicationForSupplement", Unimplemented),
-                ("WithdrawDataUseApplication", Unimplemented),
-                ("RecordDataUseProvisioning", Unimplemented),
-                ("RevokeDataUseApplication", Unimplemented),
-                ("CreateDataQualityCheck", Unimplemented),
-                ("GetDataQualityCheck", Unimplemented),
-                ("ListDataQualityChecks", Unimplemented),
-                ("RespondDataQualityCheck", Unimplemented),
-                ("CloseDataQualityCheck", Unimplemented),
-                ("WithdrawDataQualityCheck", Unimplemented),
-                ("CreateProductReview", Unimplemented),
-                ("GetProductReview", Unimplemented),
-                ("ListProductReviews", Unimplemented),
-                ("UpdateProductReview", Unimplemented),
-                ("SubmitProductReview", Unimplemented),
-                ("RecordProductComplianceChecks", Unimplemented),
-                ("ApproveProductReview", Unimplemented),
-                ("RejectProductReview", Unimplemented),
-                ("ReturnProductReviewForSupplement", Unimplemented),
-                ("WithdrawProductReview", Unimplemented),
-                ("CreateDeveloperAdmission", Unimplemented),
-                ("GetDeveloperAdmission", Unimplemented),
-                ("ListDeveloperAdmissions", Unimplemented),
-                ("UpdateDeveloperAdmission", Unimplemented),
-                ("SubmitDeveloperAdmission", Unimplemented),
-                ("ReturnDeveloperAdmissionForSupplement", Unimplemented),
-                ("ApproveDeveloperAdmission", Unimplemented),
-                ("RejectDeveloperAdmission", Unimplemented),
-                ("StartDeveloperAdmissionNotice", Unimplemented),
-                ("ListDeveloperAdmissionObjections", Unimplemented),
-                ("UpholdDeveloperAdmissionObjection", Unimplemented),
-                ("DismissDeveloperAdmissionObjection", Unimplemented),
-                ("AdmitDeveloper", Unimplemented),
-                ("WithdrawDeveloperAdmission", Unimplemented),
-                ("ExitDeveloperAdmission", Unimplemented),
-                ("CreateAppeal", Unimplemented),
-                ("GetAppeal", Unimplemented),
-                ("ListAppeals", Unimplemented),
-                ("UpholdAppeal", Unimplemented),
-                ("DismissAppeal", Unimplemented),
-                ("WithdrawAppeal", Unimplemented),
-                ("AssignReviewer", Unimplemented),
-                ("RecuseReviewer", Unimplemented),
-                ("CreateReviewOpinion", Unimplemented),
-                ("ListReviewOpinions", Unimplemented),
-            ],
-        )
+        policy()
     }
 
     fn build(platform: Arc<Platform>, _config: Self::Config) -> anyhow::Result<Self::State> {
-        Ok(platform)
+        let rules = &platform.settings.rules;
+        let profiles =
+            Profiles::configured(rules.profiles_dir.as_deref()).context("loading rules.profiles_dir")?;
+        let calendar =
+            Calendar::configured(rules.holidays_file.as_deref()).context("loading rules.holidays_file")?;
+        Ok(Ctx {
+            platform,
+            profiles,
+            calendar,
+        })
     }
 
     fn routes(state: Arc<Self::State>) -> Routes {
-        let limit = state.as_ref().settings.grpc.max_decoding_message_size;
+        let limit = state.platform.settings.grpc.max_decoding_message_size;
         Routes::new(ReviewServiceServer::new(Rpcs::new(state)).max_decoding_message_size(limit))
     }
+
+    async fn on_ready(state: Arc<Ctx>) -> anyhow::Result<()> {
+        for spec in incoming::specs() {
+            let handler = incoming::Incoming {
+                clock: state.platform.clock.clone(),
+                max_payload: state.platform.settings.outbox.max_payload,
+            };
+            state.platform.spawn_consumer(spec, handler).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Who may call what: one line per RPC of the contract (deny by default); handlers add the party, panel and
+/// jurisdiction checks (R-RV-01).
+fn policy() -> Policy {
+    use Access::Unimplemented;
+    use Role::*;
+    let roles = |r: &[Role]| Access::Roles(r.to_vec());
+    let readers = roles(&[
+        Operator,
+        DataAuthority,
+        ImplementingAgency,
+        DataProvider,
+        Auditor,
+        IndustryRegulator,
+    ]);
+    let panel = roles(&[
+        DataAuthority,
+        ImplementingAgency,
+        DataProvider,
+        Operator,
+        IndustryRegulator,
+    ]);
+    Policy::table(
+        Review::GRPC_SERVICE,
+        [
+            ("CreateScenarioApplication", roles(&[Operator])),
+            ("GetScenarioApplication", readers.clone()),
+            ("ListScenarioApplications", readers.clone()),
+            ("UpdateScenarioApplication", roles(&[Operator])),
+            ("SubmitScenarioApplication", roles(&[Operator])),
+            (
+                "ApproveScenarioApplication",
+                roles(&[DataAuthority, ImplementingAgency]),
+            ),
+            (
+                "RejectScenarioApplication",
+                roles(&[DataAuthority, ImplementingAgency]),
+            ),
+            (
+                "ReturnScenarioApplicationForSupplement",
+                roles(&[DataAuthority, ImplementingAgency]),
+            ),
+            ("WithdrawScenarioApplication", roles(&[Operator])),
+            (
+                "RevokeScenarioApplication",
+                roles(&[DataAuthority, ImplementingAgency]),
+            ),
+            ("CreateDataUseApplication", Unimplemented),
+            ("GetDataUseApplication", Unimplemented),
+            ("ListDataUseApplications", Unimplemented),
+            ("UpdateDataUseApplication", Unimplemented),
+            ("SubmitDataUseApplication", Unimplemented),
+            ("ConfirmDataUseApplication", Unimplemented),
+            ("ApproveDataUseApplication", Unimplemented),
+            ("RejectDataUseApplication", Unimplemented),
+            ("ReturnDataUseApplicationForSupplement", Unimplemented),
+            ("WithdrawDataUseApplication", Unimplemented),
+            ("RecordDataUseProvisioning", Unimplemented),
+            ("RevokeDataUseApplication", Unimplemented),
+            ("CreateDataQualityCheck", Unimplemented),
+            ("GetDataQualityCheck", Unimplemented),
+            ("ListDataQualityChecks", Unimplemented),
+            ("RespondDataQualityCheck", Unimplemented),
+            ("CloseDataQualityCheck", Unimplemented),
+            ("WithdrawDataQualityCheck", Unimplemented),
+            ("CreateProductReview", Unimplemented),
+            ("GetProductReview", Unimplemented),
+            ("ListProductReviews", Unimplemented),
+            ("UpdateProductReview", Unimplemented),
+            ("SubmitProductReview", Unimplemented),
+            ("RecordProductComplianceChecks", Unimplemented),
+            ("ApproveProductReview", Unimplemented),
+            ("RejectProductReview", Unimplemented),
+            ("ReturnProductReviewForSupplement", Unimplemented),
+            ("WithdrawProductReview", Unimplemented),
+            ("CreateDeveloperAdmission", Unimplemented),
+            ("GetDeveloperAdmission", Unimplemented),
+            ("ListDeveloperAdmissions", Unimplemented),
+            ("UpdateDeveloperAdmission", Unimplemented),
+            ("SubmitDeveloperAdmission", Unimplemented),
+            ("ReturnDeveloperAdmissionForSupplement", Unimplemented),
+            ("ApproveDeveloperAdmission", Unimplemented),
+            ("RejectDeveloperAdmission", Unimplemented),
+            ("StartDeveloperAdmissionNotice", Unimplemented),
+            ("ListDeveloperAdmissionObjections", Unimplemented),
+            ("UpholdDeveloperAdmissionObjection", Unimplemented),
+            ("DismissDeveloperAdmissionObjection", Unimplemented),
+            ("AdmitDeveloper", Unimplemented),
+            ("WithdrawDeveloperAdmission", Unimplemented),
+            ("ExitDeveloperAdmission", Unimplemented),
+            ("CreateAppeal", Unimplemented),
+            ("GetAppeal", Unimplemented),
+            ("ListAppeals", Unimplemented),
+            ("UpholdAppeal", Unimplemented),
+            ("DismissAppeal", Unimplemented),
+            ("WithdrawAppeal", Unimplemented),
+            (
+                "AssignReviewer",
+                roles(&[DataAuthority, ImplementingAgency, Operator]),
+            ),
+            ("RecuseReviewer", panel.clone()),
+            ("CreateReviewOpinion", panel),
+            ("ListReviewOpinions", readers),
+        ],
+    )
 }
 
 pdop_kit::rpcs! {
     ReviewService for Review;
+    create_scenario_application(pb::CreateScenarioApplicationRequest) -> pb::CreateScenarioApplicationResponse = grpc::scenarios::create;
+    get_scenario_application(pb::GetScenarioApplicationRequest) -> pb::GetScenarioApplicationResponse = grpc::scenarios::get;
+    list_scenario_applications(pb::ListScenarioApplicationsRequest) -> pb::ListScenarioApplicationsResponse = grpc::scenarios::list;
+    update_scenario_application(pb::UpdateScenarioApplicationRequest) -> pb::UpdateScenarioApplicationResponse = grpc::scenarios::update;
+    submit_scenario_application(pb::SubmitScenarioApplicationRequest) -> pb::SubmitScenarioApplicationResponse = grpc::scenarios::submit;
+    approve_scenario_application(pb::ApproveScenarioApplicationRequest) -> pb::ApproveScenarioApplicationResponse = grpc::scenarios::approve;
+    reject_scenario_application(pb::RejectScenarioApplicationRequest) -> pb::RejectScenarioApplicationResponse = grpc::scenarios::reject;
+    return_scenario_application_for_supplement(pb::ReturnScenarioApplicationForSupplementRequest) -> pb::ReturnScenarioApplicationForSupplementResponse = grpc::scenarios::return_for_supplement;
+    withdraw_scenario_application(pb::WithdrawScenarioApplicationRequest) -> pb::WithdrawScenarioApplicationResponse = grpc::scenarios::withdraw;
+    revoke_scenario_application(pb::RevokeScenarioApplicationRequest) -> pb::RevokeScenarioApplicationResponse = grpc::scenarios::revoke;
+    assign_reviewer(pb::AssignReviewerRequest) -> pb::AssignReviewerResponse = grpc::panel::assign;
+    recuse_reviewer(pb::RecuseReviewerRequest) -> pb::RecuseReviewerResponse = grpc::panel::recuse;
+    create_review_opinion(pb::CreateReviewOpinionRequest) -> pb::CreateReviewOpinionResponse = grpc::panel::create_opinion;
+    list_review_opinions(pb::ListReviewOpinionsRequest) -> pb::ListReviewOpinionsResponse = grpc::panel::list_opinions;
 }
 
 #[cfg(test)]

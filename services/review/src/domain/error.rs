@@ -1,0 +1,90 @@
+//! The review service's one error type and its published list of `ErrorInfo.reason` values.
+
+/// Every `ErrorInfo.reason` the review service returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorReason {
+    ScenarioApplicationNotFound,
+    ReviewerNotFound,
+    AgreementNotFound,
+    ResourceNotFound,
+    OrganizationNotFound,
+    JurisdictionNotFound,
+    WrongState,
+    /// §2.2: the profile's `review.scenario_flow` has no such step.
+    ScenarioFlow,
+    AgreementNotActive,
+    /// R-RV-14.
+    AgreementSuspended,
+    /// A resource outside the agreement's authorized scope.
+    OutOfScope,
+    /// R-RV-16, S-YN Art.15.
+    NegativeListed,
+    /// CORE data is never authorized (N2 Art.5, inferred).
+    CoreData,
+    PeriodOutsideTerm,
+    /// Something a submission needs is missing (construction plan, demands, security measures, delivery method).
+    Incomplete,
+    NotTheApplicant,
+    NotAParty,
+    /// R-RV-03: only the LEAD decides.
+    NotTheLead,
+    /// R-RV-02: nobody reviews their own organization's application.
+    OwnApplication,
+    /// R-RV-03: a binding seat has not agreed in the current round, or an assigned seat is missing.
+    BindingSeatPending,
+    /// R-RV-08: a criterion of the profile has not been assessed in the current round.
+    CriterionNotAssessed,
+    /// §2.13: a panel seat could not be resolved to exactly one organization.
+    PanelUnresolved,
+    SeatRecused,
+    LeadExists,
+    NotIndustryRegulator,
+    NotYourSeat,
+}
+
+impl pdop_kit::service_error::Reason for ErrorReason {
+    const SERVICE: &'static str = "review";
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ScenarioApplicationNotFound => "SCENARIO_APPLICATION_NOT_FOUND",
+            Self::ReviewerNotFound => "REVIEWER_NOT_FOUND",
+            Self::AgreementNotFound => "AGREEMENT_NOT_FOUND",
+            Self::ResourceNotFound => "RESOURCE_NOT_FOUND",
+            Self::OrganizationNotFound => "ORGANIZATION_NOT_FOUND",
+            Self::JurisdictionNotFound => "JURISDICTION_NOT_FOUND",
+            Self::WrongState => "WRONG_STATE",
+            Self::ScenarioFlow => "SCENARIO_FLOW",
+            Self::AgreementNotActive => "AGREEMENT_NOT_ACTIVE",
+            Self::AgreementSuspended => "AGREEMENT_SUSPENDED",
+            Self::OutOfScope => "OUT_OF_SCOPE",
+            Self::NegativeListed => "NEGATIVE_LISTED",
+            Self::CoreData => "CORE_DATA",
+            Self::PeriodOutsideTerm => "PERIOD_OUTSIDE_TERM",
+            Self::Incomplete => "INCOMPLETE",
+            Self::NotTheApplicant => "NOT_THE_APPLICANT",
+            Self::NotAParty => "NOT_A_PARTY",
+            Self::NotTheLead => "NOT_THE_LEAD",
+            Self::OwnApplication => "OWN_APPLICATION",
+            Self::BindingSeatPending => "BINDING_SEAT_PENDING",
+            Self::CriterionNotAssessed => "CRITERION_NOT_ASSESSED",
+            Self::PanelUnresolved => "PANEL_UNRESOLVED",
+            Self::SeatRecused => "SEAT_RECUSED",
+            Self::LeadExists => "LEAD_EXISTS",
+            Self::NotIndustryRegulator => "NOT_INDUSTRY_REGULATOR",
+            Self::NotYourSeat => "NOT_YOUR_SEAT",
+        }
+    }
+}
+
+pub type Error = pdop_kit::service_error::Error<ErrorReason>;
+
+/// `FAILED_PRECONDITION` (WRONG_STATE) naming the state `name` is in and the states `action` needs.
+pub fn require_state<S: PartialEq + Copy + std::fmt::Debug>(
+    name: &str,
+    state: S,
+    allowed: &[S],
+    action: &str,
+) -> Result<(), Error> {
+    pdop_kit::service_error::require_state(ErrorReason::WrongState, name, state, allowed, action)
+}

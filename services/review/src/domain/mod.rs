@@ -1,0 +1,15 @@
+//! The review service's pure rules (`design/SPINE.md` §5): transitions and checks over loaded rows, with no I/O.
+//! Nothing here uses tonic, sqlx or async-nats (`scripts/check-layers.sh` fails the build if it does).
+
+pub mod error;
+pub mod facts;
+pub mod panel;
+pub mod reviewable;
+pub mod rules;
+pub mod scenario;
+pub mod seats;
+
+pub use error::{Error, ErrorReason};
+
+#[cfg(test)]
+mod panel_tests;

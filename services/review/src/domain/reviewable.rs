@@ -1,0 +1,50 @@
+//! What the panel RPCs (AssignReviewer, RecuseReviewer, CreateReviewOpinion, ListReviewOpinions) need of any
+//! reviewable resource: its panel, applicant, round and whether it is under review.
+
+use pdop_proto::review::v1::{ReviewerAssignment, ScenarioApplication};
+
+use super::scenario;
+
+pub trait Reviewable: Send + Sync {
+    fn name(&self) -> &str;
+    fn applicant(&self) -> &str;
+    fn jurisdiction(&self) -> &str;
+    fn reviewers(&self) -> &[ReviewerAssignment];
+    fn reviewers_mut(&mut self) -> &mut Vec<ReviewerAssignment>;
+    fn round(&self) -> i32;
+    /// True while opinions may be given and seats assigned.
+    fn under_review(&self) -> bool;
+    /// True once the lead has decided the current round (the applicant may then read the opinions).
+    fn decided(&self) -> bool;
+}
+
+impl Reviewable for ScenarioApplication {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn applicant(&self) -> &str {
+        &self.operator
+    }
+    fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+    fn reviewers(&self) -> &[ReviewerAssignment] {
+        &self.reviewers
+    }
+    fn reviewers_mut(&mut self) -> &mut Vec<ReviewerAssignment> {
+        &mut self.reviewers
+    }
+    fn round(&self) -> i32 {
+        scenario::round(self)
+    }
+    fn under_review(&self) -> bool {
+        scenario::state_of(self) == pdop_proto::review::v1::ScenarioApplicationState::UnderReview
+    }
+    fn decided(&self) -> bool {
+        !matches!(
+            scenario::state_of(self),
+            pdop_proto::review::v1::ScenarioApplicationState::Draft
+                | pdop_proto::review::v1::ScenarioApplicationState::UnderReview
+        )
+    }
+}

@@ -1,0 +1,71 @@
+//! The review rules of a jurisdiction profile (`[review]`, §2.13), in the contract's terms: panel seats with the
+//! proto reviewer role, criteria as proto enums. Every id of a profile maps 1:1 to a proto enum value
+//! (`proto_name`); the model tests of `pdop-rules` check that they exist.
+
+use pdop_proto::review::v1::{ReviewCriterion, ReviewerRole};
+use pdop_rules::Profile;
+use pdop_rules::profiles::{self as rules, PanelSeat, ScenarioFlow, Sourced};
+
+use super::panel::SeatSpec;
+
+pub use rules::ScenarioFlow as Flow;
+
+/// What a scenario application follows under a profile.
+#[derive(Debug, Clone)]
+pub struct ScenarioRules {
+    pub profile_id: String,
+    pub flow: Flow,
+    /// The provision the flow is read from, for refusals (§0, R-RV-13).
+    pub flow_source: String,
+    pub panel: Vec<SeatSpec>,
+    pub criteria: Vec<ReviewCriterion>,
+}
+
+fn seat(s: &PanelSeat) -> SeatSpec {
+    let role = match s.seat {
+        rules::ReviewerRole::Lead => ReviewerRole::Lead,
+        rules::ReviewerRole::Joint => ReviewerRole::Joint,
+        rules::ReviewerRole::DataProvider => ReviewerRole::DataProvider,
+        rules::ReviewerRole::IndustryRegulator => ReviewerRole::IndustryRegulator,
+        rules::ReviewerRole::ThirdParty => ReviewerRole::ThirdParty,
+    };
+    SeatSpec {
+        org: s.org,
+        seat: role,
+        binding: s.binding,
+        from: s.from,
+    }
+}
+
+pub fn panel(setting: Option<&Sourced<Vec<PanelSeat>>>) -> Vec<SeatSpec> {
+    setting
+        .map(|p| p.value.iter().map(seat).collect())
+        .unwrap_or_default()
+}
+
+pub fn criteria(setting: Option<&Sourced<Vec<rules::ReviewCriterion>>>) -> Vec<ReviewCriterion> {
+    setting
+        .map(|c| {
+            c.value
+                .iter()
+                .filter_map(|c| ReviewCriterion::from_str_name(&c.proto_name()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A profile without `review.scenario_flow` follows the national default, two steps (§2.2, inferred).
+pub fn scenario(profile: &Profile) -> ScenarioRules {
+    let review = &profile.review;
+    let (flow, flow_source) = review.scenario_flow.as_ref().map_or(
+        (ScenarioFlow::TwoStep, "inferred (DOMAIN §4.4, §4.5)".to_owned()),
+        |f| (f.value, f.source.clone()),
+    );
+    ScenarioRules {
+        profile_id: profile.id.clone(),
+        flow,
+        flow_source,
+        panel: panel(review.scenario.panel.as_ref()),
+        criteria: criteria(review.scenario.criteria.as_ref()),
+    }
+}

@@ -1,0 +1,40 @@
+//! R-RV-15: when an operator agreement ends (TERMINATED or EXPIRED), every APPROVED scenario under it is revoked
+//! (S-LY §三(三)5 "同步撤销运营机构的公共数据资源调用权限"; inferred elsewhere), in the transaction that applies
+//! the registry's event. A redelivered event finds nothing APPROVED left and changes nothing.
+
+use pdop_kit::uow::{Call, RecordedChange};
+use pdop_proto::registry::events::v1::AgreementSummary;
+use pdop_proto::registry::v1::AgreementState;
+
+use crate::domain::scenario::{self, Decision, Parties};
+use crate::domain::{Error, facts};
+use crate::storage::{Tx, facts as read, scenarios};
+
+pub async fn ended(
+    tx: &mut Tx,
+    call: &Call,
+    agreement: &AgreementSummary,
+) -> Result<Vec<RecordedChange>, Error> {
+    let state = facts::agreement_state(agreement);
+    if !matches!(state, AgreementState::Terminated | AgreementState::Expired) {
+        return Ok(Vec::new());
+    }
+    let id = pdop_kit::names::parse(&agreement.name, "agreements").unwrap_or_default();
+    let mut changes = Vec::new();
+    for name in scenarios::approved_under(tx, id).await? {
+        let mut a = scenarios::lock(tx, &name, "", "name").await?;
+        let parties = Parties {
+            operator: read::organization(tx, &a.operator).await?,
+            jurisdiction: read::jurisdiction(tx, &a.jurisdiction).await?,
+        };
+        let grounds = Decision {
+            reasons: format!("运营协议终止/到期 {}", agreement.name),
+            basis: "R-RV-15; S-LY §三(三)5".to_owned(),
+            ..Default::default()
+        };
+        let change = scenario::revoke(&mut a, call, grounds, &[], &parties)?;
+        scenarios::save(tx, &a, call.now).await?;
+        changes.push(change.recorded());
+    }
+    Ok(changes)
+}

@@ -1,0 +1,3 @@
+//! What the review service does when the registry announces a fact that ends or blocks its own resources.
+
+pub mod agreements;

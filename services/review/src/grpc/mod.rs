@@ -1,0 +1,6 @@
+//! The gRPC handlers: parse the request into typed values (collecting every violation), then hand `mutate` a
+//! body that locks, reads the facts, decides (in `domain`) and writes (in `storage`); reads use the pool.
+
+pub mod panel;
+pub mod parse;
+pub mod scenarios;

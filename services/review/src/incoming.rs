@@ -1,0 +1,273 @@
+//! Read models of what the registry announces (R-RV-12: the review service never calls the registry):
+//! jurisdictions (which rule profile applies), organizations (roles, credit status, display names), resources,
+//! negative-list entries, agreements, products and blacklist entries. Applying an event twice leaves the same row.
+
+use pdop_kit::clock::PlatformClock;
+use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
+use pdop_kit::names;
+use pdop_kit::uow::{self, Call};
+use pdop_proto::common::{JurisdictionRef, OrganizationRef};
+use pdop_proto::registry::events::v1 as rev;
+use pdop_proto::registry::v1::ProductState;
+use prost::Message;
+use sqlx::{Postgres, Transaction};
+
+type Tx = Transaction<'static, Postgres>;
+
+/// One durable pull consumer per registry aggregate (NATS 2.9 takes one filter subject per consumer).
+pub fn specs() -> Vec<ConsumerSpec> {
+    [
+        ("jurisdictions", "jurisdiction"),
+        ("organizations", "organization"),
+        ("resources", "resource"),
+        ("negative-list", "negative_list_entry"),
+        ("agreements", "agreement"),
+        ("products", "product"),
+        ("blacklist", "blacklist_entry"),
+    ]
+    .into_iter()
+    .map(|(purpose, aggregate)| ConsumerSpec {
+        durable: format!("review-{purpose}"),
+        producer: "registry".to_owned(),
+        filter_subject: format!("pdop.registry.{aggregate}.>"),
+    })
+    .collect()
+}
+
+/// Every agreement event carries the agreement's summary as field 1, every product event the product's
+/// snapshot, every resource event the resource's: one decoder per aggregate.
+#[derive(Clone, PartialEq, prost::Message)]
+struct First<M: prost::Message + Default + PartialEq + Clone + std::fmt::Debug> {
+    #[prost(message, optional, tag = "1")]
+    value: Option<M>,
+}
+
+#[derive(Clone)]
+pub struct Incoming {
+    pub clock: PlatformClock,
+    pub max_payload: usize,
+}
+
+impl Handler for Incoming {
+    async fn handle(&self, tx: &mut Tx, event: &IncomingEvent) -> Result<(), HandleError> {
+        let payload = event.payload.clone();
+        let subject = event.subject.as_str();
+        let Some((aggregate, fact)) = subject
+            .strip_prefix("pdop.registry.")
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            return Ok(());
+        };
+        match (aggregate, fact) {
+            ("jurisdiction", "created") => {
+                let e = rev::JurisdictionCreated::decode(payload)?;
+                upsert_jurisdiction(tx, e.jurisdiction.as_ref(), &e.parent).await?;
+            }
+            ("jurisdiction", "updated") => {
+                let e = rev::JurisdictionUpdated::decode(payload)?;
+                upsert_jurisdiction(tx, e.jurisdiction.as_ref(), &e.parent).await?;
+            }
+            ("organization", "created") => {
+                let e = rev::OrganizationCreated::decode(payload)?;
+                upsert_organization(
+                    tx,
+                    e.organization.as_ref(),
+                    e.jurisdiction.as_ref(),
+                    e.credit_status,
+                )
+                .await?;
+            }
+            ("organization", "updated") => {
+                let e = rev::OrganizationUpdated::decode(payload)?;
+                upsert_organization(
+                    tx,
+                    e.organization.as_ref(),
+                    e.jurisdiction.as_ref(),
+                    e.credit_status,
+                )
+                .await?;
+            }
+            ("resource", _) => {
+                if let Some(r) = First::<rev::ResourceSnapshot>::decode(payload)?.value {
+                    upsert_resource(tx, &r).await?;
+                }
+            }
+            ("negative_list_entry", "added") => {
+                let e = rev::NegativeListEntryAdded::decode(payload)?;
+                sqlx::query(
+                    "INSERT INTO negative_list (id, resource_id, field_keys) VALUES ($1, $2, $3)
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&e.name)
+                .bind(id(&e.resource, "resources"))
+                .bind(&e.field_keys)
+                .execute(&mut **tx)
+                .await?;
+            }
+            ("negative_list_entry", "lifted") => {
+                let e = rev::NegativeListEntryLifted::decode(payload)?;
+                sqlx::query("UPDATE negative_list SET lifted = true WHERE id = $1")
+                    .bind(&e.name)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            ("agreement", _) => {
+                if let Some(a) = First::<rev::AgreementSummary>::decode(payload)?.value {
+                    upsert_agreement(tx, &a).await?;
+                    let call = Call::system("review-agreements", "review.AgreementEnded", self.clock.now());
+                    let changes = crate::events::agreements::ended(tx, &call, &a).await?;
+                    uow::record::<crate::domain::Error>(tx, &call, changes, self.max_payload).await?;
+                }
+            }
+            ("product", _) => {
+                if let Some(p) = First::<rev::ProductSnapshot>::decode(payload)?.value {
+                    upsert_product(tx, &p).await?;
+                }
+            }
+            ("blacklist_entry", "added") => {
+                let e = rev::BlacklistEntryAdded::decode(payload)?;
+                upsert_blacklist(tx, &e.name, e.organization.as_ref(), e.action, true).await?;
+            }
+            ("blacklist_entry", "lifted") => {
+                let e = rev::BlacklistEntryLifted::decode(payload)?;
+                upsert_blacklist(tx, &e.name, e.organization.as_ref(), e.action, false).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn id<'a>(name: &'a str, collection: &str) -> &'a str {
+    names::parse(name, collection).unwrap_or_default()
+}
+
+fn org_id(o: Option<&OrganizationRef>) -> String {
+    o.map(|o| id(&o.name, "organizations").to_owned())
+        .unwrap_or_default()
+}
+
+async fn upsert_jurisdiction(
+    tx: &mut Tx,
+    j: Option<&JurisdictionRef>,
+    parent: &str,
+) -> Result<(), sqlx::Error> {
+    let Some(j) = j else { return Ok(()) };
+    let Some(jid) = names::parse(&j.name, "jurisdictions") else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO jurisdictions (id, profile_id, parent_id, body) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, parent_id = excluded.parent_id,
+                                        body = excluded.body",
+    )
+    .bind(jid)
+    .bind(&j.profile_id)
+    .bind(names::parse(parent, "jurisdictions"))
+    .bind(j.encode_to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_organization(
+    tx: &mut Tx,
+    o: Option<&OrganizationRef>,
+    j: Option<&JurisdictionRef>,
+    credit_status: i32,
+) -> Result<(), sqlx::Error> {
+    let Some(o) = o else { return Ok(()) };
+    let Some(oid) = names::parse(&o.name, "organizations") else {
+        return Ok(());
+    };
+    let roles: Vec<i16> = o.roles.iter().map(|r| i16::try_from(*r).unwrap_or(0)).collect();
+    sqlx::query(
+        "INSERT INTO organizations (id, jurisdiction_id, roles, credit_status, body) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET jurisdiction_id = excluded.jurisdiction_id, roles = excluded.roles,
+                                        credit_status = excluded.credit_status, body = excluded.body",
+    )
+    .bind(oid)
+    .bind(j.map(|j| id(&j.name, "jurisdictions")).unwrap_or_default())
+    .bind(roles)
+    .bind(i16::try_from(credit_status).unwrap_or(0))
+    .bind(o.encode_to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_resource(tx: &mut Tx, r: &rev::ResourceSnapshot) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO resources (id, provider_id, grade, state, body) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET provider_id = excluded.provider_id, grade = excluded.grade,
+                                        state = excluded.state, body = excluded.body",
+    )
+    .bind(id(&r.name, "resources"))
+    .bind(org_id(r.provider.as_ref()))
+    .bind(i16::try_from(r.grade).unwrap_or(0))
+    .bind(i16::try_from(r.state).unwrap_or(0))
+    .bind(r.encode_to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_agreement(tx: &mut Tx, a: &rev::AgreementSummary) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO agreements (id, jurisdiction_id, implementing_agency_id, operator_id, state, body)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body",
+    )
+    .bind(id(&a.name, "agreements"))
+    .bind(
+        a.jurisdiction
+            .as_ref()
+            .map(|j| id(&j.name, "jurisdictions"))
+            .unwrap_or_default(),
+    )
+    .bind(org_id(a.implementing_agency.as_ref()))
+    .bind(org_id(a.operator.as_ref()))
+    .bind(i16::try_from(a.state).unwrap_or(0))
+    .bind(a.encode_to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_product(tx: &mut Tx, p: &rev::ProductSnapshot) -> Result<(), sqlx::Error> {
+    // WITHDRAWN is terminal in the registry: a late event never brings a withdrawn product back.
+    sqlx::query(
+        "INSERT INTO products (id, operator_id, agreement_id, state, body) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body
+         WHERE products.state <> $6",
+    )
+    .bind(id(&p.name, "products"))
+    .bind(org_id(p.operator.as_ref()))
+    .bind(id(&p.agreement, "agreements"))
+    .bind(i16::try_from(p.state).unwrap_or(0))
+    .bind(p.encode_to_vec())
+    .bind(ProductState::Withdrawn as i16)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_blacklist(
+    tx: &mut Tx,
+    name: &str,
+    o: Option<&OrganizationRef>,
+    action: i32,
+    active: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO blacklist (id, organization_id, action, active) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET active = excluded.active",
+    )
+    .bind(name)
+    .bind(org_id(o))
+    .bind(i16::try_from(action).unwrap_or(0))
+    .bind(active)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

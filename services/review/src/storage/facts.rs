@@ -1,0 +1,199 @@
+//! Reads of the registry read model (`incoming`) in the caller's transaction: profiles, agreements, resources
+//! with their negative-list entries, organization references and the organizations that fill panel seats.
+
+use std::sync::Arc;
+
+use pdop_kit::names;
+use pdop_kit::scope::Ancestry;
+use pdop_proto::common::{JurisdictionRef, OrganizationRef, OrganizationRole};
+use pdop_proto::registry::events::v1::{AgreementSummary, ResourceSnapshot};
+use pdop_rules::{Profile, Profiles};
+use prost::Message;
+
+use super::{Tx, id_of};
+use crate::domain::facts::Demanded;
+use crate::domain::panel::{OrgRole, Resolved, SeatSource, SeatSpec};
+use crate::domain::{Error, ErrorReason};
+
+/// The profile `jurisdiction` is bound to; NOT_FOUND when the registry has not announced it (yet).
+pub async fn profile(tx: &mut Tx, profiles: &Profiles, jurisdiction: &str) -> Result<Arc<Profile>, Error> {
+    let id = names::parse(jurisdiction, "jurisdictions").unwrap_or_default();
+    let profile_id: Option<String> = sqlx::query_scalar("SELECT profile_id FROM jurisdictions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let profile_id =
+        profile_id.ok_or_else(|| Error::not_found(ErrorReason::JurisdictionNotFound, jurisdiction))?;
+    profiles.shared(&profile_id).ok_or_else(|| {
+        Error::Internal(anyhow::anyhow!(
+            "{jurisdiction} is bound to unknown profile {profile_id}"
+        ))
+    })
+}
+
+/// The ids of the caller's jurisdiction and every jurisdiction below it (what a supervisor lists).
+pub async fn supervised(pool: &sqlx::PgPool, jurisdiction: &str) -> Result<Vec<String>, Error> {
+    let Some(id) = names::parse(jurisdiction, "jurisdictions") else {
+        return Ok(Vec::new());
+    };
+    Ok(sqlx::query_scalar(
+        "WITH RECURSIVE down (id, depth) AS (
+             SELECT $1::text, 0
+             UNION ALL
+             SELECT j.id, down.depth + 1 FROM jurisdictions j JOIN down ON j.parent_id = down.id WHERE down.depth < 16
+         )
+         SELECT DISTINCT id FROM down",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn ancestry(tx: &mut Tx, jurisdiction: &str) -> Result<Ancestry, Error> {
+    Ok(pdop_kit::scope::ancestry(&mut **tx, jurisdiction).await?)
+}
+
+/// The agreement `name` (the request's `field`); NOT_FOUND until the registry announced it.
+pub async fn agreement(tx: &mut Tx, name: &str, field: &str) -> Result<AgreementSummary, Error> {
+    let id = id_of(name, "agreements", field)?;
+    let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM agreements WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let body = body.ok_or_else(|| Error::not_found(ErrorReason::AgreementNotFound, name))?;
+    AgreementSummary::decode(body.as_slice()).map_err(|e| Error::Internal(e.into()))
+}
+
+/// Each named resource with its active negative-list entries, in order; NOT_FOUND for one never announced.
+pub async fn demanded(tx: &mut Tx, resources: &[(String, String)]) -> Result<Vec<Demanded>, Error> {
+    let mut out = Vec::with_capacity(resources.len());
+    for (name, field) in resources {
+        let id = id_of(name, "resources", field)?;
+        let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM resources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let body = body.ok_or_else(|| Error::not_found(ErrorReason::ResourceNotFound, name))?;
+        let snapshot = ResourceSnapshot::decode(body.as_slice()).map_err(|e| Error::Internal(e.into()))?;
+        let listed: Vec<Vec<String>> =
+            sqlx::query_scalar("SELECT field_keys FROM negative_list WHERE resource_id = $1 AND NOT lifted")
+                .bind(id)
+                .fetch_all(&mut **tx)
+                .await?;
+        let negative = if listed.is_empty() {
+            None
+        } else if listed.iter().any(Vec::is_empty) {
+            Some(Vec::new())
+        } else {
+            Some(listed.concat())
+        };
+        out.push(Demanded { snapshot, negative });
+    }
+    Ok(out)
+}
+
+/// The organization as announced (with its display name), or a bare reference when it was not.
+pub async fn organization(tx: &mut Tx, name: &str) -> Result<OrganizationRef, Error> {
+    let id = names::parse(name, "organizations").unwrap_or_default();
+    let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM organizations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(body
+        .and_then(|b| OrganizationRef::decode(b.as_slice()).ok())
+        .unwrap_or_else(|| OrganizationRef {
+            name: name.to_owned(),
+            ..Default::default()
+        }))
+}
+
+/// The organization `name` must be known (the request's `field`), with its reference.
+pub async fn known_organization(tx: &mut Tx, name: &str, field: &str) -> Result<OrganizationRef, Error> {
+    id_of(name, "organizations", field)?;
+    let org = organization(tx, name).await?;
+    if org.display_name.is_empty() && org.roles.is_empty() {
+        return Err(Error::not_found(ErrorReason::OrganizationNotFound, name));
+    }
+    Ok(org)
+}
+
+pub async fn jurisdiction(tx: &mut Tx, name: &str) -> Result<JurisdictionRef, Error> {
+    let id = names::parse(name, "jurisdictions").unwrap_or_default();
+    let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM jurisdictions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(body
+        .and_then(|b| JurisdictionRef::decode(b.as_slice()).ok())
+        .unwrap_or_else(|| JurisdictionRef {
+            name: name.to_owned(),
+            ..Default::default()
+        }))
+}
+
+fn role_of(org: OrgRole) -> OrganizationRole {
+    match org {
+        OrgRole::DataAuthority => OrganizationRole::DataAuthority,
+        OrgRole::ImplementingAgency => OrganizationRole::ImplementingAgency,
+        OrgRole::Operator => OrganizationRole::Operator,
+        OrgRole::DataProvider => OrganizationRole::DataProvider,
+        OrgRole::IndustryRegulator => OrganizationRole::IndustryRegulator,
+    }
+}
+
+/// The organizations that fill each profile seat (§2.13): by role in the jurisdiction (exactly one, else
+/// PANEL_UNRESOLVED), from the agreement, or the providers of `resources`; `Assigned` seats wait for the lead.
+pub async fn resolve_panel(
+    tx: &mut Tx,
+    panel: &[SeatSpec],
+    jurisdiction: &str,
+    agreement: &AgreementSummary,
+    providers: &[String],
+) -> Result<Vec<Resolved>, Error> {
+    let jid = names::parse(jurisdiction, "jurisdictions").unwrap_or_default();
+    let mut out = Vec::with_capacity(panel.len());
+    for spec in panel {
+        let organizations = match spec.from {
+            SeatSource::Jurisdiction => {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM organizations WHERE jurisdiction_id = $1 AND $2 = ANY(roles) ORDER BY id",
+                )
+                .bind(jid)
+                .bind(role_of(spec.org) as i16)
+                .fetch_all(&mut **tx)
+                .await?;
+                if ids.len() != 1 {
+                    return Err(Error::refused(
+                        ErrorReason::PanelUnresolved,
+                        format!(
+                            "the profile seats the {:?} of {jurisdiction}, and {} organizations hold that role there; \
+                             exactly one must",
+                            spec.org,
+                            ids.len()
+                        ),
+                    ));
+                }
+                ids.iter().map(|id| format!("organizations/{id}")).collect()
+            }
+            SeatSource::Agreement => {
+                let org = match spec.org {
+                    OrgRole::Operator => agreement.operator.as_ref(),
+                    _ => agreement.implementing_agency.as_ref(),
+                };
+                org.map(|o| vec![o.name.clone()]).unwrap_or_default()
+            }
+            SeatSource::Resources => {
+                let mut unique = providers.to_vec();
+                unique.sort();
+                unique.dedup();
+                unique
+            }
+            SeatSource::Assigned => Vec::new(),
+        };
+        out.push(Resolved {
+            spec: *spec,
+            organizations,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,72 @@
+//! Any reviewable resource, locked by its name for a panel action and saved after it: the panel RPCs take a
+//! `parent` of any kind (§2.9).
+
+use chrono::{DateTime, Utc};
+use pdop_proto::review::v1::ScenarioApplication;
+
+use super::{Tx, scenarios};
+use crate::domain::reviewable::Reviewable;
+use crate::domain::{Error, scenario};
+
+/// The reviewable kinds; each new kind adds a variant.
+pub enum Locked {
+    Scenario(ScenarioApplication),
+}
+
+/// The collections a panel `parent` may name.
+pub const COLLECTIONS: &[&str] = &[scenario::COLLECTION];
+
+impl Locked {
+    pub fn get(&self) -> &dyn Reviewable {
+        match self {
+            Self::Scenario(a) => a,
+        }
+    }
+
+    pub fn get_mut(&mut self) -> &mut dyn Reviewable {
+        match self {
+            Self::Scenario(a) => a,
+        }
+    }
+}
+
+fn collection(parent: &str) -> &str {
+    parent.split('/').next().unwrap_or_default()
+}
+
+/// A violation on `field` unless `parent` names a reviewable resource.
+pub fn check_parent(parent: &str, field: &str) -> Result<(), Error> {
+    if COLLECTIONS
+        .iter()
+        .any(|c| pdop_kit::names::parse(parent, c).is_some())
+    {
+        return Ok(());
+    }
+    let expected: Vec<String> = COLLECTIONS.iter().map(|c| format!("{c}/{{id}}")).collect();
+    Err(Error::invalid(
+        field,
+        format!("must name a reviewable resource: {}", expected.join(", ")),
+    ))
+}
+
+pub async fn lock(tx: &mut Tx, parent: &str, field: &str) -> Result<Locked, Error> {
+    check_parent(parent, field)?;
+    match collection(parent) {
+        scenario::COLLECTION => Ok(Locked::Scenario(scenarios::lock(tx, parent, "", field).await?)),
+        _ => unreachable!("check_parent admits only the collections above"),
+    }
+}
+
+pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Locked, Error> {
+    check_parent(parent, field)?;
+    match collection(parent) {
+        scenario::COLLECTION => Ok(Locked::Scenario(scenarios::read(pool, parent).await?)),
+        _ => unreachable!("check_parent admits only the collections above"),
+    }
+}
+
+pub async fn save(tx: &mut Tx, locked: &Locked, now: DateTime<Utc>) -> Result<(), Error> {
+    match locked {
+        Locked::Scenario(a) => scenarios::save(tx, a, now).await.map(|_| ()),
+    }
+}

@@ -1,0 +1,315 @@
+//! A review service on a private NATS server, and the registry events that tell it about jurisdictions,
+//! organizations, resources and agreements: one small world per profile.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use pdop_kit::Running;
+use pdop_kit::auth::Role;
+use pdop_kit::events::Namespace;
+use pdop_proto::common::{DataGrade, Date, DateRange, JurisdictionRef, OrganizationRef, OrganizationRole};
+use pdop_proto::registry::events::v1::{
+    AgreementSigned, AgreementSummary, AuthorizedResource, JurisdictionCreated, NegativeListEntryAdded,
+    OrganizationCreated, ResourceCreated, ResourceSnapshot,
+};
+use pdop_proto::registry::v1::AgreementState;
+use pdop_proto::review::v1::review_service_client::ReviewServiceClient;
+use pdop_review::Review;
+use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, publish_as_relay, spawn_service, until_holds};
+use prost::Message;
+use tonic::transport::Channel;
+
+pub struct Harness {
+    pub nats: PrivateNats,
+    pub namespace: Namespace,
+    pub db: TestDb,
+    _running: Running,
+    pub client: ReviewServiceClient<Channel>,
+}
+
+/// The organizations, resources and agreement of one profile's world.
+pub struct World {
+    pub profile: &'static str,
+}
+
+impl World {
+    fn org(&self, suffix: &str) -> String {
+        format!("organizations/{}-{suffix}", self.profile)
+    }
+    pub fn jurisdiction(&self) -> String {
+        format!("jurisdictions/{}", self.profile)
+    }
+    /// The data authority (数据主管部门).
+    pub fn da(&self) -> String {
+        self.org("da")
+    }
+    /// The implementing agency (实施机构).
+    pub fn ia(&self) -> String {
+        self.org("ia")
+    }
+    pub fn op(&self) -> String {
+        self.org("op")
+    }
+    /// Providers of r1 and r2.
+    pub fn dp(&self) -> String {
+        self.org("dp")
+    }
+    pub fn dp2(&self) -> String {
+        self.org("dp2")
+    }
+    /// An industry regulator (行业主管部门).
+    pub fn ir(&self) -> String {
+        self.org("ir")
+    }
+    /// A developer (never a party to scenarios).
+    pub fn dev(&self) -> String {
+        self.org("dev")
+    }
+    pub fn agreement(&self) -> String {
+        format!("agreements/{}-a1", self.profile)
+    }
+    /// General data in the agreement, provided by `dp`.
+    pub fn r1(&self) -> String {
+        format!("resources/{}-r1", self.profile)
+    }
+    /// Personal information in the agreement, provided by `dp2`.
+    pub fn r2(&self) -> String {
+        format!("resources/{}-r2", self.profile)
+    }
+    /// CORE data, listed in the agreement all the same.
+    pub fn core(&self) -> String {
+        format!("resources/{}-core", self.profile)
+    }
+    /// General data outside the agreement.
+    pub fn outside(&self) -> String {
+        format!("resources/{}-out", self.profile)
+    }
+    /// Negative-listed data in the agreement.
+    pub fn listed(&self) -> String {
+        format!("resources/{}-neg", self.profile)
+    }
+
+    pub fn as_operator<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.op(), &[Role::Operator], m)
+    }
+    pub fn as_da<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.da(), &[Role::DataAuthority], m)
+    }
+    pub fn as_ia<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.ia(), &[Role::ImplementingAgency], m)
+    }
+    pub fn as_dp<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.dp(), &[Role::DataProvider], m)
+    }
+    pub fn as_dp2<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.dp2(), &[Role::DataProvider], m)
+    }
+    pub fn as_ir<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.ir(), &[Role::IndustryRegulator], m)
+    }
+}
+
+pub fn org_ref(name: &str, role: OrganizationRole) -> OrganizationRef {
+    OrganizationRef {
+        name: name.into(),
+        display_name: format!("{} 名称", name.trim_start_matches("organizations/")),
+        roles: vec![role as i32],
+        ..Default::default()
+    }
+}
+
+pub fn date(year: i32, month: i32, day: i32) -> Date {
+    Date { year, month, day }
+}
+
+impl Harness {
+    pub async fn publish(&self, subject: &str, id: &str, payload: Vec<u8>) {
+        publish_as_relay(&self.nats.url(), &self.namespace, subject, id, id, id, payload)
+            .await
+            .unwrap();
+    }
+
+    pub async fn until(&self, what: &str, sql: &str) {
+        until_holds(&self.db.pool, what, sql).await.unwrap();
+    }
+
+    async fn jurisdiction(&self, name: &str, parent: &str, profile: &str) {
+        let created = JurisdictionCreated {
+            jurisdiction: Some(JurisdictionRef {
+                name: name.into(),
+                display_name: name.trim_start_matches("jurisdictions/").into(),
+                profile_id: profile.into(),
+                ..Default::default()
+            }),
+            parent: parent.into(),
+            ..Default::default()
+        };
+        self.publish(
+            "pdop.registry.jurisdiction.created",
+            &format!("j-{name}"),
+            created.encode_to_vec(),
+        )
+        .await;
+    }
+
+    async fn organization(&self, w: &World, name: &str, role: OrganizationRole) {
+        let event = OrganizationCreated {
+            organization: Some(org_ref(name, role)),
+            jurisdiction: Some(JurisdictionRef {
+                name: w.jurisdiction(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.publish(
+            "pdop.registry.organization.created",
+            &format!("o-{name}"),
+            event.encode_to_vec(),
+        )
+        .await;
+    }
+
+    async fn resource(&self, w: &World, name: &str, provider: &str, grade: DataGrade, personal: bool) {
+        let event = ResourceCreated {
+            resource: Some(ResourceSnapshot {
+                name: name.into(),
+                display_name: name.trim_start_matches("resources/").into(),
+                provider: Some(org_ref(provider, OrganizationRole::DataProvider)),
+                jurisdiction: Some(JurisdictionRef {
+                    name: w.jurisdiction(),
+                    ..Default::default()
+                }),
+                grade: grade as i32,
+                has_personal_info: personal,
+                authorizable: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.publish(
+            "pdop.registry.resource.created",
+            &format!("r-{name}"),
+            event.encode_to_vec(),
+        )
+        .await;
+    }
+
+    /// Announces the agreement in `state` (a later call with another state moves the read model).
+    pub async fn agreement(&self, w: &World, state: AgreementState, event_id: &str) {
+        let resource = |r: String| AuthorizedResource {
+            resource: r,
+            ..Default::default()
+        };
+        let signed = AgreementSigned {
+            agreement: Some(AgreementSummary {
+                name: w.agreement(),
+                jurisdiction: Some(JurisdictionRef {
+                    name: w.jurisdiction(),
+                    ..Default::default()
+                }),
+                implementing_agency: Some(org_ref(&w.ia(), OrganizationRole::ImplementingAgency)),
+                operator: Some(org_ref(&w.op(), OrganizationRole::Operator)),
+                resources: vec![
+                    resource(w.r1()),
+                    resource(w.r2()),
+                    resource(w.core()),
+                    resource(w.listed()),
+                ],
+                term: Some(DateRange {
+                    start_date: Some(date(2026, 1, 1)),
+                    end_date: Some(date(2030, 12, 31)),
+                }),
+                state: state as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.publish("pdop.registry.agreement.signed", event_id, signed.encode_to_vec())
+            .await;
+    }
+
+    /// Announces one profile's world and waits until the service knows all of it.
+    pub async fn world(&self, profile: &'static str) -> World {
+        let w = World { profile };
+        self.jurisdiction(&w.jurisdiction(), "jurisdictions/china", profile)
+            .await;
+        for (name, role) in [
+            (w.da(), OrganizationRole::DataAuthority),
+            (w.ia(), OrganizationRole::ImplementingAgency),
+            (w.op(), OrganizationRole::Operator),
+            (w.dp(), OrganizationRole::DataProvider),
+            (w.dp2(), OrganizationRole::DataProvider),
+            (w.ir(), OrganizationRole::IndustryRegulator),
+            (w.dev(), OrganizationRole::Developer),
+        ] {
+            self.organization(&w, &name, role).await;
+        }
+        self.resource(&w, &w.r1(), &w.dp(), DataGrade::General, false)
+            .await;
+        self.resource(&w, &w.r2(), &w.dp2(), DataGrade::General, true)
+            .await;
+        self.resource(&w, &w.core(), &w.dp(), DataGrade::Core, false)
+            .await;
+        self.resource(&w, &w.outside(), &w.dp(), DataGrade::General, false)
+            .await;
+        self.resource(&w, &w.listed(), &w.dp(), DataGrade::General, false)
+            .await;
+        let listed = NegativeListEntryAdded {
+            name: format!("negativeListEntries/{profile}-n1"),
+            resource: w.listed(),
+            ..Default::default()
+        };
+        self.publish(
+            "pdop.registry.negative_list_entry.added",
+            &format!("n-{profile}"),
+            listed.encode_to_vec(),
+        )
+        .await;
+        self.agreement(&w, AgreementState::Active, &format!("a-{profile}"))
+            .await;
+        let p = profile;
+        self.until(
+            &format!("the registry's facts of {p} are known"),
+            &format!(
+                "SELECT (SELECT count(*) FROM organizations WHERE id LIKE '{p}-%') = 7
+                    AND (SELECT count(*) FROM resources WHERE id LIKE '{p}-%') = 5
+                    AND EXISTS (SELECT 1 FROM negative_list WHERE resource_id = '{p}-neg')
+                    AND EXISTS (SELECT 1 FROM agreements WHERE id = '{p}-a1')
+                    AND EXISTS (SELECT 1 FROM jurisdictions WHERE id = '{p}')"
+            ),
+        )
+        .await;
+        w
+    }
+
+    /// How many events of `subject` the service has enqueued about `ce_subject`.
+    pub async fn events(&self, subject: &str, ce_subject: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = $1 AND ce_subject = $2")
+            .bind(subject)
+            .bind(ce_subject)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// A review service that knows the jurisdiction tree's root (`jurisdictions/china`, where test tokens act).
+pub async fn start() -> Harness {
+    let env = TestEnv::new().await.unwrap();
+    let nats = PrivateNats::start().await.unwrap();
+    let db = env.fresh_database().await.unwrap();
+    let running = spawn_service::<Review>(&db, &nats.url(), &env.namespace, &[])
+        .await
+        .unwrap();
+    let client = ReviewServiceClient::connect(format!("http://{}", running.grpc_addr))
+        .await
+        .unwrap();
+    let h = Harness {
+        nats,
+        namespace: env.namespace.clone(),
+        db,
+        _running: running,
+        client,
+    };
+    h.jurisdiction("jurisdictions/china", "", "national").await;
+    h
+}
