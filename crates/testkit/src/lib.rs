@@ -20,7 +20,7 @@ mod streams;
 mod wait;
 
 pub use env::{TestDb, TestEnv, database_url_with_name};
-pub use events::{publish_as_relay, until_holds};
+pub use events::{Envelope, publish_as_relay, publish_envelope, until_holds};
 pub use grpc::{acting, acting_in, assert_invalid, reason};
 pub use nats_server::{PrivateNats, nats_server_binary};
 pub use service::{

@@ -90,6 +90,9 @@ impl Handler for Incoming {
         })?;
         let payload = DynamicMessage::decode(descriptor, event.payload.as_ref())
             .map_err(|e| HandleError::Permanent(e.into()))?;
+        if !route.applies(&payload) {
+            return Ok(());
+        }
         let now = self.clock.now();
         let appended = log::append(tx, draft(route, event, &payload), now)
             .await

@@ -2,6 +2,7 @@
 //! title and where the discloser (披露主体) is found in the payload. Facts not listed here are not public.
 
 use pdop_proto::disclosure::v1::EntryKind;
+use prost_reflect::DynamicMessage;
 
 pub struct Route {
     pub subject: &'static str,
@@ -11,6 +12,27 @@ pub struct Route {
     pub title: &'static str,
     /// Field names holding the discloser, in order of preference (searched through nested messages).
     pub discloser: &'static [&'static str],
+    /// A top-level string field the fact must have set to be public; `None`: every fact of the subject is.
+    pub only_if_set: Option<&'static str>,
+}
+
+impl Route {
+    /// Whether this fact becomes an entry.
+    pub fn applies(&self, payload: &DynamicMessage) -> bool {
+        self.only_if_set.is_none_or(|field| {
+            payload
+                .get_field_by_name(field)
+                .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+        })
+    }
+
+    /// This route, public only for facts with `field` set.
+    const fn only_if_set(self, field: &'static str) -> Self {
+        Self {
+            only_if_set: Some(field),
+            ..self
+        }
+    }
 }
 
 const fn route(
@@ -26,6 +48,7 @@ const fn route(
         kind,
         title,
         discloser,
+        only_if_set: None,
     }
 }
 
@@ -212,13 +235,16 @@ pub const ROUTES: &[Route] = &[
         "开发主体准入",
         OPERATOR,
     ),
+    // Only a rejection after a public-notice objection is published; a qualification-review rejection has no public
+    // entry (REVIEW-EVALUATION §2.7, §3.11; DEVELOPER_RESULT: "admitted or rejected after objection").
     route(
         "pdop.review.developer_admission.rejected",
         "pdop.review.events.v1.DeveloperAdmissionRejected",
         K::DeveloperResult,
         "开发主体未准入",
         OPERATOR,
-    ),
+    )
+    .only_if_set("objection"),
     route(
         "pdop.review.developer_admission.objection_resolved",
         "pdop.review.events.v1.DeveloperAdmissionObjectionResolved",

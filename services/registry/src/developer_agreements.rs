@@ -16,7 +16,6 @@ use pdop_proto::registry::v1::{
     SignDeveloperAgreementResponse, TerminateDeveloperAgreementRequest, TerminateDeveloperAgreementResponse,
     UpdateDeveloperAgreementRequest, UpdateDeveloperAgreementResponse,
 };
-use pdop_proto::review::events::v1::DeveloperAdmissionSummary;
 use pdop_rules::deadlines::describe;
 use prost::Message;
 use sqlx::{PgExecutor, Postgres, Transaction};
@@ -139,35 +138,6 @@ fn may_read(caller: &Caller, d: &DeveloperAgreement) -> bool {
         || caller.organization == d.developer
 }
 
-/// Records the review service's admission of a developer (DeveloperAdmitted); a redelivery changes nothing.
-pub async fn record_admission(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    admission: &DeveloperAdmissionSummary,
-) -> Result<(), Status> {
-    let Some(id) = names::parse(&admission.name, "developerAdmissions") else {
-        return Ok(());
-    };
-    let org = |r: &Option<pdop_proto::common::OrganizationRef>| {
-        r.as_ref()
-            .map(|o| o.name.trim_start_matches("organizations/").to_owned())
-            .unwrap_or_default()
-    };
-    sqlx::query(
-        "INSERT INTO developer_admissions (id, developer_id, operator_id, agreement_id, admit_time)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(id)
-    .bind(org(&admission.developer))
-    .bind(org(&admission.operator))
-    .bind(admission.agreement.trim_start_matches("agreements/"))
-    .bind(ctx.platform.clock.now())
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| ctx.db(e))?;
-    Ok(())
-}
-
 /// True when `operator` has (or had) a developer agreement with `developer`.
 pub async fn works_with(
     ctx: &Ctx,
@@ -244,13 +214,23 @@ async fn check_term_cap(
     Ok(())
 }
 
-/// The developer may contract: it holds the role, is admitted for this operator, and is not excluded.
+/// The developer may contract: it is not the operator itself, holds the role, is admitted for this operator (and
+/// has not exited since), and is not excluded.
 async fn check_developer(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
     d: &DeveloperAgreement,
     jurisdiction: &str,
 ) -> Result<(), Status> {
+    if d.developer == d.operator {
+        return Err(ctx.errors().failed_precondition(
+            "OWN_PRODUCTS",
+            format!(
+                "{} operates the products itself and may not re-develop them (运营机构不得参与再开发, N2 Art.6)",
+                d.developer
+            ),
+        ));
+    }
     organizations::holding(
         ctx,
         tx,
@@ -264,7 +244,8 @@ async fn check_developer(
     }
     let admission_id = names::parse(&d.developer_admission, "developerAdmissions").unwrap_or_default();
     let admitted: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM developer_admissions WHERE id = $1 AND developer_id = $2 AND operator_id = $3)",
+        "SELECT EXISTS (SELECT 1 FROM developer_admissions
+                        WHERE id = $1 AND developer_id = $2 AND operator_id = $3 AND exit_time IS NULL)",
     )
     .bind(admission_id)
     .bind(d.developer.trim_start_matches("organizations/"))
@@ -276,7 +257,8 @@ async fn check_developer(
         return Err(ctx.errors().failed_precondition(
             "NOT_ADMITTED",
             format!(
-                "{} has not admitted {} for {} (准入, S-YN Art.13); the review service's admission comes first",
+                "{} has not admitted {} for {}, or the developer has exited since (准入, S-YN Art.13; 退出, \
+                 S-YN Art.25); the review service's admission comes first",
                 d.developer_admission, d.developer, d.operator
             ),
         ));
@@ -645,6 +627,7 @@ pub async fn sign(
         products: saved.products.clone(),
         term: saved.term,
         actor: Some(actor(caller)),
+        developer_admission: saved.developer_admission.clone(),
     };
     ctx.record(
         &mut tx,
@@ -734,6 +717,7 @@ async fn end(
         reason: reason.to_owned(),
         access_close_time: saved.access_close_time,
         actor: Some(actor(caller)),
+        developer_admission: saved.developer_admission.clone(),
     };
     ctx.record(
         tx,
@@ -854,6 +838,52 @@ pub async fn end_developer(
             )
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Ends the running agreements between `developer_id` and `operator_id` that rest on `admission`, which the
+/// developer exited (S-YN Art.25(5)); their events name the admission.
+pub(crate) async fn end_on_exit(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    caller: &Caller,
+    admission: &str,
+    developer_id: &str,
+    operator_id: &str,
+) -> Result<(), Status> {
+    // The admission is in the body only; the parties narrow the rows to read.
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM developer_agreements WHERE developer_id = $1 AND operator_id = $2 AND state = ANY($3)
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(developer_id)
+    .bind(operator_id)
+    .bind(vec![
+        DeveloperAgreementState::Active as i16,
+        DeveloperAgreementState::Suspended as i16,
+    ])
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    let reason = format!("开发主体退出 {admission}");
+    for id in ids {
+        let (row, d) = for_change(ctx, tx, &format!("{COLLECTION}/{id}"), "").await?;
+        if d.developer_admission != admission {
+            continue;
+        }
+        let terminated = DeveloperAgreementState::Terminated;
+        end(
+            ctx,
+            tx,
+            caller,
+            &row,
+            d,
+            terminated,
+            &reason,
+            "registry.DeveloperExited",
+        )
+        .await?;
     }
     Ok(())
 }

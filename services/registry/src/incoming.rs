@@ -3,10 +3,12 @@
 //! agreements, and product verdicts: an approved product is listed (上架), or held APPROVED
 //! until its registration is coded where the profile makes product registration mandatory (S-HB §四(五)2,
 //! S-YN Art.18); a rejected one returns to DRAFT with the reasons. A verdict for a product not UNDER_REVIEW
-//! (a redelivery, or one already decided) changes nothing.
+//! (a redelivery, or one already decided) changes nothing. Returns to draft (rejected or withdrawn reviews), upheld
+//! appeals, admissions and exits are applied in `review_events`.
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use pdop_kit::auth::Caller;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_kit::uow::Call;
@@ -14,24 +16,30 @@ use pdop_proto::disclosure::events::v1::ObjectionFiled;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::ProductState;
 use pdop_proto::review::events::v1::{
-    DeveloperAdmitted, ProductComplianceApproved, ProductComplianceRejected,
+    AppealDecided, DeveloperAdmitted, DeveloperExited, ProductComplianceApproved, ProductComplianceRejected,
+    ProductReviewWithdrawn,
 };
 use prost::Message;
 use sqlx::{Postgres, Transaction};
-use tonic::Status;
+use tonic::{Code, Status};
 
 use crate::context::{Ctx, Handling};
 use crate::convert::{actor, timestamp};
 use crate::events::objections;
-use crate::products::{for_change, save, snapshot, state_of};
+use crate::products::{save, snapshot};
+use crate::review_events;
 
 const APPROVED: &str = "pdop.review.product_review.approved";
 const REJECTED: &str = "pdop.review.product_review.rejected";
+const WITHDRAWN: &str = "pdop.review.product_review.withdrawn";
 const ADMITTED: &str = "pdop.review.developer_admission.admitted";
+const EXITED: &str = "pdop.review.developer_admission.exited";
+const APPEAL_DECIDED: &str = "pdop.review.appeal.decided";
 const OBJECTION_FILED: &str = "pdop.disclosure.objection.filed";
 
-/// The durable consumers: product verdicts, developer admissions, objections.
-pub fn specs() -> [ConsumerSpec; 3] {
+/// The durable consumers: product verdicts, developer admissions and exits, appeal decisions, objections (one
+/// filter subject each: NATS 2.9).
+pub fn specs() -> [ConsumerSpec; 5] {
     [
         ConsumerSpec {
             durable: "registry-objections".to_owned(),
@@ -48,6 +56,16 @@ pub fn specs() -> [ConsumerSpec; 3] {
             producer: "review".to_owned(),
             filter_subject: ADMITTED.to_owned(),
         },
+        ConsumerSpec {
+            durable: "registry-developer-exits".to_owned(),
+            producer: "review".to_owned(),
+            filter_subject: EXITED.to_owned(),
+        },
+        ConsumerSpec {
+            durable: "registry-appeals".to_owned(),
+            producer: "review".to_owned(),
+            filter_subject: APPEAL_DECIDED.to_owned(),
+        },
     ]
 }
 
@@ -56,7 +74,8 @@ pub struct Incoming {
     pub ctx: Arc<Ctx>,
 }
 
-fn consumer() -> Caller {
+/// The service account the review follow-ups are recorded under.
+pub(crate) fn consumer() -> Caller {
     Caller {
         subject: "service:registry-review-consumer".to_owned(),
         organization: String::new(),
@@ -65,8 +84,19 @@ fn consumer() -> Caller {
     }
 }
 
-fn transient(status: Status) -> HandleError {
-    HandleError::Transient(anyhow::anyhow!("{}: {}", status.code(), status.message()))
+/// A refusal (the event names something invalid, or asks for what the registry's state forbids) cannot succeed on
+/// retry and is dead-lettered; anything else (an outage, a deadlock reported as internal) is retried.
+fn handle_error(status: Status) -> HandleError {
+    let error = anyhow::anyhow!("{}: {}", status.code(), status.message());
+    match status.code() {
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::FailedPrecondition
+        | Code::OutOfRange => HandleError::Permanent(error),
+        _ => HandleError::Transient(error),
+    }
 }
 
 impl Handler for Incoming {
@@ -81,14 +111,35 @@ impl Handler for Incoming {
                 let review = verdict.review.unwrap_or_default();
                 approve(&self.ctx, tx, &review.product, &review.name)
                     .await
-                    .map_err(transient)
+                    .map_err(handle_error)
             }
             REJECTED => {
                 let verdict = ProductComplianceRejected::decode(event.payload.clone())?;
                 let review = verdict.review.unwrap_or_default();
-                reject(&self.ctx, tx, &review.product, &review.name, &verdict.reasons)
+                let rejection = Some(verdict.reasons.as_str());
+                review_events::back_to_draft(&self.ctx, tx, &review.product, &review.name, rejection)
                     .await
-                    .map_err(transient)
+                    .map_err(handle_error)
+            }
+            WITHDRAWN => {
+                let withdrawn = event.decode::<ProductReviewWithdrawn>()?;
+                let review = withdrawn.review.unwrap_or_default();
+                review_events::back_to_draft(&self.ctx, tx, &review.product, &review.name, None)
+                    .await
+                    .map_err(handle_error)
+            }
+            APPEAL_DECIDED => {
+                let decided = event.decode::<AppealDecided>()?;
+                review_events::appeal_decided(&self.ctx, tx, &decided)
+                    .await
+                    .map_err(handle_error)
+            }
+            EXITED => {
+                let exited = event.decode::<DeveloperExited>()?;
+                let admission = exited.admission.unwrap_or_default();
+                review_events::developer_exited(&self.ctx, tx, &admission, self.fact_time(event))
+                    .await
+                    .map_err(handle_error)
             }
             OBJECTION_FILED => {
                 let filed = ObjectionFiled::decode(event.payload.clone())?;
@@ -104,12 +155,20 @@ impl Handler for Incoming {
             ADMITTED => {
                 let admitted = DeveloperAdmitted::decode(event.payload.clone())?;
                 let admission = admitted.admission.unwrap_or_default();
-                crate::developer_agreements::record_admission(&self.ctx, tx, &admission)
+                review_events::developer_admitted(&self.ctx, tx, &admission, self.fact_time(event))
                     .await
-                    .map_err(transient)
+                    .map_err(handle_error)
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl Incoming {
+    /// When the fact happened: the event's ce-time, which a late delivery does not move; the arrival time only for
+    /// an event without one.
+    fn fact_time(&self, event: &IncomingEvent) -> DateTime<Utc> {
+        event.time.unwrap_or_else(|| self.ctx.platform.clock.now())
     }
 }
 
@@ -120,12 +179,9 @@ async fn approve(
     review: &str,
 ) -> Result<(), Status> {
     // A re-developed product (no registry product) is released by its developer, not listed here.
-    let Some((row, mut p)) = for_change(ctx, tx, product, "").await? else {
+    let Some((row, mut p)) = review_events::under_review(ctx, tx, product).await? else {
         return Ok(());
     };
-    if state_of(&p) != ProductState::UnderReview {
-        return Ok(());
-    }
     let caller = consumer();
     let jurisdiction = p.jurisdiction.trim_start_matches("jurisdictions/").to_owned();
     let profile = ctx.profile_of(tx, &jurisdiction).await?;
@@ -173,45 +229,6 @@ async fn approve(
         &saved.name,
         detail,
         ("pdop.registry.product.listed", &event),
-    )
-    .await
-}
-
-async fn reject(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    product: &str,
-    review: &str,
-    reasons: &str,
-) -> Result<(), Status> {
-    let Some((row, mut p)) = for_change(ctx, tx, product, "").await? else {
-        return Ok(());
-    };
-    if state_of(&p) != ProductState::UnderReview {
-        return Ok(());
-    }
-    let caller = consumer();
-    p.state = ProductState::Draft as i32;
-    p.last_review = review.to_owned();
-    p.rejection_reasons = reasons.to_owned();
-    let saved = save(ctx, tx, &row, &p).await?;
-    let event = ev::ProductUpdated {
-        product: Some(snapshot(ctx, tx, &saved).await?),
-        changed_fields: vec![
-            "state".to_owned(),
-            "last_review".to_owned(),
-            "rejection_reasons".to_owned(),
-        ],
-        actor: Some(actor(&caller)),
-    };
-    let detail = serde_json::json!({ "state": "DRAFT", "review": review });
-    ctx.record(
-        tx,
-        &caller,
-        "registry.ProductRejected",
-        &saved.name,
-        detail,
-        ("pdop.registry.product.updated", &event),
     )
     .await
 }

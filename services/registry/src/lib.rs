@@ -25,6 +25,7 @@ mod organizations;
 mod plans;
 mod products;
 mod resources;
+mod review_events;
 mod scheduler;
 mod storage;
 mod supervision;

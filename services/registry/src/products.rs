@@ -343,7 +343,7 @@ pub(crate) async fn save(
 ) -> Result<Product, Status> {
     let updated = sqlx::query_as::<_, Row>(&format!(
         "UPDATE products SET display_name = $2, kind = $3, use_class = $4, state = $5, body = $6, update_time = $7,
-                version = version + 1
+                last_review_id = $8, version = version + 1
          WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(&row.id)
@@ -353,6 +353,7 @@ pub(crate) async fn save(
     .bind(i16::try_from(p.state).unwrap_or(0))
     .bind(p.encode_to_vec())
     .bind(ctx.platform.clock.now())
+    .bind(names::parse(&p.last_review, "productReviews"))
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| ctx.db(e))?;
@@ -519,7 +520,7 @@ pub async fn withdraw(
     Ok(WithdrawProductResponse { product: Some(saved) })
 }
 
-/// The event view of a product (pricing keeps products and their use class from it).
+/// The event view of a product, with its operator and jurisdiction looked up.
 pub(crate) async fn snapshot(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
@@ -527,17 +528,5 @@ pub(crate) async fn snapshot(
 ) -> Result<ev::ProductSnapshot, Status> {
     let operator = crate::organizations::reference(ctx, tx, &p.operator, "operator").await?;
     let jurisdiction = crate::jurisdictions::reference(ctx, tx, &p.jurisdiction, "jurisdiction").await?;
-    Ok(ev::ProductSnapshot {
-        name: p.name.clone(),
-        display_name: p.display_name.clone(),
-        description: p.description.clone(),
-        kind: p.kind,
-        operator: Some(operator),
-        agreement: p.agreement.clone(),
-        jurisdiction: Some(jurisdiction),
-        source_resources: p.source_resources.clone(),
-        use_class: p.use_class,
-        state: p.state,
-        involves_personal_info: p.involves_personal_info,
-    })
+    Ok(crate::domain::product::snapshot(p, operator, jurisdiction))
 }

@@ -10,13 +10,13 @@ use pdop_kit::auth::{Caller, Role};
 use pdop_proto::common::OrganizationRole;
 use pdop_proto::common::{AuditInfo, DataGrade, JurisdictionRef, OrganizationRef};
 use pdop_proto::registry::events::v1::{
-    ResourceCatalogued, ResourceCreated, ResourceRetired, ResourceSnapshot, ResourceUpdated,
+    FieldFlags, ResourceCatalogued, ResourceCreated, ResourceRetired, ResourceSnapshot, ResourceUpdated,
 };
 use pdop_proto::registry::v1::{
     CatalogResourceRequest, CatalogResourceResponse, CreateResourceRequest, CreateResourceResponse,
     GetResourceRequest, GetResourceResponse, GetResourceRevisionRequest, GetResourceRevisionResponse,
     ListResourceRevisionsRequest, ListResourceRevisionsResponse, ListResourcesRequest, ListResourcesResponse,
-    Resource, ResourceRevision, ResourceState, RetireResourceRequest, RetireResourceResponse,
+    Resource, ResourceField, ResourceRevision, ResourceState, RetireResourceRequest, RetireResourceResponse,
     UpdateResourceRequest, UpdateResourceResponse,
 };
 use prost::Message;
@@ -94,6 +94,7 @@ fn authorizable(r: &Resource) -> bool {
 }
 
 fn snapshot(r: &Resource, provider: OrganizationRef, jurisdiction: JurisdictionRef) -> ResourceSnapshot {
+    let fields: Vec<FieldFlags> = r.fields.iter().map(field_flags).collect();
     ResourceSnapshot {
         name: r.name.clone(),
         display_name: r.display_name.clone(),
@@ -105,14 +106,23 @@ fn snapshot(r: &Resource, provider: OrganizationRef, jurisdiction: JurisdictionR
         category: r.category.clone(),
         update_frequency: r.update_frequency,
         state: r.state,
-        has_personal_info: r.fields.iter().any(|f| f.is_personal),
-        has_sensitive_personal_info: r
-            .fields
-            .iter()
-            .any(|f| !f.sensitive_categories.is_empty() || f.minor_under_14),
+        has_personal_info: fields.iter().any(|f| f.personal_info),
+        has_sensitive_personal_info: fields.iter().any(|f| f.sensitive_personal_info),
         authoritative_data_item_codes: authoritative_codes(r).into_iter().map(|(code, _)| code).collect(),
         authorizable: r.authorizable,
         revision_id: r.revision_id.clone(),
+        fields,
+    }
+}
+
+/// The flags the review service derives data-use items' personal-information flags from (PIPL Art.28: sensitive
+/// categories and minors under 14 make a field sensitive).
+fn field_flags(f: &ResourceField) -> FieldFlags {
+    FieldFlags {
+        field_key: f.field_key.clone(),
+        personal_info: f.is_personal,
+        sensitive_personal_info: !f.sensitive_categories.is_empty() || f.minor_under_14,
+        trade_secret: f.trade_secret,
     }
 }
 

@@ -15,7 +15,7 @@ use pdop_kit::auth::Role;
 use pdop_proto::common::UseClass;
 use pdop_proto::registry::events::v1::ProductListed;
 use pdop_proto::registry::v1::*;
-use pdop_proto::review::events::v1::{ProductComplianceApproved, ProductComplianceRejected};
+use pdop_proto::review::events::v1::ProductComplianceApproved;
 use prost::Message;
 use tonic::Code;
 
@@ -158,18 +158,7 @@ async fn yunnan_holds_an_approved_product_for_registration_and_a_rejection_retur
     .await
     .unwrap();
     submit_product(&mut h, &second.name).await.unwrap();
-    let rejection = ProductComplianceRejected {
-        review: summary(&second.name),
-        reasons: "未提供个人信息去标识化说明".into(),
-        ..Default::default()
-    };
-    publish_review_event(
-        &h,
-        "pdop.review.product_review.rejected",
-        "ev-r",
-        rejection.encode_to_vec(),
-    )
-    .await;
+    publish_rejection(&h, &second.name, "ev-r", "未提供个人信息去标识化说明").await;
     let back = wait_for_product_state(&mut h, &second.name, ProductState::Draft).await;
     assert_eq!(back.rejection_reasons, "未提供个人信息去标识化说明");
     // Resubmission clears the reasons.

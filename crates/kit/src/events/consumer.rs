@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, StreamExt};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
@@ -31,6 +32,9 @@ pub struct IncomingEvent {
     pub subject: String,
     pub ce_type: String,
     pub ce_subject: String,
+    /// `ce-time`: when the fact happened at the producer (its outbox row), which can be long before it arrives;
+    /// `None` when the header is missing or not RFC 3339.
+    pub time: Option<DateTime<Utc>>,
     pub payload: Bytes,
     pub traceparent: Option<String>,
     /// Delivery attempt, from 1.
@@ -449,6 +453,9 @@ fn decode_envelope(
             .unwrap_or_else(|| msg.subject.to_string()),
         ce_type: get(headers::TYPE).unwrap_or_default(),
         ce_subject: get(headers::SUBJECT).unwrap_or_default(),
+        time: get(headers::TIME)
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc)),
         payload: msg.payload.clone(),
         traceparent: get(propagation::TRACEPARENT),
         attempt,
@@ -479,6 +486,7 @@ mod tests {
             subject: JurisdictionCreated::SUBJECT.to_owned(),
             ce_type: JurisdictionCreated::TYPE.to_owned(),
             ce_subject: "jurisdictions/yunnan".to_owned(),
+            time: None,
             payload: created.encode_to_vec().into(),
             traceparent: None,
             attempt: 1,

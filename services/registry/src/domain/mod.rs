@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod objection;
+pub mod product;
 pub mod registration;
 pub mod registration_lifecycle;
 pub mod scope;

@@ -298,19 +298,7 @@ pub fn link_product(
             Change::new(&p.name, detail).audited_as("registry.ProductRegistered"),
         );
     };
-    let snapshot = ev::ProductSnapshot {
-        name: p.name.clone(),
-        display_name: p.display_name.clone(),
-        description: p.description.clone(),
-        kind: p.kind,
-        operator: Some(operator),
-        agreement: p.agreement.clone(),
-        jurisdiction: Some(jurisdiction),
-        source_resources: p.source_resources.clone(),
-        use_class: p.use_class,
-        state: p.state,
-        involves_personal_info: p.involves_personal_info,
-    };
+    let snapshot = super::product::snapshot(p, operator, jurisdiction);
     ProductLinked::Listed(Box::new(
         Change::new(&p.name, detail)
             .audited_as("registry.ProductListed")

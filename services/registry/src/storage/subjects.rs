@@ -92,7 +92,7 @@ pub async fn save_product(tx: &mut Tx, p: &Product, now: DateTime<Utc>) -> Resul
     let id = id_of(&p.name, "products", "product")?;
     let row = sqlx::query_as::<_, ProductRow>(&format!(
         "UPDATE products SET display_name = $2, kind = $3, use_class = $4, state = $5, body = $6, update_time = $7,
-                version = version + 1
+                last_review_id = $8, version = version + 1
          WHERE id = $1 RETURNING {PRODUCT_COLUMNS}"
     ))
     .bind(id)
@@ -102,6 +102,7 @@ pub async fn save_product(tx: &mut Tx, p: &Product, now: DateTime<Utc>) -> Resul
     .bind(i16::try_from(p.state).unwrap_or(0))
     .bind(p.encode_to_vec())
     .bind(now)
+    .bind(names::parse(&p.last_review, "productReviews"))
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.to_proto())

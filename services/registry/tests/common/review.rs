@@ -7,7 +7,8 @@ use pdop_kit::auth::Role;
 use pdop_proto::common::{OrganizationRef, UseClass};
 use pdop_proto::registry::v1::*;
 use pdop_proto::review::events::v1::{
-    DeveloperAdmissionSummary, DeveloperAdmitted, ProductComplianceApproved, ProductReviewSummary,
+    DeveloperAdmissionSummary, DeveloperAdmitted, ProductComplianceApproved, ProductComplianceRejected,
+    ProductReviewSummary,
 };
 use pdop_testkit::PrivateNats;
 use prost::Message;
@@ -83,6 +84,27 @@ pub fn summary(product: &str) -> Option<ProductReviewSummary> {
     })
 }
 
+/// Publishes the review service's approval of `product` (review `productReviews/r1`) as event `id`.
+pub async fn publish_approval(h: &Harness, product: &str, id: &str) {
+    let approval = ProductComplianceApproved {
+        review: summary(product),
+        ..Default::default()
+    };
+    let subject = "pdop.review.product_review.approved";
+    publish_review_event(h, subject, id, approval.encode_to_vec()).await;
+}
+
+/// Publishes the review service's rejection of `product` (review `productReviews/r1`) as event `id`.
+pub async fn publish_rejection(h: &Harness, product: &str, id: &str, reasons: &str) {
+    let rejection = ProductComplianceRejected {
+        review: summary(product),
+        reasons: reasons.into(),
+        ..Default::default()
+    };
+    let subject = "pdop.review.product_review.rejected";
+    publish_review_event(h, subject, id, rejection.encode_to_vec()).await;
+}
+
 /// Publishes a review-service event the way its outbox relay does (CloudEvents headers, protobuf body).
 pub async fn publish_review_event(h: &Harness, subject: &str, id: &str, payload: Vec<u8>) {
     publish_event(h, subject, id, payload).await;
@@ -120,25 +142,20 @@ pub async fn wait_for_product_state(h: &mut Harness, name: &str, state: ProductS
         .unwrap()
 }
 
-/// A product of the operator under `agreement`, approved by review and LISTED (profiles without mandatory
-/// product registration).
-pub async fn listed_product(h: &mut Harness, agreement: &str) -> Product {
+/// A product of the operator under `agreement`, submitted for review (UNDER_REVIEW).
+pub async fn product_under_review(h: &mut Harness, agreement: &str) -> Product {
     let draft = create_product(h, OPERATOR, product(agreement, &["resources/population"]))
         .await
         .unwrap();
-    submit_product(h, &draft.name).await.unwrap();
-    let approval = ProductComplianceApproved {
-        review: summary(&draft.name),
-        ..Default::default()
-    };
+    submit_product(h, &draft.name).await.unwrap()
+}
+
+/// A product of the operator under `agreement`, approved by review and LISTED (profiles without mandatory
+/// product registration).
+pub async fn listed_product(h: &mut Harness, agreement: &str) -> Product {
+    let draft = product_under_review(h, agreement).await;
     let id = format!("approve-{}", draft.name.trim_start_matches("products/"));
-    publish_review_event(
-        h,
-        "pdop.review.product_review.approved",
-        &id,
-        approval.encode_to_vec(),
-    )
-    .await;
+    publish_approval(h, &draft.name, &id).await;
     wait_for_product_state(h, &draft.name, ProductState::Listed).await
 }
 
