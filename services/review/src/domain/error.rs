@@ -40,6 +40,13 @@ pub enum ErrorReason {
     LeadExists,
     NotIndustryRegulator,
     NotYourSeat,
+    DataQualityCheckNotFound,
+    /// §2.5: the profile does not let this role raise data checks.
+    NotARequester,
+    /// §2.5: only the party the profile names answers a check.
+    NotResponsible,
+    /// An operator's check needs an agreement covering the resource; a developer's an ACTIVE developer agreement.
+    NoCoveringAgreement,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -73,6 +80,10 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::LeadExists => "LEAD_EXISTS",
             Self::NotIndustryRegulator => "NOT_INDUSTRY_REGULATOR",
             Self::NotYourSeat => "NOT_YOUR_SEAT",
+            Self::DataQualityCheckNotFound => "DATA_QUALITY_CHECK_NOT_FOUND",
+            Self::NotARequester => "NOT_A_REQUESTER",
+            Self::NotResponsible => "NOT_RESPONSIBLE",
+            Self::NoCoveringAgreement => "NO_COVERING_AGREEMENT",
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod facts;
 pub mod panel;
+pub mod quality;
 pub mod reviewable;
 pub mod rules;
 pub mod scenario;

@@ -3,4 +3,5 @@
 
 pub mod panel;
 pub mod parse;
+pub mod quality_checks;
 pub mod scenarios;

@@ -1,8 +1,11 @@
 //! Rows and SQL: `fn(&mut Tx, …) -> Result<_, Error>`; database errors become `Error` through the kit's
 //! translation. Reviewable resources are stored as their message with the columns listings and visibility need.
 
+pub mod deadlines;
+pub mod documents;
 pub mod facts;
 pub mod opinions;
+pub mod quality_checks;
 pub mod reviewables;
 pub mod scenarios;
 
