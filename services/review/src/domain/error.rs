@@ -47,6 +47,15 @@ pub enum ErrorReason {
     NotResponsible,
     /// An operator's check needs an agreement covering the resource; a developer's an ACTIVE developer agreement.
     NoCoveringAgreement,
+    ProductReviewNotFound,
+    /// A checklist result for an item the profile's checklist does not have.
+    NotOnChecklist,
+    /// Approval needs every applicable checklist item PASSED.
+    ChecklistOpen,
+    /// S-HN Art.15, S-LY §三(三)4(3): products only for approved scenarios.
+    ScenarioNotApproved,
+    /// M-1: while under review only the materials change.
+    NotEditableUnderReview,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -84,6 +93,11 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::NotARequester => "NOT_A_REQUESTER",
             Self::NotResponsible => "NOT_RESPONSIBLE",
             Self::NoCoveringAgreement => "NO_COVERING_AGREEMENT",
+            Self::ProductReviewNotFound => "PRODUCT_REVIEW_NOT_FOUND",
+            Self::NotOnChecklist => "NOT_ON_CHECKLIST",
+            Self::ChecklistOpen => "CHECKLIST_OPEN",
+            Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
+            Self::NotEditableUnderReview => "NOT_EDITABLE_UNDER_REVIEW",
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The review service's pure rules (`design/SPINE.md` §5): transitions and checks over loaded rows, with no I/O.
 //! Nothing here uses tonic, sqlx or async-nats (`scripts/check-layers.sh` fails the build if it does).
 
+pub mod decision;
 pub mod error;
 pub mod facts;
 pub mod panel;
+pub mod product_review;
 pub mod quality;
 pub mod reviewable;
 pub mod rules;

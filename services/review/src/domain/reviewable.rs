@@ -1,9 +1,9 @@
 //! What the panel RPCs (AssignReviewer, RecuseReviewer, CreateReviewOpinion, ListReviewOpinions) need of any
 //! reviewable resource: its panel, applicant, round and whether it is under review.
 
-use pdop_proto::review::v1::{ReviewerAssignment, ScenarioApplication};
+use pdop_proto::review::v1::{ProductReview, ProductReviewState, ReviewerAssignment, ScenarioApplication};
 
-use super::scenario;
+use super::{product_review, scenario};
 
 pub trait Reviewable: Send + Sync {
     fn name(&self) -> &str;
@@ -16,6 +16,10 @@ pub trait Reviewable: Send + Sync {
     fn under_review(&self) -> bool;
     /// True once the lead has decided the current round (the applicant may then read the opinions).
     fn decided(&self) -> bool;
+    /// The materials revision an opinion sees (M-3); 0 for kinds without materials.
+    fn materials_revision(&self) -> i32 {
+        0
+    }
 }
 
 impl Reviewable for ScenarioApplication {
@@ -46,5 +50,38 @@ impl Reviewable for ScenarioApplication {
             pdop_proto::review::v1::ScenarioApplicationState::Draft
                 | pdop_proto::review::v1::ScenarioApplicationState::UnderReview
         )
+    }
+}
+
+impl Reviewable for ProductReview {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn applicant(&self) -> &str {
+        &self.applicant
+    }
+    fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+    fn reviewers(&self) -> &[ReviewerAssignment] {
+        &self.reviewers
+    }
+    fn reviewers_mut(&mut self) -> &mut Vec<ReviewerAssignment> {
+        &mut self.reviewers
+    }
+    fn round(&self) -> i32 {
+        product_review::round(self)
+    }
+    fn under_review(&self) -> bool {
+        product_review::state_of(self) == ProductReviewState::UnderReview
+    }
+    fn decided(&self) -> bool {
+        !matches!(
+            product_review::state_of(self),
+            ProductReviewState::Draft | ProductReviewState::UnderReview
+        )
+    }
+    fn materials_revision(&self) -> i32 {
+        self.materials_revision
     }
 }
