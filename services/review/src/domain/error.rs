@@ -40,6 +40,20 @@ pub enum ErrorReason {
     LeadExists,
     NotIndustryRegulator,
     NotYourSeat,
+    DataUseApplicationNotFound,
+    /// S-HB §四(三): data use follows an APPROVED scenario.
+    ScenarioNotApproved,
+    /// A data-use item outside the scenario's data demand (two-step profiles).
+    NotDemanded,
+    /// Only the providers of an application's items confirm them.
+    NotAProvider,
+    AlreadyConfirmed,
+    /// §2.4: the lead decides after every provider confirmed.
+    ConfirmationsPending,
+    /// Nothing was approved, so nothing can be granted (CF-2, §2.4).
+    NothingApproved,
+    /// §2.4: a panel without a LEAD (Hubei) is decided by the last provider confirmation.
+    NoLead,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -73,6 +87,14 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::LeadExists => "LEAD_EXISTS",
             Self::NotIndustryRegulator => "NOT_INDUSTRY_REGULATOR",
             Self::NotYourSeat => "NOT_YOUR_SEAT",
+            Self::DataUseApplicationNotFound => "DATA_USE_APPLICATION_NOT_FOUND",
+            Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
+            Self::NotDemanded => "NOT_DEMANDED",
+            Self::NotAProvider => "NOT_A_PROVIDER",
+            Self::AlreadyConfirmed => "ALREADY_CONFIRMED",
+            Self::ConfirmationsPending => "CONFIRMATIONS_PENDING",
+            Self::NothingApproved => "NOTHING_APPROVED",
+            Self::NoLead => "NO_LEAD",
         }
     }
 }

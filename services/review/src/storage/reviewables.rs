@@ -2,30 +2,33 @@
 //! `parent` of any kind (§2.9).
 
 use chrono::{DateTime, Utc};
-use pdop_proto::review::v1::ScenarioApplication;
+use pdop_proto::review::v1::{DataUseApplication, ScenarioApplication};
 
-use super::{Tx, scenarios};
+use super::{Tx, data_uses, scenarios};
 use crate::domain::reviewable::Reviewable;
-use crate::domain::{Error, scenario};
+use crate::domain::{Error, data_use, scenario};
 
 /// The reviewable kinds; each new kind adds a variant.
 pub enum Locked {
     Scenario(ScenarioApplication),
+    DataUse(DataUseApplication),
 }
 
 /// The collections a panel `parent` may name.
-pub const COLLECTIONS: &[&str] = &[scenario::COLLECTION];
+pub const COLLECTIONS: &[&str] = &[scenario::COLLECTION, data_use::COLLECTION];
 
 impl Locked {
     pub fn get(&self) -> &dyn Reviewable {
         match self {
             Self::Scenario(a) => a,
+            Self::DataUse(a) => a,
         }
     }
 
     pub fn get_mut(&mut self) -> &mut dyn Reviewable {
         match self {
             Self::Scenario(a) => a,
+            Self::DataUse(a) => a,
         }
     }
 }
@@ -53,6 +56,7 @@ pub async fn lock(tx: &mut Tx, parent: &str, field: &str) -> Result<Locked, Erro
     check_parent(parent, field)?;
     match collection(parent) {
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::lock(tx, parent, "", field).await?)),
+        data_use::COLLECTION => Ok(Locked::DataUse(data_uses::lock(tx, parent, "", field).await?)),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -61,6 +65,7 @@ pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Lock
     check_parent(parent, field)?;
     match collection(parent) {
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::read(pool, parent).await?)),
+        data_use::COLLECTION => Ok(Locked::DataUse(data_uses::read(pool, parent).await?)),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -68,5 +73,6 @@ pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Lock
 pub async fn save(tx: &mut Tx, locked: &Locked, now: DateTime<Utc>) -> Result<(), Error> {
     match locked {
         Locked::Scenario(a) => scenarios::save(tx, a, now).await.map(|_| ()),
+        Locked::DataUse(a) => data_uses::save(tx, a, now).await.map(|_| ()),
     }
 }

@@ -14,7 +14,10 @@ use pdop_proto::registry::events::v1::{
 use pdop_proto::registry::v1::AgreementState;
 use pdop_proto::review::v1::review_service_client::ReviewServiceClient;
 use pdop_review::Review;
-use pdop_testkit::{PrivateNats, TestDb, TestEnv, acting, publish_as_relay, spawn_service, until_holds};
+use pdop_testkit::{
+    PrivateNats, TestDb, TestEnv, acting, publish_as_relay, spawn_service, spawn_service_with_clock,
+    until_holds,
+};
 use prost::Message;
 use tonic::transport::Channel;
 
@@ -281,6 +284,27 @@ impl Harness {
         w
     }
 
+    /// The payload of the one event of `subject` the service enqueued about `ce_subject`.
+    pub async fn event<M: Message + Default>(&self, subject: &str, ce_subject: &str) -> M {
+        let payload: Vec<u8> =
+            sqlx::query_scalar("SELECT payload FROM outbox WHERE subject = $1 AND ce_subject = $2")
+                .bind(subject)
+                .bind(ce_subject)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+        M::decode(payload.as_slice()).unwrap()
+    }
+
+    /// The subjects the service enqueued about any of `ce_subjects`, in outbox order.
+    pub async fn subjects(&self, ce_subjects: &[&str]) -> Vec<String> {
+        sqlx::query_scalar("SELECT subject FROM outbox WHERE ce_subject = ANY($1) ORDER BY seq")
+            .bind(ce_subjects)
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
     /// How many events of `subject` the service has enqueued about `ce_subject`.
     pub async fn events(&self, subject: &str, ce_subject: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = $1 AND ce_subject = $2")
@@ -294,12 +318,33 @@ impl Harness {
 
 /// A review service that knows the jurisdiction tree's root (`jurisdictions/china`, where test tokens act).
 pub async fn start() -> Harness {
+    start_with(None).await
+}
+
+/// [`start`] on a manual clock standing at 09:00 China time on `day`; [`Harness::advance`] moves it.
+pub async fn start_on(day: chrono::NaiveDate) -> Harness {
+    start_with(Some(std::sync::Arc::new(pdop_kit::clock::ManualClock::on(day)))).await
+}
+
+impl Harness {
+    /// Moves the service's clock forward by `days`.
+    pub fn advance(&self, days: i64) {
+        assert!(
+            self._running.platform.clock.advance(chrono::Duration::days(days)),
+            "the service runs on a manual clock"
+        );
+    }
+}
+
+async fn start_with(clock: Option<std::sync::Arc<dyn pdop_kit::clock::Clock>>) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     let db = env.fresh_database().await.unwrap();
-    let running = spawn_service::<Review>(&db, &nats.url(), &env.namespace, &[])
-        .await
-        .unwrap();
+    let running = match clock {
+        Some(clock) => spawn_service_with_clock::<Review>(&db, &nats.url(), &env.namespace, &[], clock).await,
+        None => spawn_service::<Review>(&db, &nats.url(), &env.namespace, &[]).await,
+    }
+    .unwrap();
     let client = ReviewServiceClient::connect(format!("http://{}", running.grpc_addr))
         .await
         .unwrap();
