@@ -9,6 +9,8 @@ pub struct Ctx {
     pub platform: Arc<Platform>,
     pub profiles: Profiles,
     pub calendar: Calendar,
+    /// `review.scheduler_interval`.
+    pub scheduler_interval: std::time::Duration,
 }
 
 impl AsRef<Platform> for Ctx {

@@ -24,6 +24,7 @@ pub fn specs() -> Vec<ConsumerSpec> {
         ("agreements", "agreement"),
         ("products", "product"),
         ("blacklist", "blacklist_entry"),
+        ("developer-agreements", "developer_agreement"),
     ]
     .into_iter()
     .map(|(purpose, aggregate)| ConsumerSpec {
@@ -123,6 +124,27 @@ impl Handler for Incoming {
                 if let Some(p) = First::<rev::ProductSnapshot>::decode(payload)?.value {
                     upsert_product(tx, &p).await?;
                 }
+            }
+            ("developer_agreement", "signed") => {
+                let e = rev::DeveloperAgreementSigned::decode(payload)?;
+                sqlx::query(
+                    "INSERT INTO developer_agreements (id, developer_id, operator_id, agreement_id, active, body)
+                     VALUES ($1, $2, $3, $4, true, $5) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(id(&e.name, "developerAgreements"))
+                .bind(org_id(e.developer.as_ref()))
+                .bind(org_id(e.operator.as_ref()))
+                .bind(id(&e.agreement, "agreements"))
+                .bind(e.encode_to_vec())
+                .execute(&mut **tx)
+                .await?;
+            }
+            ("developer_agreement", "ended") => {
+                let e = rev::DeveloperAgreementEnded::decode(payload)?;
+                sqlx::query("UPDATE developer_agreements SET active = false WHERE id = $1")
+                    .bind(id(&e.name, "developerAgreements"))
+                    .execute(&mut **tx)
+                    .await?;
             }
             ("blacklist_entry", "added") => {
                 let e = rev::BlacklistEntryAdded::decode(payload)?;

@@ -10,6 +10,7 @@ mod domain;
 mod events;
 mod grpc;
 mod incoming;
+mod scheduler;
 mod storage;
 
 use std::sync::Arc;
@@ -30,10 +31,15 @@ use crate::context::Ctx;
 /// The review service, as assembled by `pdop_kit::server`.
 pub struct Review;
 
-/// The `review:` configuration section (none yet).
+/// The `review:` configuration section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReviewConfig {}
+pub struct ReviewConfig {
+    /// How often the scheduler announces review deadlines that passed unmet; they are announced by calendar
+    /// day, so minutes of delay are harmless.
+    #[serde(with = "pdop_kit::config::humantime_secs")]
+    pub scheduler_interval: std::time::Duration,
+}
 
 impl Service for Review {
     type Config = ReviewConfig;
@@ -45,7 +51,7 @@ impl Service for Review {
     };
     const GRPC_SERVICE: &'static str = "pdop.review.v1.ReviewService";
     const IMPLEMENTED: &'static [&'static str] = Rpcs::IMPLEMENTED;
-    const CONFIG_DEFAULTS: &'static str = "review: {}";
+    const CONFIG_DEFAULTS: &'static str = "review: {scheduler_interval: 10m}";
 
     fn descriptor_set() -> &'static [u8] {
         pdop_proto::FILE_DESCRIPTOR_SET
@@ -59,7 +65,7 @@ impl Service for Review {
         policy()
     }
 
-    fn build(platform: Arc<Platform>, _config: Self::Config) -> anyhow::Result<Self::State> {
+    fn build(platform: Arc<Platform>, config: Self::Config) -> anyhow::Result<Self::State> {
         let rules = &platform.settings.rules;
         let profiles =
             Profiles::configured(rules.profiles_dir.as_deref()).context("loading rules.profiles_dir")?;
@@ -69,6 +75,7 @@ impl Service for Review {
             platform,
             profiles,
             calendar,
+            scheduler_interval: config.scheduler_interval,
         })
     }
 
@@ -85,6 +92,7 @@ impl Service for Review {
             };
             state.platform.spawn_consumer(spec, handler).await?;
         }
+        scheduler::start(state.clone(), state.scheduler_interval);
         Ok(())
     }
 }
@@ -102,6 +110,15 @@ fn policy() -> Policy {
         DataProvider,
         Auditor,
         IndustryRegulator,
+    ]);
+    let check_readers = roles(&[
+        Operator,
+        Developer,
+        DataProvider,
+        ImplementingAgency,
+        DataAuthority,
+        Evaluator,
+        Auditor,
     ]);
     let panel = roles(&[
         DataAuthority,
@@ -162,12 +179,15 @@ fn policy() -> Policy {
                 "RevokeDataUseApplication",
                 roles(&[DataAuthority, ImplementingAgency, DataProvider]),
             ),
-            ("CreateDataQualityCheck", Unimplemented),
-            ("GetDataQualityCheck", Unimplemented),
-            ("ListDataQualityChecks", Unimplemented),
-            ("RespondDataQualityCheck", Unimplemented),
-            ("CloseDataQualityCheck", Unimplemented),
-            ("WithdrawDataQualityCheck", Unimplemented),
+            ("CreateDataQualityCheck", roles(&[Operator, Developer])),
+            ("GetDataQualityCheck", check_readers.clone()),
+            ("ListDataQualityChecks", check_readers),
+            (
+                "RespondDataQualityCheck",
+                roles(&[DataProvider, ImplementingAgency, DataAuthority]),
+            ),
+            ("CloseDataQualityCheck", roles(&[Operator, Developer])),
+            ("WithdrawDataQualityCheck", roles(&[Operator, Developer])),
             ("CreateProductReview", Unimplemented),
             ("GetProductReview", Unimplemented),
             ("ListProductReviews", Unimplemented),
@@ -234,6 +254,12 @@ pdop_kit::rpcs! {
     return_data_use_application_for_supplement(pb::ReturnDataUseApplicationForSupplementRequest) -> pb::ReturnDataUseApplicationForSupplementResponse = grpc::data_use_review::return_for_supplement;
     record_data_use_provisioning(pb::RecordDataUseProvisioningRequest) -> pb::RecordDataUseProvisioningResponse = grpc::data_use_review::provision;
     revoke_data_use_application(pb::RevokeDataUseApplicationRequest) -> pb::RevokeDataUseApplicationResponse = grpc::data_use_review::revoke;
+    create_data_quality_check(pb::CreateDataQualityCheckRequest) -> pb::CreateDataQualityCheckResponse = grpc::quality_checks::create;
+    get_data_quality_check(pb::GetDataQualityCheckRequest) -> pb::GetDataQualityCheckResponse = grpc::quality_checks::get;
+    list_data_quality_checks(pb::ListDataQualityChecksRequest) -> pb::ListDataQualityChecksResponse = grpc::quality_checks::list;
+    respond_data_quality_check(pb::RespondDataQualityCheckRequest) -> pb::RespondDataQualityCheckResponse = grpc::quality_checks::respond;
+    close_data_quality_check(pb::CloseDataQualityCheckRequest) -> pb::CloseDataQualityCheckResponse = grpc::quality_checks::close;
+    withdraw_data_quality_check(pb::WithdrawDataQualityCheckRequest) -> pb::WithdrawDataQualityCheckResponse = grpc::quality_checks::withdraw;
     assign_reviewer(pb::AssignReviewerRequest) -> pb::AssignReviewerResponse = grpc::panel::assign;
     recuse_reviewer(pb::RecuseReviewerRequest) -> pb::RecuseReviewerResponse = grpc::panel::recuse;
     create_review_opinion(pb::CreateReviewOpinionRequest) -> pb::CreateReviewOpinionResponse = grpc::panel::create_opinion;

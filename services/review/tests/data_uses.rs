@@ -409,7 +409,19 @@ async fn hubei_providers_confirm_within_five_working_days_over_national_day_and_
     assert!(err.message().contains("hubei"), "{err:?}");
 
     // R-RV-06: after the due date a confirmation needs a late explanation, and is marked late.
-    h.advance(14);
+    // R-RV-07: the scheduler announces dp2's unmet D20 once, the day after 10-13; dp confirmed in time.
+    h.advance_days(14);
+    h.until(
+        "the missed D20 is announced",
+        &format!(
+            "SELECT count(*) = 1 FROM outbox WHERE subject = 'pdop.review.deadline.missed' AND ce_subject = '{}'",
+            a.name
+        ),
+    )
+    .await;
+    let missed: ev::ReviewDeadlineMissed = h.event("pdop.review.deadline.missed", &a.name).await;
+    assert_eq!(missed.step, format!("confirm:{}", w.dp2()));
+    assert_eq!(missed.deadline.unwrap().due_date, due);
     let last = confirmation(&a.name, vec![decision(&w.r2(), true, &[], "")]);
     let err = confirm(&mut h, &w, &w.dp2(), last.clone()).await.unwrap_err();
     assert_invalid(&err, &["late_explanation"]);
@@ -421,6 +433,11 @@ async fn hubei_providers_confirm_within_five_working_days_over_national_day_and_
     assert_eq!(item_state(&a, &w.r2()).0, DataUseItemState::Approved as i32);
     assert_eq!(h.events(CONFIRMED, &a.name).await, 2);
     assert_eq!(h.events(APPROVED, &a.name).await, 1);
+    assert_eq!(
+        h.events("pdop.review.deadline.missed", &a.name).await,
+        1,
+        "a met deadline is never announced"
+    );
     let approved: ev::DataUseApproved = h.event(APPROVED, &a.name).await;
     let granted: Vec<_> = approved
         .granted_items

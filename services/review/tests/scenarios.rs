@@ -823,3 +823,20 @@ async fn an_ended_agreement_revokes_its_approved_scenarios_once() {
     let err = submit(&mut h, &w, &draft.name).await.unwrap_err();
     assert_eq!(reason(&err), "AGREEMENT_NOT_ACTIVE");
 }
+
+#[tokio::test]
+async fn personal_information_is_judged_by_the_requested_fields() {
+    // R-RV-19: computed from the registry's per-field flags for the requested keys; unknown keys are invalid.
+    let mut h = start().await;
+    let w = h.world("hubei").await;
+    let mut a = application(&w, &[w.r2()]);
+    a.data_demands[0].field_keys = vec!["plate".into()];
+    a.data_demands[0].involves_personal_info = true; // a client's value is ignored
+    let created = create(&mut h, &w, a.clone()).await.unwrap();
+    assert!(!created.data_demands[0].involves_personal_info);
+    a.data_demands[0].field_keys = vec!["name".into()];
+    assert!(create(&mut h, &w, a.clone()).await.unwrap().data_demands[0].involves_personal_info);
+    a.data_demands[0].field_keys = vec!["plate".into(), "nope".into()];
+    let err = create(&mut h, &w, a).await.unwrap_err();
+    assert_invalid(&err, &["scenario_application.data_demands[0].field_keys[1]"]);
+}

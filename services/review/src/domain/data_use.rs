@@ -232,8 +232,10 @@ pub fn check_items(
     demanded: &[Demanded],
 ) -> Result<(), Error> {
     if kind_of(a) == DataUseKind::PublicData {
-        for (item, r) in a.items.iter_mut().zip(demanded) {
-            facts::resource_usable(agreement, r)?;
+        for (i, (item, r)) in a.items.iter_mut().zip(demanded).enumerate() {
+            let field = format!("{FIELD}.items[{i}].field_keys");
+            let holds = facts::holds(&r.snapshot, &item.field_keys, &field)?;
+            facts::resource_usable(agreement, r, &item.field_keys)?;
             if let Some(s) = scenario {
                 in_demand(s, &item.resource, &item.field_keys)?;
             }
@@ -244,9 +246,9 @@ pub fn check_items(
                 .map(|p| p.name.clone())
                 .unwrap_or_default();
             item.grade = r.snapshot.grade;
-            item.involves_personal_info = facts::involves_personal_info(r, &item.field_keys)?;
-            item.involves_sensitive_personal_info = r.snapshot.has_sensitive_personal_info;
-            item.involves_trade_secret = false;
+            item.involves_personal_info = holds.personal_info;
+            item.involves_sensitive_personal_info = holds.sensitive_personal_info;
+            item.involves_trade_secret = holds.trade_secret;
         }
     } else {
         for item in &mut a.items {

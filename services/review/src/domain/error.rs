@@ -54,6 +54,13 @@ pub enum ErrorReason {
     NothingApproved,
     /// §2.4: a panel without a LEAD (Hubei) is decided by the last provider confirmation.
     NoLead,
+    DataQualityCheckNotFound,
+    /// §2.5: the profile does not let this role raise data checks.
+    NotARequester,
+    /// §2.5: only the party the profile names answers a check.
+    NotResponsible,
+    /// An operator's check needs an agreement covering the resource; a developer's an ACTIVE developer agreement.
+    NoCoveringAgreement,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -95,6 +102,10 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::ConfirmationsPending => "CONFIRMATIONS_PENDING",
             Self::NothingApproved => "NOTHING_APPROVED",
             Self::NoLead => "NO_LEAD",
+            Self::DataQualityCheckNotFound => "DATA_QUALITY_CHECK_NOT_FOUND",
+            Self::NotARequester => "NOT_A_REQUESTER",
+            Self::NotResponsible => "NOT_RESPONSIBLE",
+            Self::NoCoveringAgreement => "NO_COVERING_AGREEMENT",
         }
     }
 }

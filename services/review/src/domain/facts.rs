@@ -42,7 +42,11 @@ pub fn agreement_open(a: &AgreementSummary) -> Result<(), Error> {
 
 /// A demanded resource lies in the agreement's scope, is not negative-listed (S-YN Art.15) and is not CORE data
 /// (inferred reading of N2 Art.5).
-pub fn resource_usable(agreement: &AgreementSummary, r: &Demanded) -> Result<(), Error> {
+pub fn resource_usable(
+    agreement: &AgreementSummary,
+    r: &Demanded,
+    field_keys: &[String],
+) -> Result<(), Error> {
     let name = &r.snapshot.name;
     if !agreement.resources.iter().any(|a| &a.resource == name) {
         return Err(Error::refused(
@@ -50,7 +54,11 @@ pub fn resource_usable(agreement: &AgreementSummary, r: &Demanded) -> Result<(),
             format!("{name} is not in the authorized scope of {}", agreement.name),
         ));
     }
-    if let Some(fields) = &r.negative {
+    // A listing of some fields blocks only demands that reach them (all fields, or one of them).
+    let blocked = r.negative.as_ref().filter(|listed| {
+        listed.is_empty() || field_keys.is_empty() || field_keys.iter().any(|k| listed.contains(k))
+    });
+    if let Some(fields) = blocked {
         let what = if fields.is_empty() {
             "the whole resource".to_owned()
         } else {
@@ -70,9 +78,45 @@ pub fn resource_usable(agreement: &AgreementSummary, r: &Demanded) -> Result<(),
     Ok(())
 }
 
-/// Whether the requested fields hold personal information (R-RV-19): an empty key list means every field.
-pub fn involves_personal_info(r: &Demanded, _field_keys: &[String]) -> Result<bool, Error> {
-    Ok(r.snapshot.has_personal_info)
+/// What the requested fields of a resource hold (R-RV-19), from the registry's per-field flags: an empty key
+/// list means every field. A key the resource does not have is a violation on `field`. A resource announced
+/// without field flags is judged as a whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Holds {
+    pub personal_info: bool,
+    pub sensitive_personal_info: bool,
+    pub trade_secret: bool,
+}
+
+pub fn holds(r: &ResourceSnapshot, field_keys: &[String], field: &str) -> Result<Holds, Error> {
+    if r.fields.is_empty() {
+        return Ok(Holds {
+            personal_info: r.has_personal_info,
+            sensitive_personal_info: r.has_sensitive_personal_info,
+            trade_secret: false,
+        });
+    }
+    let mut v = pdop_kit::Violations::new();
+    for (i, key) in field_keys.iter().enumerate() {
+        if !r.fields.iter().any(|f| &f.field_key == key) {
+            v.add(
+                format!("{field}[{i}]"),
+                format!("{} has no field `{key}`", r.name),
+            );
+        }
+    }
+    if !v.is_empty() {
+        return Err(Error::Invalid(v));
+    }
+    let chosen = r
+        .fields
+        .iter()
+        .filter(|f| field_keys.is_empty() || field_keys.contains(&f.field_key));
+    Ok(chosen.fold(Holds::default(), |h, f| Holds {
+        personal_info: h.personal_info || f.personal_info,
+        sensitive_personal_info: h.sensitive_personal_info || f.sensitive_personal_info,
+        trade_secret: h.trade_secret || f.trade_secret,
+    }))
 }
 
 fn bounds(range: Option<&DateRange>) -> (Option<NaiveDate>, Option<NaiveDate>) {

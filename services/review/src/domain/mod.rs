@@ -6,6 +6,7 @@ pub mod data_use_review;
 pub mod error;
 pub mod facts;
 pub mod panel;
+pub mod quality;
 pub mod reviewable;
 pub mod rules;
 pub mod scenario;

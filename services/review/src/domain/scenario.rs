@@ -148,8 +148,10 @@ pub fn check_demands(
     agreement: &AgreementSummary,
     demanded: &[Demanded],
 ) -> Result<(), Error> {
-    for (d, r) in a.data_demands.iter_mut().zip(demanded) {
-        facts::resource_usable(agreement, r)?;
+    for (i, (d, r)) in a.data_demands.iter_mut().zip(demanded).enumerate() {
+        let field = format!("scenario_application.data_demands[{i}].field_keys");
+        let holds = facts::holds(&r.snapshot, &d.field_keys, &field)?;
+        facts::resource_usable(agreement, r, &d.field_keys)?;
         d.provider = r
             .snapshot
             .provider
@@ -157,7 +159,8 @@ pub fn check_demands(
             .map(|p| p.name.clone())
             .unwrap_or_default();
         d.grade = r.snapshot.grade;
-        d.involves_personal_info = facts::involves_personal_info(r, &d.field_keys)?;
+        // CF-1 asks the subjects' authorization for personal information and trade secrets alike.
+        d.involves_personal_info = holds.personal_info || holds.trade_secret;
     }
     facts::period_inside_term(
         a.planned_period.as_ref(),

@@ -6,12 +6,13 @@ use pdop_kit::auth::Role;
 use pdop_kit::uow::{Call, Mutate};
 use pdop_proto::review::v1 as pb;
 
+use super::data_uses::confirm_step;
 use super::parse;
 use crate::context::Ctx;
 use crate::domain::data_use_review::{self, Confirmation, Decided};
 use crate::domain::scenario::Decision;
 use crate::domain::{Error, ErrorReason, data_use, rules};
-use crate::storage::{data_uses, facts, opinions};
+use crate::storage::{data_uses, deadlines, facts, opinions};
 
 pub async fn confirm(
     ctx: &Ctx,
@@ -38,6 +39,11 @@ pub async fn confirm(
                 confirmation,
                 &p,
             )?;
+            let step = confirm_step(&u.call.caller.organization);
+            deadlines::meet(u.tx, &a.name, &step, u.call.now).await?;
+            if done.decided.is_some() {
+                deadlines::meet_all(u.tx, &a.name, u.call.now).await?;
+            }
             let saved = data_uses::save(u.tx, &a, u.call.now).await?;
             let write = done.confirmed.into_write(pb::ConfirmDataUseApplicationResponse {
                 data_use_application: Some(saved),
@@ -80,6 +86,7 @@ pub async fn approve(
             let rules = rules::data_use(&profile);
             let change =
                 data_use_review::approve(&mut a, u.call, &rules, &agreement, &opinions, decision, &p)?;
+            deadlines::meet_all(u.tx, &a.name, u.call.now).await?;
             let saved = data_uses::save(u.tx, &a, u.call.now).await?;
             Ok(change.into_write(pb::ApproveDataUseApplicationResponse {
                 data_use_application: Some(saved),
@@ -107,6 +114,7 @@ pub async fn reject(
             let profile = facts::profile(u.tx, &u.state.profiles, &a.jurisdiction).await?;
             let p = data_uses::parties_of(u.tx, &a).await?;
             let change = data_use_review::reject(&mut a, u.call, &rules::data_use(&profile), decision, &p)?;
+            deadlines::meet_all(u.tx, &a.name, u.call.now).await?;
             let saved = data_uses::save(u.tx, &a, u.call.now).await?;
             Ok(change.into_write(pb::RejectDataUseApplicationResponse {
                 data_use_application: Some(saved),
@@ -129,6 +137,7 @@ pub async fn return_for_supplement(
             let mut a = data_uses::lock(u.tx, &req.name, &req.etag, "name").await?;
             let p = data_uses::parties_of(u.tx, &a).await?;
             let change = data_use_review::return_for_supplement(&mut a, u.call, request, &p)?;
+            deadlines::meet_all(u.tx, &a.name, u.call.now).await?;
             let saved = data_uses::save(u.tx, &a, u.call.now).await?;
             Ok(
                 change.into_write(pb::ReturnDataUseApplicationForSupplementResponse {
@@ -191,6 +200,7 @@ pub async fn revoke(
             }
             let p = data_uses::parties_of(u.tx, &a).await?;
             let change = data_use::revoke(&mut a, u.call, decision, &evidence, "", &p)?;
+            deadlines::meet_all(u.tx, &a.name, u.call.now).await?;
             let saved = data_uses::save(u.tx, &a, u.call.now).await?;
             Ok(change.into_write(pb::RevokeDataUseApplicationResponse {
                 data_use_application: Some(saved),

@@ -17,7 +17,7 @@ use crate::domain::data_use::{self, COLLECTION, Transition};
 use crate::domain::facts::Demanded;
 use crate::domain::scenario::Decision;
 use crate::domain::{Error, ErrorReason, panel, rules};
-use crate::storage::{self, Tx, data_uses, facts, scenarios};
+use crate::storage::{self, Tx, data_uses, deadlines, facts, scenarios};
 
 const FIELD: &str = "data_use_application";
 
@@ -142,6 +142,11 @@ fn requested(a: &DataUseApplication) -> Vec<(String, String)> {
         .enumerate()
         .map(|(i, item)| (item.resource.clone(), format!("{FIELD}.items[{i}].resource")))
         .collect()
+}
+
+/// The review step of a provider's confirmation, as the deadlines table names it.
+pub fn confirm_step(provider: &str) -> String {
+    format!("confirm:{provider}")
 }
 
 /// The scenario an application names, if any (locked: its revocation waits for this change).
@@ -406,6 +411,14 @@ pub async fn submit(
             let seats = facts::resolve_panel(u.tx, &spec, &a.jurisdiction, &agreement, &providers).await?;
             let (name, operator) = (a.name.clone(), a.operator.clone());
             panel::seat(&name, &mut a.reviewers, &seats, &operator, u.call)?;
+            // R-RV-07: each provider's clock runs until it confirms; a resubmission restarts them all.
+            deadlines::meet_all(u.tx, &a.name, u.call.now).await?;
+            for c in &a.provider_confirmations {
+                if let Some(d) = &c.deadline {
+                    let step = confirm_step(&c.provider);
+                    deadlines::open(u.tx, &a.name, &step, &c.provider, &a.jurisdiction, d).await?;
+                }
+            }
             let p = data_uses::parties_of(u.tx, &a).await?;
             let change = data_use::submitted(&a, u.call, resubmission, &p);
             let saved = data_uses::save(u.tx, &a, u.call.now).await?;
@@ -428,6 +441,7 @@ pub async fn withdraw(
             let mut a = data_uses::lock(u.tx, &req.name, &req.etag, "name").await?;
             let p = data_uses::parties_of(u.tx, &a).await?;
             let change = data_use::withdraw(&mut a, u.call, req.reason, &p)?;
+            deadlines::meet_all(u.tx, &a.name, u.call.now).await?;
             let saved = data_uses::save(u.tx, &a, u.call.now).await?;
             Ok(change.into_write(pb::WithdrawDataUseApplicationResponse {
                 data_use_application: Some(saved),
@@ -451,6 +465,7 @@ pub async fn revoke_all(
         let mut a = data_uses::lock(tx, &name, "", "name").await?;
         let p = data_uses::parties_of(tx, &a).await?;
         let change = data_use::revoke(&mut a, call, grounds.clone(), &[], revoked_scenario, &p)?;
+        deadlines::meet_all(tx, &a.name, call.now).await?;
         data_uses::save(tx, &a, call.now).await?;
         changes.push(change);
     }

@@ -5,4 +5,5 @@ pub mod data_use_review;
 pub mod data_uses;
 pub mod panel;
 pub mod parse;
+pub mod quality_checks;
 pub mod scenarios;

@@ -2,59 +2,29 @@
 //! agreement, scenario, kind, state, parties, providers and resources as columns.
 
 use chrono::{DateTime, Utc};
-use pdop_kit::convert::{etag, timestamp};
 use pdop_kit::names;
 use pdop_proto::review::v1::{DataUseApplication, DataUseApplicationState as State};
-use prost::Message;
 
-use super::{Tx, check_etag, facts, id_of};
+use super::documents::{self, COLUMNS, column};
+use super::{Tx, facts, id_of};
 use crate::domain::data_use::{self, COLLECTION, Parties};
 use crate::domain::{Error, ErrorReason};
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const COLUMNS: &str = "id, body, create_time, update_time, version";
-
-impl Row {
-    fn into_proto(self) -> DataUseApplication {
-        let mut a = DataUseApplication::decode(self.body.as_slice()).unwrap_or_default();
-        a.name = format!("{COLLECTION}/{}", self.id);
-        a.create_time = Some(timestamp(self.create_time));
-        a.update_time = Some(timestamp(self.update_time));
-        a.etag = etag(self.version);
-        a
-    }
-}
-
-async fn fetch<'e>(db: impl sqlx::PgExecutor<'e>, id: &str, name: &str, lock: bool) -> Result<Row, Error> {
-    pdop_kit::handling::fetch_row(db, "data_use_applications", COLUMNS, id, lock)
-        .await?
-        .ok_or_else(|| Error::not_found(ErrorReason::DataUseApplicationNotFound, name))
-}
+documents::document!(
+    DataUseApplication,
+    "data_use_applications",
+    COLLECTION,
+    ErrorReason::DataUseApplicationNotFound
+);
 
 /// The application `name` (the request's `field`), locked for a change, with the caller's etag checked.
 pub async fn lock(tx: &mut Tx, name: &str, etag: &str, field: &str) -> Result<DataUseApplication, Error> {
-    let id = id_of(name, COLLECTION, field)?;
-    let row = fetch(&mut **tx, id, name, true).await?;
-    check_etag(etag, row.version, name)?;
-    Ok(row.into_proto())
+    documents::lock(tx, name, etag, field).await
 }
 
 /// The application `name`, read from the pool with no transaction.
 pub async fn read(pool: &sqlx::PgPool, name: &str) -> Result<DataUseApplication, Error> {
-    let id = id_of(name, COLLECTION, "name")?;
-    Ok(fetch(pool, id, name, false).await?.into_proto())
-}
-
-fn column(name: &str, collection: &str) -> String {
-    names::parse(name, collection).unwrap_or_default().to_owned()
+    documents::read(pool, name).await
 }
 
 fn ids<'a>(names: impl Iterator<Item = &'a str>, collection: &str) -> Vec<String> {
@@ -75,21 +45,13 @@ fn parties(a: &DataUseApplication) -> Vec<String> {
     ids(orgs, "organizations")
 }
 
-fn stored(a: &DataUseApplication) -> Vec<u8> {
-    let mut body = a.clone();
-    body.create_time = None;
-    body.update_time = None;
-    body.etag.clear();
-    body.encode_to_vec()
-}
-
 pub async fn insert(
     tx: &mut Tx,
     a: &DataUseApplication,
     now: DateTime<Utc>,
 ) -> Result<DataUseApplication, Error> {
     let id = id_of(&a.name, COLLECTION, "name")?;
-    let row = sqlx::query_as::<_, Row>(&format!(
+    let row = sqlx::query_as::<_, documents::Row>(&format!(
         "INSERT INTO data_use_applications
              (id, jurisdiction_id, operator_id, agreement_id, scenario_id, kind, state, parties, providers, resources,
               body, create_time, update_time)
@@ -105,11 +67,11 @@ pub async fn insert(
     .bind(parties(a))
     .bind(ids(a.items.iter().map(|i| i.provider.as_str()), "organizations"))
     .bind(ids(a.items.iter().map(|i| i.resource.as_str()), "resources"))
-    .bind(stored(a))
+    .bind(documents::stored(a))
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.into_proto())
+    Ok(row.into_document())
 }
 
 pub async fn save(
@@ -118,7 +80,7 @@ pub async fn save(
     now: DateTime<Utc>,
 ) -> Result<DataUseApplication, Error> {
     let id = id_of(&a.name, COLLECTION, "name")?;
-    let row = sqlx::query_as::<_, Row>(&format!(
+    let row = sqlx::query_as::<_, documents::Row>(&format!(
         "UPDATE data_use_applications SET state = $2, parties = $3, providers = $4, resources = $5, body = $6,
                                           update_time = $7, version = version + 1
          WHERE id = $1 RETURNING {COLUMNS}"
@@ -128,11 +90,11 @@ pub async fn save(
     .bind(parties(a))
     .bind(ids(a.items.iter().map(|i| i.provider.as_str()), "organizations"))
     .bind(ids(a.items.iter().map(|i| i.resource.as_str()), "resources"))
-    .bind(stored(a))
+    .bind(documents::stored(a))
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.into_proto())
+    Ok(row.into_document())
 }
 
 async fn names_where(tx: &mut Tx, column: &str, id: &str, states: &[State]) -> Result<Vec<String>, Error> {
@@ -190,7 +152,7 @@ pub struct Filter<'a> {
 
 pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<DataUseApplication>, String), Error> {
     let (after_time, after_id) = f.after.unzip();
-    let mut rows = sqlx::query_as::<_, Row>(&format!(
+    let rows = sqlx::query_as::<_, documents::Row>(&format!(
         "SELECT {COLUMNS} FROM data_use_applications
          WHERE ($1::timestamptz IS NULL OR (create_time, id) > ($1, $2))
            AND ($3::text IS NULL OR jurisdiction_id = $3)
@@ -217,6 +179,5 @@ pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<DataUseAppl
     .bind(f.size + 1)
     .fetch_all(pool)
     .await?;
-    let next = pdop_kit::handling::page_after(&mut rows, f.size, |r| (r.create_time, r.id.clone()));
-    Ok((rows.into_iter().map(Row::into_proto).collect(), next))
+    Ok(documents::page(rows, f.size))
 }

@@ -150,31 +150,10 @@ pub async fn resolve_panel(
     agreement: &AgreementSummary,
     providers: &[String],
 ) -> Result<Vec<Resolved>, Error> {
-    let jid = names::parse(jurisdiction, "jurisdictions").unwrap_or_default();
     let mut out = Vec::with_capacity(panel.len());
     for spec in panel {
         let organizations = match spec.from {
-            SeatSource::Jurisdiction => {
-                let ids: Vec<String> = sqlx::query_scalar(
-                    "SELECT id FROM organizations WHERE jurisdiction_id = $1 AND $2 = ANY(roles) ORDER BY id",
-                )
-                .bind(jid)
-                .bind(role_of(spec.org) as i16)
-                .fetch_all(&mut **tx)
-                .await?;
-                if ids.len() != 1 {
-                    return Err(Error::refused(
-                        ErrorReason::PanelUnresolved,
-                        format!(
-                            "the profile seats the {:?} of {jurisdiction}, and {} organizations hold that role there; \
-                             exactly one must",
-                            spec.org,
-                            ids.len()
-                        ),
-                    ));
-                }
-                ids.iter().map(|id| format!("organizations/{id}")).collect()
-            }
+            SeatSource::Jurisdiction => vec![only_holder(tx, spec.org, jurisdiction).await?],
             SeatSource::Agreement => {
                 let org = match spec.org {
                     OrgRole::Operator => agreement.operator.as_ref(),
@@ -196,4 +175,66 @@ pub async fn resolve_panel(
         });
     }
     Ok(out)
+}
+
+/// The one organization holding `role` in `jurisdiction` (§2.13 `from = jurisdiction`); none or several is
+/// PANEL_UNRESOLVED (inferred).
+pub async fn only_holder(tx: &mut Tx, role: OrgRole, jurisdiction: &str) -> Result<String, Error> {
+    let jid = names::parse(jurisdiction, "jurisdictions").unwrap_or_default();
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM organizations WHERE jurisdiction_id = $1 AND $2 = ANY(roles) ORDER BY id LIMIT 2",
+    )
+    .bind(jid)
+    .bind(role_of(role) as i16)
+    .fetch_all(&mut **tx)
+    .await?;
+    match ids.as_slice() {
+        [one] => Ok(format!("organizations/{one}")),
+        _ => Err(Error::refused(
+            ErrorReason::PanelUnresolved,
+            format!(
+                "the profile names the {role} of {jurisdiction}, and not exactly one organization holds that role there"
+            ),
+        )),
+    }
+}
+
+/// The ACTIVE agreement of `operator` whose scope covers `resource`, if any.
+pub async fn covering_agreement(
+    tx: &mut Tx,
+    operator: &str,
+    resource: &str,
+) -> Result<Option<AgreementSummary>, Error> {
+    let oid = names::parse(operator, "organizations").unwrap_or_default();
+    let bodies: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT body FROM agreements WHERE operator_id = $1 AND state = $2 ORDER BY id")
+            .bind(oid)
+            .bind(pdop_proto::registry::v1::AgreementState::Active as i16)
+            .fetch_all(&mut **tx)
+            .await?;
+    for body in bodies {
+        let a = AgreementSummary::decode(body.as_slice()).map_err(|e| Error::Internal(e.into()))?;
+        if a.resources.iter().any(|r| r.resource == resource) {
+            return Ok(Some(a));
+        }
+    }
+    Ok(None)
+}
+
+/// The operator agreement an ACTIVE developer agreement of `developer` runs under, if any.
+pub async fn developer_agreement(tx: &mut Tx, developer: &str) -> Result<Option<String>, Error> {
+    let did = names::parse(developer, "organizations").unwrap_or_default();
+    let agreement: Option<String> = sqlx::query_scalar(
+        "SELECT agreement_id FROM developer_agreements WHERE developer_id = $1 AND active LIMIT 1",
+    )
+    .bind(did)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(agreement.map(|id| format!("agreements/{id}")))
+}
+
+/// The resource as announced; NOT_FOUND until the registry announced it.
+pub async fn resource(tx: &mut Tx, name: &str, field: &str) -> Result<ResourceSnapshot, Error> {
+    let mut found = demanded(tx, &[(name.to_owned(), field.to_owned())]).await?;
+    Ok(found.remove(0).snapshot)
 }

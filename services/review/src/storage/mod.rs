@@ -2,8 +2,11 @@
 //! translation. Reviewable resources are stored as their message with the columns listings and visibility need.
 
 pub mod data_uses;
+pub mod deadlines;
+pub mod documents;
 pub mod facts;
 pub mod opinions;
+pub mod quality_checks;
 pub mod reviewables;
 pub mod scenarios;
 

@@ -2,55 +2,29 @@
 //! agreement, state and parties (applicant and panel organizations) as columns.
 
 use chrono::{DateTime, Utc};
-use pdop_kit::convert::{etag, timestamp};
 use pdop_kit::names;
 use pdop_proto::review::v1::{ScenarioApplication, ScenarioApplicationState};
-use prost::Message;
 
-use super::{Tx, check_etag, id_of};
+use super::documents::{self, COLUMNS, column};
+use super::{Tx, id_of};
 use crate::domain::scenario::COLLECTION;
 use crate::domain::{Error, ErrorReason};
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    body: Vec<u8>,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
-    version: i64,
-}
-
-const COLUMNS: &str = "id, body, create_time, update_time, version";
-
-impl Row {
-    fn into_proto(self) -> ScenarioApplication {
-        let mut a = ScenarioApplication::decode(self.body.as_slice()).unwrap_or_default();
-        a.name = format!("{COLLECTION}/{}", self.id);
-        a.create_time = Some(timestamp(self.create_time));
-        a.update_time = Some(timestamp(self.update_time));
-        a.etag = etag(self.version);
-        a
-    }
-}
-
-async fn fetch<'e>(db: impl sqlx::PgExecutor<'e>, id: &str, name: &str, lock: bool) -> Result<Row, Error> {
-    pdop_kit::handling::fetch_row(db, "scenario_applications", COLUMNS, id, lock)
-        .await?
-        .ok_or_else(|| Error::not_found(ErrorReason::ScenarioApplicationNotFound, name))
-}
+documents::document!(
+    ScenarioApplication,
+    "scenario_applications",
+    COLLECTION,
+    ErrorReason::ScenarioApplicationNotFound
+);
 
 /// The application `name` (the request's `field`), locked for a change, with the caller's etag checked.
 pub async fn lock(tx: &mut Tx, name: &str, etag: &str, field: &str) -> Result<ScenarioApplication, Error> {
-    let id = id_of(name, COLLECTION, field)?;
-    let row = fetch(&mut **tx, id, name, true).await?;
-    check_etag(etag, row.version, name)?;
-    Ok(row.into_proto())
+    documents::lock(tx, name, etag, field).await
 }
 
 /// The application `name`, read from the pool with no transaction.
 pub async fn read(pool: &sqlx::PgPool, name: &str) -> Result<ScenarioApplication, Error> {
-    let id = id_of(name, COLLECTION, "name")?;
-    Ok(fetch(pool, id, name, false).await?.into_proto())
+    documents::read(pool, name).await
 }
 
 fn parties(a: &ScenarioApplication) -> Vec<String> {
@@ -71,25 +45,13 @@ fn resources(a: &ScenarioApplication) -> Vec<String> {
         .collect()
 }
 
-fn stored(a: &ScenarioApplication) -> Vec<u8> {
-    let mut body = a.clone();
-    body.create_time = None;
-    body.update_time = None;
-    body.etag.clear();
-    body.encode_to_vec()
-}
-
-fn column(name: &str, collection: &str) -> String {
-    names::parse(name, collection).unwrap_or_default().to_owned()
-}
-
 pub async fn insert(
     tx: &mut Tx,
     a: &ScenarioApplication,
     now: DateTime<Utc>,
 ) -> Result<ScenarioApplication, Error> {
     let id = id_of(&a.name, COLLECTION, "name")?;
-    let row = sqlx::query_as::<_, Row>(&format!(
+    let row = sqlx::query_as::<_, documents::Row>(&format!(
         "INSERT INTO scenario_applications
              (id, jurisdiction_id, operator_id, agreement_id, state, parties, resources, body, create_time, update_time)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
@@ -101,11 +63,11 @@ pub async fn insert(
     .bind(i16::try_from(a.state).unwrap_or(0))
     .bind(parties(a))
     .bind(resources(a))
-    .bind(stored(a))
+    .bind(documents::stored(a))
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.into_proto())
+    Ok(row.into_document())
 }
 
 pub async fn save(
@@ -114,7 +76,7 @@ pub async fn save(
     now: DateTime<Utc>,
 ) -> Result<ScenarioApplication, Error> {
     let id = id_of(&a.name, COLLECTION, "name")?;
-    let row = sqlx::query_as::<_, Row>(&format!(
+    let row = sqlx::query_as::<_, documents::Row>(&format!(
         "UPDATE scenario_applications SET state = $2, parties = $3, resources = $4, body = $5, update_time = $6,
                                           version = version + 1
          WHERE id = $1 RETURNING {COLUMNS}"
@@ -123,11 +85,11 @@ pub async fn save(
     .bind(i16::try_from(a.state).unwrap_or(0))
     .bind(parties(a))
     .bind(resources(a))
-    .bind(stored(a))
+    .bind(documents::stored(a))
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.into_proto())
+    Ok(row.into_document())
 }
 
 /// Names of the APPROVED applications under an agreement (R-RV-15 revokes them when it ends).
@@ -159,7 +121,7 @@ pub struct Filter<'a> {
 
 pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<ScenarioApplication>, String), Error> {
     let (after_time, after_id) = f.after.unzip();
-    let mut rows = sqlx::query_as::<_, Row>(&format!(
+    let rows = sqlx::query_as::<_, documents::Row>(&format!(
         "SELECT {COLUMNS} FROM scenario_applications
          WHERE ($1::timestamptz IS NULL OR (create_time, id) > ($1, $2))
            AND ($3::text IS NULL OR jurisdiction_id = $3)
@@ -184,6 +146,5 @@ pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<ScenarioApp
     .bind(f.size + 1)
     .fetch_all(pool)
     .await?;
-    let next = pdop_kit::handling::page_after(&mut rows, f.size, |r| (r.create_time, r.id.clone()));
-    Ok((rows.into_iter().map(Row::into_proto).collect(), next))
+    Ok(documents::page(rows, f.size))
 }

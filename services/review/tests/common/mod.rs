@@ -3,13 +3,16 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
+
 use pdop_kit::Running;
 use pdop_kit::auth::Role;
+use pdop_kit::clock::{Clock, ManualClock};
 use pdop_kit::events::Namespace;
 use pdop_proto::common::{DataGrade, Date, DateRange, JurisdictionRef, OrganizationRef, OrganizationRole};
 use pdop_proto::registry::events::v1::{
-    AgreementSigned, AgreementSummary, AuthorizedResource, JurisdictionCreated, NegativeListEntryAdded,
-    OrganizationCreated, ResourceCreated, ResourceSnapshot,
+    AgreementSigned, AgreementSummary, AuthorizedResource, FieldFlags, JurisdictionCreated,
+    NegativeListEntryAdded, OrganizationCreated, ResourceCreated, ResourceSnapshot,
 };
 use pdop_proto::registry::v1::AgreementState;
 use pdop_proto::review::v1::review_service_client::ReviewServiceClient;
@@ -125,6 +128,11 @@ pub fn date(year: i32, month: i32, day: i32) -> Date {
 }
 
 impl Harness {
+    /// Moves the service's clock forward by whole days, waking its scheduler.
+    pub fn advance_days(&self, days: i64) {
+        self._running.platform.clock.advance(chrono::Duration::days(days));
+    }
+
     pub async fn publish(&self, subject: &str, id: &str, payload: Vec<u8>) {
         publish_as_relay(&self.nats.url(), &self.namespace, subject, id, id, id, payload)
             .await
@@ -183,6 +191,21 @@ impl Harness {
                 }),
                 grade: grade as i32,
                 has_personal_info: personal,
+                fields: if personal {
+                    vec![
+                        FieldFlags {
+                            field_key: "name".into(),
+                            personal_info: true,
+                            ..Default::default()
+                        },
+                        FieldFlags {
+                            field_key: "plate".into(),
+                            ..Default::default()
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                },
                 authorizable: true,
                 ..Default::default()
             }),
@@ -318,25 +341,15 @@ impl Harness {
 
 /// A review service that knows the jurisdiction tree's root (`jurisdictions/china`, where test tokens act).
 pub async fn start() -> Harness {
-    start_with(None).await
+    start_from(None).await
 }
 
-/// [`start`] on a manual clock standing at 09:00 China time on `day`; [`Harness::advance`] moves it.
+/// As `start`, on a manual clock standing at 09:00 China time on `day` (moved with [`Harness::advance_days`]).
 pub async fn start_on(day: chrono::NaiveDate) -> Harness {
-    start_with(Some(std::sync::Arc::new(pdop_kit::clock::ManualClock::on(day)))).await
+    start_from(Some(Arc::new(ManualClock::on(day)))).await
 }
 
-impl Harness {
-    /// Moves the service's clock forward by `days`.
-    pub fn advance(&self, days: i64) {
-        assert!(
-            self._running.platform.clock.advance(chrono::Duration::days(days)),
-            "the service runs on a manual clock"
-        );
-    }
-}
-
-async fn start_with(clock: Option<std::sync::Arc<dyn pdop_kit::clock::Clock>>) -> Harness {
+async fn start_from(clock: Option<Arc<dyn Clock>>) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     let db = env.fresh_database().await.unwrap();
