@@ -10,15 +10,15 @@ use pdop_proto::review::events::v1 as ev;
 use pdop_proto::review::v1::{
     DataUseApplication, DataUseApplicationState as State, DataUseItem, DataUseItemDecision, DataUseItemState,
     DataUseKind, ProviderConfirmationState, ReviewDecision, ReviewOpinion, ReviewOutcome, ReviewerRole,
-    ScenarioApplication, SupplementRequest,
+    SupplementRequest,
 };
 
-use super::data_use::{COLLECTION, Parties, Transition, audit, kind_of, require, round, summary};
+use super::data_use::{Parties, Transition, audit, kind_of, require, round, summary};
 use super::error::{Error, ErrorReason};
 use super::facts;
 use super::panel::{self, role_of};
 use super::rules::DataUseRules;
-use super::scenario::{self, Decision};
+use super::scenario::Decision;
 
 pub fn decision(
     call: &Call,
@@ -50,7 +50,7 @@ fn decided(a: &mut DataUseApplication, call: &Call, state: State, d: ReviewDecis
     }
 }
 
-fn granted(item: &DataUseItem) -> bool {
+pub(super) fn granted(item: &DataUseItem) -> bool {
     matches!(
         DataUseItemState::try_from(item.state).unwrap_or_default(),
         DataUseItemState::Approved | DataUseItemState::PartlyApproved
@@ -70,7 +70,7 @@ pub fn granted_items(a: &DataUseApplication, p: &Parties) -> Vec<ev::GrantedItem
         .collect()
 }
 
-fn approved_event(
+pub(super) fn approved_event(
     a: &DataUseApplication,
     call: &Call,
     conditions: Vec<String>,
@@ -87,7 +87,7 @@ fn approved_event(
 /// One decision on one item (a provider's, or the lead's on a scenario demand, CF-2) applied to it: approved
 /// wholly, narrowed to a subset of its fields (S-YN Art.20 最小必要) or rejected. A rejection or a narrowing
 /// states its reason; approved fields must have been requested. Violations are named under `at`.
-fn decide_item(item: &mut DataUseItem, d: &DataUseItemDecision, at: &str, v: &mut Violations) {
+pub(super) fn decide_item(item: &mut DataUseItem, d: &DataUseItemDecision, at: &str, v: &mut Violations) {
     let requested = &item.field_keys;
     for (k, key) in d.approved_field_keys.iter().enumerate() {
         if !requested.is_empty() && !requested.contains(key) {
@@ -443,113 +443,4 @@ pub fn return_for_supplement(
         actor: Some(actor(&call.caller)),
     };
     Ok(Change::new(&a.name, audit(a)).announce(event))
-}
-
-/// CF-2: the lead's decisions on a combined scenario's demands, as the items they grant. A demand without a
-/// decision is granted as requested; a decision names a demanded resource once; nothing granted is
-/// FAILED_PRECONDITION, and the lead rejects instead.
-pub fn grant_demands(
-    s: &ScenarioApplication,
-    decisions: &[DataUseItemDecision],
-) -> Result<Vec<DataUseItem>, Error> {
-    let mut items: Vec<DataUseItem> = s
-        .data_demands
-        .iter()
-        .map(|d| DataUseItem {
-            resource: d.resource.clone(),
-            field_keys: d.field_keys.clone(),
-            necessity: d.necessity.clone(),
-            involves_personal_info: d.involves_personal_info,
-            subject_authorization: d.subject_authorization.clone(),
-            provider: d.provider.clone(),
-            grade: d.grade,
-            state: DataUseItemState::Approved as i32,
-            approved_field_keys: d.field_keys.clone(),
-            ..Default::default()
-        })
-        .collect();
-    let mut v = Violations::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (i, d) in decisions.iter().enumerate() {
-        let at = format!("demand_decisions[{i}]");
-        match items.iter_mut().find(|item| item.resource == d.resource) {
-            None => v.add(
-                format!("{at}.resource"),
-                format!("{} is not a data demand of {}", d.resource, s.name),
-            ),
-            Some(_) if seen.contains(&d.resource.as_str()) => {
-                v.add(format!("{at}.resource"), "is decided twice")
-            }
-            Some(item) => {
-                decide_item(item, d, &at, &mut v);
-                seen.push(&d.resource);
-            }
-        }
-    }
-    if !v.is_empty() {
-        return Err(Error::Invalid(v));
-    }
-    if !items.iter().any(granted) {
-        return Err(Error::refused(
-            ErrorReason::NothingApproved,
-            format!(
-                "the decisions grant no data demand of {}; reject the scenario instead (CF-2)",
-                s.name
-            ),
-        ));
-    }
-    Ok(items)
-}
-
-/// CF-3: ∅ → APPROVED, the data use an approved combined scenario grants (S-HN Art.15, S-ZZ Art.15; mechanics
-/// inferred), with the scenario's panel and decisions. From then on it is an ordinary data use.
-pub fn granted_by_scenario(
-    s: &ScenarioApplication,
-    items: Vec<DataUseItem>,
-    id: &str,
-    call: &Call,
-    p: &Parties,
-) -> (DataUseApplication, Change<ev::DataUseApproved>) {
-    let a = DataUseApplication {
-        name: format!("{COLLECTION}/{id}"),
-        display_name: s.display_name.clone(),
-        kind: DataUseKind::PublicData as i32,
-        operator: s.operator.clone(),
-        scenario_application: s.name.clone(),
-        agreement: s.agreement.clone(),
-        jurisdiction: s.jurisdiction.clone(),
-        purpose: s.purpose.clone(),
-        items,
-        delivery_method: s.delivery_method,
-        use_period: s.planned_period,
-        security_measures: s.security_measures.clone(),
-        state: State::Approved as i32,
-        profile_id: s.profile_id.clone(),
-        reviewers: s.reviewers.clone(),
-        timeline: Some(pdop_proto::review::v1::ReviewTimeline {
-            submit_time: s.timeline.as_ref().and_then(|t| t.submit_time),
-            decide_time: Some(timestamp(call.now)),
-            current_deadline: None,
-            review_round: scenario::round(s),
-        }),
-        decisions: s.decisions.clone(),
-        ..Default::default()
-    };
-    let conditions = s
-        .decisions
-        .last()
-        .map(|d| d.conditions.clone())
-        .unwrap_or_default();
-    let change = Change::new(&a.name, audit(&a)).announce(approved_event(&a, call, conditions, p));
-    (a, change)
-}
-
-/// The scenario's approval announced with the data use it granted (`ScenarioApproved.data_use_application`).
-pub fn announcing_grant(
-    change: Change<ev::ScenarioApproved>,
-    data_use: &str,
-) -> Change<ev::ScenarioApproved> {
-    let mut event = change.event().cloned().unwrap_or_default();
-    event.data_use_application = data_use.to_owned();
-    Change::new(change.resource(), change.audit().clone()).announce(event)
 }

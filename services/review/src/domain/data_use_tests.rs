@@ -11,6 +11,7 @@ use pdop_proto::review::v1::{
 use pdop_rules::Profiles;
 
 use super::data_use::{self, Parties, Transition};
+use super::data_use_grant;
 use super::data_use_review::{self, Confirmation, Decided};
 use super::rules::{self, Flow};
 use super::scenario::Decision;
@@ -357,10 +358,10 @@ fn a_combined_scenario_grants_its_demands_as_decided() {
         ],
         ..Default::default()
     };
-    let all = data_use_review::grant_demands(&s, &[]).unwrap();
+    let all = data_use_grant::grant_demands(&s, &[]).unwrap();
     assert!(all.iter().all(|i| i.state == DataUseItemState::Approved as i32));
     assert_eq!(all[0].approved_field_keys, ["a", "b"]);
-    let narrowed = data_use_review::grant_demands(
+    let narrowed = data_use_grant::grant_demands(
         &s,
         &[
             yes("resources/r1", &["a"], "b 非必要"),
@@ -381,10 +382,10 @@ fn a_combined_scenario_grants_its_demands_as_decided() {
         vec![no("resources/r3", "x")],
         vec![no("resources/r1", "x"), no("resources/r1", "x")],
     ] {
-        let err = data_use_review::grant_demands(&s, &bad).err().unwrap();
+        let err = data_use_grant::grant_demands(&s, &bad).err().unwrap();
         assert!(matches!(err, Error::Invalid(_)), "{bad:?}: {err:?}");
     }
-    let err = data_use_review::grant_demands(&s, &[no("resources/r1", "x"), no("resources/r2", "y")])
+    let err = data_use_grant::grant_demands(&s, &[no("resources/r1", "x"), no("resources/r2", "y")])
         .err()
         .unwrap();
     assert_eq!(reason_of(&err), Some(ErrorReason::NothingApproved));

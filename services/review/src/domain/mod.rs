@@ -2,6 +2,8 @@
 //! Nothing here uses tonic, sqlx or async-nats (`scripts/check-layers.sh` fails the build if it does).
 
 pub mod data_use;
+pub mod data_use_checks;
+pub mod data_use_grant;
 pub mod data_use_review;
 pub mod error;
 pub mod facts;

@@ -13,7 +13,7 @@ use super::data_uses as data_uses_rpc;
 use super::parse;
 use crate::context::Ctx;
 use crate::domain::scenario::{self, COLLECTION, Parties, Transition};
-use crate::domain::{Error, ErrorReason, data_use, data_use_review, panel, rules};
+use crate::domain::{Error, ErrorReason, data_use, data_use_grant, panel, rules};
 use crate::storage::{self, Tx, data_uses, facts, opinions, scenarios};
 
 const FIELD: &str = "scenario_application";
@@ -341,7 +341,7 @@ pub async fn approve(
             // CF-2: in combined profiles the lead decides the demands with the scenario.
             let combined = rules.flow == rules::Flow::Combined;
             let granted = if combined {
-                Some(data_use_review::grant_demands(&a, &req.demand_decisions)?)
+                Some(data_use_grant::grant_demands(&a, &req.demand_decisions)?)
             } else {
                 None
             };
@@ -373,9 +373,9 @@ pub async fn approve(
                     .providers
                     .push(facts::organization(u.tx, &provider).await?);
             }
-            let (du, grant) = data_use_review::granted_by_scenario(&a, items, &id, u.call, &use_parties);
+            let (du, grant) = data_use_grant::granted_by_scenario(&a, items, &id, u.call, &use_parties);
             data_uses::insert(u.tx, &du, u.call.now).await?;
-            let change = data_use_review::announcing_grant(change, &du.name);
+            let change = data_use_grant::announcing_grant(change, &du.name);
             Ok(change.into_write(response).and(grant))
         })
     })
