@@ -654,29 +654,7 @@ async fn nothing_new_happens_under_a_suspended_agreement() {
         .await
         .unwrap();
     let open = submit(&mut h, &w, &open.name).await.unwrap();
-    let granted = create(&mut h, &w, application(&w, "", vec![item(&w.r2(), &[])]))
-        .await
-        .unwrap();
-    let granted = submit(&mut h, &w, &granted.name).await.unwrap();
-    confirm(
-        &mut h,
-        &w,
-        &w.dp2(),
-        confirmation(&granted.name, vec![decision(&w.r2(), true, &[], "")]),
-    )
-    .await
-    .unwrap();
-    let lead = granted
-        .reviewers
-        .iter()
-        .find(|s| s.organization == w.da())
-        .unwrap();
-    let given = opinion(&granted.name, &lead.name, &[ReviewCriterion::MinimumNecessary]);
-    h.client.create_review_opinion(w.as_da(given)).await.unwrap();
-    h.client
-        .approve_data_use_application(w.as_da(approval(&granted.name)))
-        .await
-        .unwrap();
+    let approved = granted(&mut h, &w, "").await;
 
     h.agreement(&w, AgreementState::Suspended, "a-yunnan-suspended")
         .await;
@@ -702,7 +680,7 @@ async fn nothing_new_happens_under_a_suspended_agreement() {
             .unwrap_err(),
     );
     let req = pb::RecordDataUseProvisioningRequest {
-        name: granted.name.clone(),
+        name: approved.name.clone(),
         provision_reference: "sandbox://yunnan/1".into(),
         ..Default::default()
     };
@@ -712,7 +690,7 @@ async fn nothing_new_happens_under_a_suspended_agreement() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(h.events(PROVISIONED, &granted.name).await, 0);
+    assert_eq!(h.events(PROVISIONED, &approved.name).await, 0);
 }
 
 #[tokio::test]

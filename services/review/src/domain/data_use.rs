@@ -165,6 +165,15 @@ pub fn panel_for(a: &DataUseApplication, rules: &DataUseRules) -> Vec<SeatSpec> 
     }]
 }
 
+/// Every item back to PENDING, with no decision on it.
+fn pending_items(a: &mut DataUseApplication) {
+    for item in &mut a.items {
+        item.state = DataUseItemState::Pending as i32;
+        item.approved_field_keys.clear();
+        item.provider_reason.clear();
+    }
+}
+
 /// ∅ → DRAFT, by the operator of the agreement while it is ACTIVE.
 pub fn create(
     a: &mut DataUseApplication,
@@ -192,11 +201,7 @@ pub fn create(
         .unwrap_or_default();
     a.profile_id = rules.profile_id.clone();
     a.state = State::Draft as i32;
-    for item in &mut a.items {
-        item.state = DataUseItemState::Pending as i32;
-        item.approved_field_keys.clear();
-        item.provider_reason.clear();
-    }
+    pending_items(a);
     a.provider_confirmations.clear();
     a.reviewers.clear();
     a.decisions.clear();
@@ -320,11 +325,7 @@ pub fn submit(
         ));
     }
     let resubmission = state_of(a) == State::SupplementRequested;
-    for item in &mut a.items {
-        item.state = DataUseItemState::Pending as i32;
-        item.approved_field_keys.clear();
-        item.provider_reason.clear();
-    }
+    pending_items(a);
     // A resubmission restarts the provider clocks (inferred): every confirmation opens anew.
     a.provider_confirmations = providers(a)
         .into_iter()
