@@ -11,7 +11,7 @@ use pdop_proto::review::v1::{
 };
 
 use super::data_use::{COLLECTION, Parties, audit};
-use super::data_use_review::{approved_event, decide_item, granted};
+use super::data_use_review::{approved_event, decide_item, granted as is_granted};
 use super::error::{Error, ErrorReason};
 use super::scenario;
 
@@ -59,7 +59,7 @@ pub fn grant_demands(
     if !v.is_empty() {
         return Err(Error::Invalid(v));
     }
-    if !items.iter().any(granted) {
+    if !items.iter().any(is_granted) {
         return Err(Error::refused(
             ErrorReason::NothingApproved,
             format!(
@@ -78,9 +78,8 @@ pub fn granted_by_scenario(
     items: Vec<DataUseItem>,
     id: &str,
     call: &Call,
-    p: &Parties,
-) -> (DataUseApplication, Change<ev::DataUseApproved>) {
-    let a = DataUseApplication {
+) -> DataUseApplication {
+    DataUseApplication {
         name: format!("{COLLECTION}/{id}"),
         display_name: s.display_name.clone(),
         kind: DataUseKind::PublicData as i32,
@@ -104,14 +103,17 @@ pub fn granted_by_scenario(
         }),
         decisions: s.decisions.clone(),
         ..Default::default()
-    };
-    let conditions = s
+    }
+}
+
+/// The grant's announcement: the items and fields granted, under the scenario approval's conditions.
+pub fn granted(a: &DataUseApplication, call: &Call, p: &Parties) -> Change<ev::DataUseApproved> {
+    let conditions = a
         .decisions
         .last()
         .map(|d| d.conditions.clone())
         .unwrap_or_default();
-    let change = Change::new(&a.name, audit(&a)).announce(approved_event(&a, call, conditions, p));
-    (a, change)
+    Change::new(&a.name, audit(a)).announce(approved_event(a, call, conditions, p))
 }
 
 /// The scenario's approval announced with the data use it granted (`ScenarioApproved.data_use_application`).

@@ -363,17 +363,8 @@ pub async fn approve(
             };
             // CF-3: the approval creates the APPROVED data use in the same transaction, announced after it.
             let id = storage::new_id();
-            let mut use_parties = data_use::Parties {
-                operator: p.operator.clone(),
-                jurisdiction: p.jurisdiction.clone(),
-                providers: Vec::new(),
-            };
-            for provider in items.iter().map(|i| i.provider.clone()) {
-                use_parties
-                    .providers
-                    .push(facts::organization(u.tx, &provider).await?);
-            }
-            let (du, grant) = data_use_grant::granted_by_scenario(&a, items, &id, u.call, &use_parties);
+            let du = data_use_grant::granted_by_scenario(&a, items, &id, u.call);
+            let grant = data_use_grant::granted(&du, u.call, &data_uses::parties_of(u.tx, &du).await?);
             data_uses::insert(u.tx, &du, u.call.now).await?;
             let change = data_use_grant::announcing_grant(change, &du.name);
             Ok(change.into_write(response).and(grant))
