@@ -2,7 +2,8 @@
 //! jurisdictions (which rule profile applies), organizations (roles, credit status, display names), resources,
 //! negative-list entries, agreements, products and blacklist entries. Applying an event twice leaves the same row.
 
-use pdop_kit::clock::PlatformClock;
+use std::sync::Arc;
+
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_kit::names;
 use pdop_kit::uow::{self, Call};
@@ -11,6 +12,8 @@ use pdop_proto::registry::events::v1 as rev;
 use pdop_proto::registry::v1::ProductState;
 use prost::Message;
 use sqlx::{Postgres, Transaction};
+
+use crate::context::Ctx;
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -45,8 +48,24 @@ struct First<M: prost::Message + Default + PartialEq + Clone + std::fmt::Debug> 
 
 #[derive(Clone)]
 pub struct Incoming {
-    pub clock: PlatformClock,
-    pub max_payload: usize,
+    pub ctx: Arc<Ctx>,
+}
+
+impl Incoming {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ctx.platform.clock.now()
+    }
+
+    async fn record(
+        &self,
+        tx: &mut Tx,
+        call: &Call,
+        changes: Vec<uow::RecordedChange>,
+    ) -> Result<(), HandleError> {
+        let max = self.ctx.platform.settings.outbox.max_payload;
+        uow::record::<crate::domain::Error>(tx, call, changes, max).await?;
+        Ok(())
+    }
 }
 
 impl Handler for Incoming {
@@ -115,14 +134,21 @@ impl Handler for Incoming {
             ("agreement", _) => {
                 if let Some(a) = First::<rev::AgreementSummary>::decode(payload)?.value {
                     upsert_agreement(tx, &a).await?;
-                    let call = Call::system("review-agreements", "review.AgreementEnded", self.clock.now());
+                    let call = Call::system("review-agreements", "review.AgreementEnded", self.now());
                     let changes = crate::events::agreements::ended(tx, &call, &a).await?;
-                    uow::record::<crate::domain::Error>(tx, &call, changes, self.max_payload).await?;
+                    self.record(tx, &call, changes).await?;
                 }
             }
-            ("product", _) => {
+            ("product", fact) => {
                 if let Some(p) = First::<rev::ProductSnapshot>::decode(payload)?.value {
                     upsert_product(tx, &p).await?;
+                    if fact == "submitted" {
+                        let call = Call::system("review-products", "review.OpenProductReview", self.now());
+                        let changes =
+                            crate::events::products::submitted(tx, &call, &self.ctx.profiles, &p, &event.id)
+                                .await?;
+                        self.record(tx, &call, changes).await?;
+                    }
                 }
             }
             ("developer_agreement", "signed") => {

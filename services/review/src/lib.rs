@@ -86,10 +86,7 @@ impl Service for Review {
 
     async fn on_ready(state: Arc<Ctx>) -> anyhow::Result<()> {
         for spec in incoming::specs() {
-            let handler = incoming::Incoming {
-                clock: state.platform.clock.clone(),
-                max_payload: state.platform.settings.outbox.max_payload,
-            };
+            let handler = incoming::Incoming { ctx: state.clone() };
             state.platform.spawn_consumer(spec, handler).await?;
         }
         scheduler::start(state.clone(), state.scheduler_interval);
@@ -189,15 +186,24 @@ fn policy() -> Policy {
             ("CloseDataQualityCheck", roles(&[Operator, Developer])),
             ("WithdrawDataQualityCheck", roles(&[Operator, Developer])),
             ("CreateProductReview", Unimplemented),
-            ("GetProductReview", Unimplemented),
-            ("ListProductReviews", Unimplemented),
-            ("UpdateProductReview", Unimplemented),
-            ("SubmitProductReview", Unimplemented),
-            ("RecordProductComplianceChecks", Unimplemented),
-            ("ApproveProductReview", Unimplemented),
-            ("RejectProductReview", Unimplemented),
-            ("ReturnProductReviewForSupplement", Unimplemented),
-            ("WithdrawProductReview", Unimplemented),
+            ("GetProductReview", readers.clone()),
+            ("ListProductReviews", readers.clone()),
+            ("UpdateProductReview", roles(&[Operator, Developer])),
+            ("SubmitProductReview", roles(&[Operator, Developer])),
+            ("RecordProductComplianceChecks", panel.clone()),
+            (
+                "ApproveProductReview",
+                roles(&[DataAuthority, ImplementingAgency, Operator]),
+            ),
+            (
+                "RejectProductReview",
+                roles(&[DataAuthority, ImplementingAgency, Operator]),
+            ),
+            (
+                "ReturnProductReviewForSupplement",
+                roles(&[DataAuthority, ImplementingAgency, Operator]),
+            ),
+            ("WithdrawProductReview", roles(&[Operator, Developer])),
             ("CreateDeveloperAdmission", Unimplemented),
             ("GetDeveloperAdmission", Unimplemented),
             ("ListDeveloperAdmissions", Unimplemented),
@@ -260,6 +266,15 @@ pdop_kit::rpcs! {
     respond_data_quality_check(pb::RespondDataQualityCheckRequest) -> pb::RespondDataQualityCheckResponse = grpc::quality_checks::respond;
     close_data_quality_check(pb::CloseDataQualityCheckRequest) -> pb::CloseDataQualityCheckResponse = grpc::quality_checks::close;
     withdraw_data_quality_check(pb::WithdrawDataQualityCheckRequest) -> pb::WithdrawDataQualityCheckResponse = grpc::quality_checks::withdraw;
+    get_product_review(pb::GetProductReviewRequest) -> pb::GetProductReviewResponse = grpc::product_reviews::get;
+    list_product_reviews(pb::ListProductReviewsRequest) -> pb::ListProductReviewsResponse = grpc::product_reviews::list;
+    update_product_review(pb::UpdateProductReviewRequest) -> pb::UpdateProductReviewResponse = grpc::product_reviews::update;
+    submit_product_review(pb::SubmitProductReviewRequest) -> pb::SubmitProductReviewResponse = grpc::product_reviews::submit;
+    record_product_compliance_checks(pb::RecordProductComplianceChecksRequest) -> pb::RecordProductComplianceChecksResponse = grpc::product_reviews::record_checks;
+    approve_product_review(pb::ApproveProductReviewRequest) -> pb::ApproveProductReviewResponse = grpc::product_reviews::approve;
+    reject_product_review(pb::RejectProductReviewRequest) -> pb::RejectProductReviewResponse = grpc::product_reviews::reject;
+    return_product_review_for_supplement(pb::ReturnProductReviewForSupplementRequest) -> pb::ReturnProductReviewForSupplementResponse = grpc::product_reviews::return_for_supplement;
+    withdraw_product_review(pb::WithdrawProductReviewRequest) -> pb::WithdrawProductReviewResponse = grpc::product_reviews::withdraw;
     assign_reviewer(pb::AssignReviewerRequest) -> pb::AssignReviewerResponse = grpc::panel::assign;
     recuse_reviewer(pb::RecuseReviewerRequest) -> pb::RecuseReviewerResponse = grpc::panel::recuse;
     create_review_opinion(pb::CreateReviewOpinionRequest) -> pb::CreateReviewOpinionResponse = grpc::panel::create_opinion;

@@ -26,18 +26,7 @@ pub fn decision(
     outcome: ReviewOutcome,
     text: Decision,
 ) -> ReviewDecision {
-    ReviewDecision {
-        outcome: outcome as i32,
-        reasons: text.reasons,
-        basis: text.basis,
-        conditions: text.conditions,
-        decision_document: text.document,
-        late: false,
-        late_explanation: text.late_explanation,
-        review_round: round(a),
-        decided: Some(audit_info(&call.caller, call.now)),
-        materials_revision: 0,
-    }
+    text.record(call, outcome, round(a), 0)
 }
 
 fn decided(a: &mut DataUseApplication, call: &Call, state: State, d: ReviewDecision) {

@@ -41,8 +41,6 @@ pub enum ErrorReason {
     NotIndustryRegulator,
     NotYourSeat,
     DataUseApplicationNotFound,
-    /// S-HB §四(三): data use follows an APPROVED scenario.
-    ScenarioNotApproved,
     /// A data-use item outside the scenario's data demand (two-step profiles).
     NotDemanded,
     /// Only the providers of an application's items confirm them.
@@ -61,6 +59,15 @@ pub enum ErrorReason {
     NotResponsible,
     /// An operator's check needs an agreement covering the resource; a developer's an ACTIVE developer agreement.
     NoCoveringAgreement,
+    ProductReviewNotFound,
+    /// A checklist result for an item the profile's checklist does not have.
+    NotOnChecklist,
+    /// Approval needs every applicable checklist item PASSED.
+    ChecklistOpen,
+    /// S-HN Art.15, S-LY §三(三)4(3): products only for approved scenarios; S-HB §四(三): data use too.
+    ScenarioNotApproved,
+    /// M-1: while under review only the materials change.
+    NotEditableUnderReview,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -95,7 +102,6 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::NotIndustryRegulator => "NOT_INDUSTRY_REGULATOR",
             Self::NotYourSeat => "NOT_YOUR_SEAT",
             Self::DataUseApplicationNotFound => "DATA_USE_APPLICATION_NOT_FOUND",
-            Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
             Self::NotDemanded => "NOT_DEMANDED",
             Self::NotAProvider => "NOT_A_PROVIDER",
             Self::AlreadyConfirmed => "ALREADY_CONFIRMED",
@@ -106,6 +112,11 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::NotARequester => "NOT_A_REQUESTER",
             Self::NotResponsible => "NOT_RESPONSIBLE",
             Self::NoCoveringAgreement => "NO_COVERING_AGREEMENT",
+            Self::ProductReviewNotFound => "PRODUCT_REVIEW_NOT_FOUND",
+            Self::NotOnChecklist => "NOT_ON_CHECKLIST",
+            Self::ChecklistOpen => "CHECKLIST_OPEN",
+            Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
+            Self::NotEditableUnderReview => "NOT_EDITABLE_UNDER_REVIEW",
         }
     }
 }

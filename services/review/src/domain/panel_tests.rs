@@ -242,3 +242,37 @@ fn every_scenario_transition_starts_only_from_its_states() {
         [State::UnderReview, State::SupplementRequested]
     );
 }
+
+#[test]
+fn every_product_review_transition_starts_only_from_its_states() {
+    // §2.6 state machine; M-1: the materials change in DRAFT, UNDER_REVIEW and SUPPLEMENT_REQUESTED.
+    use super::product_review::{self, Transition as T};
+    use pdop_proto::review::v1::{ProductReview, ProductReviewState as S};
+    let all = [
+        S::Draft,
+        S::UnderReview,
+        S::SupplementRequested,
+        S::Approved,
+        S::Rejected,
+        S::Withdrawn,
+    ];
+    for t in T::ALL {
+        for s in all {
+            let r = ProductReview {
+                name: "productReviews/1".into(),
+                state: s as i32,
+                ..Default::default()
+            };
+            assert_eq!(
+                product_review::require(&r, t).is_ok(),
+                t.starts_from().contains(&s),
+                "{t:?} from {s:?}"
+            );
+        }
+    }
+    assert_eq!(
+        T::EditMaterials.starts_from(),
+        [S::Draft, S::UnderReview, S::SupplementRequested]
+    );
+    assert_eq!(T::Edit.starts_from(), [S::Draft, S::SupplementRequested]);
+}

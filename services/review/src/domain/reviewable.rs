@@ -2,10 +2,11 @@
 //! reviewable resource: its panel, applicant, round and whether it is under review.
 
 use pdop_proto::review::v1::{
-    DataUseApplication, DataUseApplicationState, ReviewerAssignment, ScenarioApplication,
+    DataUseApplication, DataUseApplicationState, ProductReview, ProductReviewState, ReviewerAssignment,
+    ScenarioApplication,
 };
 
-use super::{data_use, scenario};
+use super::{data_use, product_review, scenario};
 
 pub trait Reviewable: Send + Sync {
     fn name(&self) -> &str;
@@ -18,6 +19,10 @@ pub trait Reviewable: Send + Sync {
     fn under_review(&self) -> bool;
     /// True once the lead has decided the current round (the applicant may then read the opinions).
     fn decided(&self) -> bool;
+    /// The materials revision an opinion sees (M-3); 0 for kinds without materials.
+    fn materials_revision(&self) -> i32 {
+        0
+    }
 }
 
 impl Reviewable for ScenarioApplication {
@@ -48,6 +53,39 @@ impl Reviewable for ScenarioApplication {
             pdop_proto::review::v1::ScenarioApplicationState::Draft
                 | pdop_proto::review::v1::ScenarioApplicationState::UnderReview
         )
+    }
+}
+
+impl Reviewable for ProductReview {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn applicant(&self) -> &str {
+        &self.applicant
+    }
+    fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+    fn reviewers(&self) -> &[ReviewerAssignment] {
+        &self.reviewers
+    }
+    fn reviewers_mut(&mut self) -> &mut Vec<ReviewerAssignment> {
+        &mut self.reviewers
+    }
+    fn round(&self) -> i32 {
+        product_review::round(self)
+    }
+    fn under_review(&self) -> bool {
+        product_review::state_of(self) == ProductReviewState::UnderReview
+    }
+    fn decided(&self) -> bool {
+        !matches!(
+            product_review::state_of(self),
+            ProductReviewState::Draft | ProductReviewState::UnderReview
+        )
+    }
+    fn materials_revision(&self) -> i32 {
+        self.materials_revision
     }
 }
 

@@ -111,3 +111,45 @@ pub fn data_use(profile: &Profile) -> DataUseRules {
         use_review: profile.data.use_review.clone(),
     }
 }
+
+/// What a product review follows under a profile (§2.13 products).
+#[derive(Debug, Clone)]
+pub struct ProductRules {
+    pub profile_id: String,
+    pub panel: Vec<SeatSpec>,
+    pub checklist: Vec<pdop_proto::review::v1::ComplianceCheckKind>,
+    /// The source, where the profile releases products only for approved scenarios.
+    pub requires_approved_scenario: Option<String>,
+    /// `registration.products_mandatory`: the registry holds an approved product until it is registered.
+    pub registration_required: bool,
+}
+
+pub fn product(profile: &Profile) -> ProductRules {
+    let p = &profile.review.product;
+    ProductRules {
+        profile_id: profile.id.clone(),
+        panel: panel(p.panel.as_ref()),
+        checklist: p
+            .checklist
+            .as_ref()
+            .map(|c| {
+                c.value
+                    .iter()
+                    .filter_map(|k| {
+                        pdop_proto::review::v1::ComplianceCheckKind::from_str_name(&k.proto_name())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        requires_approved_scenario: p
+            .requires_approved_scenario
+            .as_ref()
+            .filter(|s| s.value)
+            .map(|s| s.source.clone()),
+        registration_required: profile
+            .registration
+            .products_mandatory
+            .as_ref()
+            .is_some_and(|m| m.value),
+    }
+}

@@ -273,30 +273,7 @@ pub fn edited(a: &ScenarioApplication, mask: &pdop_kit::mask::Mask) -> Change<Qu
     )
 }
 
-fn decision(call: &Call, a: &ScenarioApplication, outcome: ReviewOutcome, text: Decision) -> ReviewDecision {
-    ReviewDecision {
-        outcome: outcome as i32,
-        reasons: text.reasons,
-        basis: text.basis,
-        conditions: text.conditions,
-        decision_document: text.document,
-        late: false,
-        late_explanation: text.late_explanation,
-        review_round: round(a),
-        decided: Some(audit_info(&call.caller, call.now)),
-        materials_revision: 0,
-    }
-}
-
-/// The words of a decision, parsed by the handler (R-RV-04: rejection and revocation carry reasons and basis).
-#[derive(Debug, Clone, Default)]
-pub struct Decision {
-    pub reasons: String,
-    pub basis: String,
-    pub conditions: Vec<String>,
-    pub document: Option<pdop_proto::common::DocumentRef>,
-    pub late_explanation: String,
-}
+pub use super::decision::Decision;
 
 fn decided(a: &mut ScenarioApplication, call: &Call, state: State, d: ReviewDecision) {
     a.state = state as i32;
@@ -317,7 +294,7 @@ pub fn approve(
     require(a, Transition::Decide)?;
     facts::agreement_open(agreement)?;
     let conditions = d.conditions.clone();
-    let record = decision(call, a, ReviewOutcome::Approved, d);
+    let record = d.record(call, ReviewOutcome::Approved, round(a), 0);
     decided(a, call, State::Approved, record);
     let event = ev::ScenarioApproved {
         scenario: Some(summary(a, p)),
@@ -338,7 +315,7 @@ pub fn reject(
 ) -> Result<Change<ev::ScenarioRejected>, Error> {
     require(a, Transition::Decide)?;
     let (reasons, basis) = (d.reasons.clone(), d.basis.clone());
-    let record = decision(call, a, ReviewOutcome::Rejected, d);
+    let record = d.record(call, ReviewOutcome::Rejected, round(a), 0);
     decided(a, call, State::Rejected, record);
     let event = ev::ScenarioRejected {
         scenario: Some(summary(a, p)),
@@ -364,15 +341,11 @@ pub fn return_for_supplement(
         .map(|i: &MissingItem| i.description.clone())
         .collect::<Vec<_>>()
         .join("; ");
-    let record = decision(
-        call,
-        a,
-        ReviewOutcome::SupplementRequested,
-        Decision {
-            reasons,
-            ..Default::default()
-        },
-    );
+    let record = Decision {
+        reasons,
+        ..Default::default()
+    }
+    .record(call, ReviewOutcome::SupplementRequested, round(a), 0);
     let event = ev::ScenarioSupplementRequested {
         scenario: None,
         missing_items: request.items.iter().map(|i| i.item.clone()).collect(),
@@ -430,7 +403,7 @@ pub fn revoke(
         ));
     }
     let (reasons, basis) = (d.reasons.clone(), d.basis.clone());
-    let record = decision(call, a, ReviewOutcome::Revoked, d);
+    let record = d.record(call, ReviewOutcome::Revoked, round(a), 0);
     decided(a, call, State::Revoked, record);
     let event = ev::ScenarioRevoked {
         scenario: Some(summary(a, p)),

@@ -147,6 +147,7 @@ pub fn give_opinion(
     opinion.organization = seat.organization.clone();
     opinion.reviewer_role = seat.reviewer_role;
     opinion.review_round = r.round();
+    opinion.materials_revision = r.materials_revision();
     opinion.given = Some(audit_info(&call.caller, call.now));
     let seat_name = seat.name.clone();
     panel::opinion_given(r.reviewers_mut(), &seat_name);

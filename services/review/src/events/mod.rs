@@ -1,3 +1,4 @@
 //! What the review service does when the registry announces a fact that ends or blocks its own resources.
 
 pub mod agreements;
+pub mod products;

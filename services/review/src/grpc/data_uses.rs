@@ -232,17 +232,9 @@ pub async fn create(
 
 /// R-RV-01: the parties read an application; supervisors and auditors of its jurisdiction or one above.
 async fn may_read(ctx: &Ctx, call: &Call, a: &DataUseApplication) -> Result<(), Error> {
-    if data_use::is_party(&call.caller, a) {
-        return Ok(());
-    }
-    if crate::domain::scenario::is_supervisor(&call.caller) {
-        let row = pdop_kit::scope::ancestry(&ctx.platform.pool, &a.jurisdiction).await?;
-        return pdop_kit::scope::may_supervise(&call.caller, &row, &a.name, ErrorReason::NotAParty);
-    }
-    Err(Error::denied(
-        ErrorReason::NotAParty,
-        format!("{} is not a party to {}", call.caller.organization, a.name),
-    ))
+    let party = data_use::is_party(&call.caller, a);
+    let supervisor = crate::domain::scenario::is_supervisor(&call.caller);
+    super::may_read(ctx, call, party, supervisor, &a.jurisdiction, &a.name).await
 }
 
 pub async fn get(

@@ -5,5 +5,34 @@ pub mod data_use_review;
 pub mod data_uses;
 pub mod panel;
 pub mod parse;
+pub mod product_reviews;
 pub mod quality_checks;
 pub mod scenarios;
+
+use pdop_kit::uow::Call;
+
+use crate::context::Ctx;
+use crate::domain::{Error, ErrorReason};
+
+/// R-RV-01: a party to the resource reads it; so does a `supervisor` (by role) of its jurisdiction or one above it
+/// (THREATS H2); anyone else is PERMISSION_DENIED.
+pub async fn may_read(
+    ctx: &Ctx,
+    call: &Call,
+    party: bool,
+    supervisor: bool,
+    jurisdiction: &str,
+    name: &str,
+) -> Result<(), Error> {
+    if party {
+        return Ok(());
+    }
+    if supervisor {
+        let row = pdop_kit::scope::ancestry(&ctx.platform.pool, jurisdiction).await?;
+        return pdop_kit::scope::may_supervise(&call.caller, &row, name, ErrorReason::NotAParty);
+    }
+    Err(Error::denied(
+        ErrorReason::NotAParty,
+        format!("{} is not a party to {name}", call.caller.organization),
+    ))
+}

@@ -132,19 +132,8 @@ pub async fn get(
     req: pb::GetDataQualityCheckRequest,
 ) -> Result<pb::GetDataQualityCheckResponse, Error> {
     let c = quality_checks::read(&ctx.platform.pool, &req.name).await?;
-    if !quality::is_party(&call.caller, &c) {
-        if !is_supervisor(&call) {
-            return Err(Error::denied(
-                ErrorReason::NotAParty,
-                format!(
-                    "{} is read by its requester, the responsible party and supervisors",
-                    c.name
-                ),
-            ));
-        }
-        let row = pdop_kit::scope::ancestry(&ctx.platform.pool, &c.jurisdiction).await?;
-        pdop_kit::scope::may_supervise(&call.caller, &row, &c.name, ErrorReason::NotAParty)?;
-    }
+    let party = quality::is_party(&call.caller, &c);
+    super::may_read(ctx, &call, party, is_supervisor(&call), &c.jurisdiction, &c.name).await?;
     Ok(pb::GetDataQualityCheckResponse {
         data_quality_check: Some(c),
     })

@@ -162,28 +162,17 @@ pub async fn create(
     .await
 }
 
-/// R-RV-01: the parties read an application; supervisors and auditors of its jurisdiction or one above.
-async fn may_read(ctx: &Ctx, call: &Call, a: &ScenarioApplication) -> Result<(), Error> {
-    if scenario::is_party(&call.caller, a) {
-        return Ok(());
-    }
-    if scenario::is_supervisor(&call.caller) {
-        let row = pdop_kit::scope::ancestry(&ctx.platform.pool, &a.jurisdiction).await?;
-        return pdop_kit::scope::may_supervise(&call.caller, &row, &a.name, ErrorReason::NotAParty);
-    }
-    Err(Error::denied(
-        ErrorReason::NotAParty,
-        format!("{} is not a party to {}", call.caller.organization, a.name),
-    ))
-}
-
 pub async fn get(
     ctx: &Ctx,
     call: Call,
     req: pb::GetScenarioApplicationRequest,
 ) -> Result<pb::GetScenarioApplicationResponse, Error> {
     let a = scenarios::read(&ctx.platform.pool, &req.name).await?;
-    may_read(ctx, &call, &a).await?;
+    let (party, supervisor) = (
+        scenario::is_party(&call.caller, &a),
+        scenario::is_supervisor(&call.caller),
+    );
+    super::may_read(ctx, &call, party, supervisor, &a.jurisdiction, &a.name).await?;
     Ok(pb::GetScenarioApplicationResponse {
         scenario_application: Some(a),
     })

@@ -6,6 +6,7 @@ pub mod deadlines;
 pub mod documents;
 pub mod facts;
 pub mod opinions;
+pub mod product_reviews;
 pub mod quality_checks;
 pub mod reviewables;
 pub mod scenarios;

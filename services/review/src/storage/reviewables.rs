@@ -2,26 +2,32 @@
 //! `parent` of any kind (§2.9).
 
 use chrono::{DateTime, Utc};
-use pdop_proto::review::v1::{DataUseApplication, ScenarioApplication};
+use pdop_proto::review::v1::{DataUseApplication, ProductReview, ScenarioApplication};
 
-use super::{Tx, data_uses, scenarios};
+use super::{Tx, data_uses, product_reviews, scenarios};
 use crate::domain::reviewable::Reviewable;
-use crate::domain::{Error, data_use, scenario};
+use crate::domain::{Error, data_use, product_review, scenario};
 
 /// The reviewable kinds; each new kind adds a variant.
 pub enum Locked {
     Scenario(ScenarioApplication),
     DataUse(DataUseApplication),
+    Product(ProductReview),
 }
 
 /// The collections a panel `parent` may name.
-pub const COLLECTIONS: &[&str] = &[scenario::COLLECTION, data_use::COLLECTION];
+pub const COLLECTIONS: &[&str] = &[
+    scenario::COLLECTION,
+    data_use::COLLECTION,
+    product_review::COLLECTION,
+];
 
 impl Locked {
     pub fn get(&self) -> &dyn Reviewable {
         match self {
             Self::Scenario(a) => a,
             Self::DataUse(a) => a,
+            Self::Product(r) => r,
         }
     }
 
@@ -29,6 +35,7 @@ impl Locked {
         match self {
             Self::Scenario(a) => a,
             Self::DataUse(a) => a,
+            Self::Product(r) => r,
         }
     }
 }
@@ -57,6 +64,9 @@ pub async fn lock(tx: &mut Tx, parent: &str, field: &str) -> Result<Locked, Erro
     match collection(parent) {
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::lock(tx, parent, "", field).await?)),
         data_use::COLLECTION => Ok(Locked::DataUse(data_uses::lock(tx, parent, "", field).await?)),
+        product_review::COLLECTION => Ok(Locked::Product(
+            product_reviews::lock(tx, parent, "", field).await?,
+        )),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -66,6 +76,7 @@ pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Lock
     match collection(parent) {
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::read(pool, parent).await?)),
         data_use::COLLECTION => Ok(Locked::DataUse(data_uses::read(pool, parent).await?)),
+        product_review::COLLECTION => Ok(Locked::Product(product_reviews::read(pool, parent).await?)),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -74,5 +85,6 @@ pub async fn save(tx: &mut Tx, locked: &Locked, now: DateTime<Utc>) -> Result<()
     match locked {
         Locked::Scenario(a) => scenarios::save(tx, a, now).await.map(|_| ()),
         Locked::DataUse(a) => data_uses::save(tx, a, now).await.map(|_| ()),
+        Locked::Product(r) => product_reviews::save(tx, r, now).await.map(|_| ()),
     }
 }

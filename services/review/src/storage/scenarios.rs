@@ -148,3 +148,25 @@ pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<ScenarioApp
     .await?;
     Ok(documents::page(rows, f.size))
 }
+
+/// The states of the named applications that exist (a product review's scenarios, S-HN Art.15).
+pub async fn states(
+    tx: &mut Tx,
+    names_: &[String],
+) -> Result<Vec<(String, ScenarioApplicationState)>, Error> {
+    let ids: Vec<String> = names_.iter().map(|n| column(n, COLLECTION)).collect();
+    let rows: Vec<(String, i16)> =
+        sqlx::query_as("SELECT id, state FROM scenario_applications WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, state)| {
+            (
+                format!("{COLLECTION}/{id}"),
+                ScenarioApplicationState::try_from(i32::from(state)).unwrap_or_default(),
+            )
+        })
+        .collect())
+}
