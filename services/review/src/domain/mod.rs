@@ -1,6 +1,10 @@
 //! The review service's pure rules (`design/SPINE.md` §5): transitions and checks over loaded rows, with no I/O.
 //! Nothing here uses tonic, sqlx or async-nats (`scripts/check-layers.sh` fails the build if it does).
 
+pub mod data_use;
+pub mod data_use_checks;
+pub mod data_use_grant;
+pub mod data_use_review;
 pub mod decision;
 pub mod error;
 pub mod facts;
@@ -14,5 +18,7 @@ pub mod seats;
 
 pub use error::{Error, ErrorReason};
 
+#[cfg(test)]
+mod data_use_tests;
 #[cfg(test)]
 mod panel_tests;

@@ -2,25 +2,31 @@
 //! `parent` of any kind (§2.9).
 
 use chrono::{DateTime, Utc};
-use pdop_proto::review::v1::{ProductReview, ScenarioApplication};
+use pdop_proto::review::v1::{DataUseApplication, ProductReview, ScenarioApplication};
 
-use super::{Tx, product_reviews, scenarios};
+use super::{Tx, data_uses, product_reviews, scenarios};
 use crate::domain::reviewable::Reviewable;
-use crate::domain::{Error, product_review, scenario};
+use crate::domain::{Error, data_use, product_review, scenario};
 
 /// The reviewable kinds; each new kind adds a variant.
 pub enum Locked {
     Scenario(ScenarioApplication),
+    DataUse(DataUseApplication),
     Product(ProductReview),
 }
 
 /// The collections a panel `parent` may name.
-pub const COLLECTIONS: &[&str] = &[scenario::COLLECTION, product_review::COLLECTION];
+pub const COLLECTIONS: &[&str] = &[
+    scenario::COLLECTION,
+    data_use::COLLECTION,
+    product_review::COLLECTION,
+];
 
 impl Locked {
     pub fn get(&self) -> &dyn Reviewable {
         match self {
             Self::Scenario(a) => a,
+            Self::DataUse(a) => a,
             Self::Product(r) => r,
         }
     }
@@ -28,6 +34,7 @@ impl Locked {
     pub fn get_mut(&mut self) -> &mut dyn Reviewable {
         match self {
             Self::Scenario(a) => a,
+            Self::DataUse(a) => a,
             Self::Product(r) => r,
         }
     }
@@ -56,6 +63,7 @@ pub async fn lock(tx: &mut Tx, parent: &str, field: &str) -> Result<Locked, Erro
     check_parent(parent, field)?;
     match collection(parent) {
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::lock(tx, parent, "", field).await?)),
+        data_use::COLLECTION => Ok(Locked::DataUse(data_uses::lock(tx, parent, "", field).await?)),
         product_review::COLLECTION => Ok(Locked::Product(
             product_reviews::lock(tx, parent, "", field).await?,
         )),
@@ -67,6 +75,7 @@ pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Lock
     check_parent(parent, field)?;
     match collection(parent) {
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::read(pool, parent).await?)),
+        data_use::COLLECTION => Ok(Locked::DataUse(data_uses::read(pool, parent).await?)),
         product_review::COLLECTION => Ok(Locked::Product(product_reviews::read(pool, parent).await?)),
         _ => unreachable!("check_parent admits only the collections above"),
     }
@@ -75,6 +84,7 @@ pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Lock
 pub async fn save(tx: &mut Tx, locked: &Locked, now: DateTime<Utc>) -> Result<(), Error> {
     match locked {
         Locked::Scenario(a) => scenarios::save(tx, a, now).await.map(|_| ()),
+        Locked::DataUse(a) => data_uses::save(tx, a, now).await.map(|_| ()),
         Locked::Product(r) => product_reviews::save(tx, r, now).await.map(|_| ()),
     }
 }

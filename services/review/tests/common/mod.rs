@@ -307,6 +307,27 @@ impl Harness {
         w
     }
 
+    /// The payload of the one event of `subject` the service enqueued about `ce_subject`.
+    pub async fn event<M: Message + Default>(&self, subject: &str, ce_subject: &str) -> M {
+        let payload: Vec<u8> =
+            sqlx::query_scalar("SELECT payload FROM outbox WHERE subject = $1 AND ce_subject = $2")
+                .bind(subject)
+                .bind(ce_subject)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+        M::decode(payload.as_slice()).unwrap()
+    }
+
+    /// The subjects the service enqueued about any of `ce_subjects`, in outbox order.
+    pub async fn subjects(&self, ce_subjects: &[&str]) -> Vec<String> {
+        sqlx::query_scalar("SELECT subject FROM outbox WHERE ce_subject = ANY($1) ORDER BY seq")
+            .bind(ce_subjects)
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
     /// How many events of `subject` the service has enqueued about `ce_subject`.
     pub async fn events(&self, subject: &str, ce_subject: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = $1 AND ce_subject = $2")
