@@ -219,12 +219,12 @@ fn policy() -> Policy {
             ("AdmitDeveloper", Unimplemented),
             ("WithdrawDeveloperAdmission", Unimplemented),
             ("ExitDeveloperAdmission", Unimplemented),
-            ("CreateAppeal", Unimplemented),
-            ("GetAppeal", Unimplemented),
-            ("ListAppeals", Unimplemented),
-            ("UpholdAppeal", Unimplemented),
-            ("DismissAppeal", Unimplemented),
-            ("WithdrawAppeal", Unimplemented),
+            ("CreateAppeal", roles(&[Operator, Developer])),
+            ("GetAppeal", readers.clone()),
+            ("ListAppeals", readers.clone()),
+            ("UpholdAppeal", roles(&[ImplementingAgency])),
+            ("DismissAppeal", roles(&[ImplementingAgency])),
+            ("WithdrawAppeal", roles(&[Operator, Developer])),
             (
                 "AssignReviewer",
                 roles(&[DataAuthority, ImplementingAgency, Operator]),
@@ -275,6 +275,12 @@ pdop_kit::rpcs! {
     reject_product_review(pb::RejectProductReviewRequest) -> pb::RejectProductReviewResponse = grpc::product_reviews::reject;
     return_product_review_for_supplement(pb::ReturnProductReviewForSupplementRequest) -> pb::ReturnProductReviewForSupplementResponse = grpc::product_reviews::return_for_supplement;
     withdraw_product_review(pb::WithdrawProductReviewRequest) -> pb::WithdrawProductReviewResponse = grpc::product_reviews::withdraw;
+    create_appeal(pb::CreateAppealRequest) -> pb::CreateAppealResponse = grpc::appeals::create;
+    get_appeal(pb::GetAppealRequest) -> pb::GetAppealResponse = grpc::appeals::get;
+    list_appeals(pb::ListAppealsRequest) -> pb::ListAppealsResponse = grpc::appeals::list;
+    uphold_appeal(pb::UpholdAppealRequest) -> pb::UpholdAppealResponse = grpc::appeals::uphold;
+    dismiss_appeal(pb::DismissAppealRequest) -> pb::DismissAppealResponse = grpc::appeals::dismiss;
+    withdraw_appeal(pb::WithdrawAppealRequest) -> pb::WithdrawAppealResponse = grpc::appeals::withdraw;
     assign_reviewer(pb::AssignReviewerRequest) -> pb::AssignReviewerResponse = grpc::panel::assign;
     recuse_reviewer(pb::RecuseReviewerRequest) -> pb::RecuseReviewerResponse = grpc::panel::recuse;
     create_review_opinion(pb::CreateReviewOpinionRequest) -> pb::CreateReviewOpinionResponse = grpc::panel::create_opinion;

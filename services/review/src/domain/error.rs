@@ -68,6 +68,17 @@ pub enum ErrorReason {
     ScenarioNotApproved,
     /// M-1: while under review only the materials change.
     NotEditableUnderReview,
+    AppealNotFound,
+    /// §2.8: the profile has no appeal procedure, or none for this kind.
+    AppealsNotEnabled,
+    AppellantNotAllowed,
+    /// A product review superseded by a newer review of the same product.
+    Superseded,
+    /// One open appeal per subject.
+    AppealOpen,
+    NotHandling,
+    /// The official who took the decision appealed never handles the appeal.
+    OwnDecision,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -117,6 +128,13 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::ChecklistOpen => "CHECKLIST_OPEN",
             Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
             Self::NotEditableUnderReview => "NOT_EDITABLE_UNDER_REVIEW",
+            Self::AppealNotFound => "APPEAL_NOT_FOUND",
+            Self::AppealsNotEnabled => "APPEALS_NOT_ENABLED",
+            Self::AppellantNotAllowed => "APPELLANT_NOT_ALLOWED",
+            Self::Superseded => "SUPERSEDED",
+            Self::AppealOpen => "APPEAL_OPEN",
+            Self::NotHandling => "NOT_HANDLING",
+            Self::OwnDecision => "OWN_DECISION",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The review service's pure rules (`design/SPINE.md` §5): transitions and checks over loaded rows, with no I/O.
 //! Nothing here uses tonic, sqlx or async-nats (`scripts/check-layers.sh` fails the build if it does).
 
+pub mod appeal;
 pub mod data_use;
 pub mod data_use_checks;
 pub mod data_use_grant;

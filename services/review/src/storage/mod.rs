@@ -1,6 +1,7 @@
 //! Rows and SQL: `fn(&mut Tx, …) -> Result<_, Error>`; database errors become `Error` through the kit's
 //! translation. Reviewable resources are stored as their message with the columns listings and visibility need.
 
+pub mod appeals;
 pub mod data_uses;
 pub mod deadlines;
 pub mod documents;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use pdop_proto::review::v1::{DataUseApplication, ProductReview, ScenarioApplication};
 
 use super::{Tx, data_uses, product_reviews, scenarios};
+use crate::domain::appeal::Appealable;
 use crate::domain::reviewable::Reviewable;
 use crate::domain::{Error, data_use, product_review, scenario};
 
@@ -28,6 +29,14 @@ impl Locked {
             Self::Scenario(a) => a,
             Self::DataUse(a) => a,
             Self::Product(r) => r,
+        }
+    }
+
+    /// The subject as an appeal sees it; kinds no appeal reaches are None.
+    pub fn appealable(&mut self) -> Option<&mut dyn Appealable> {
+        match self {
+            Self::Product(r) => Some(r),
+            Self::Scenario(_) | Self::DataUse(_) => None,
         }
     }
 
