@@ -67,18 +67,7 @@ pub async fn insert(tx: &mut Tx, a: &Appeal, now: DateTime<Utc>) -> Result<Appea
 }
 
 pub async fn save(tx: &mut Tx, a: &Appeal, now: DateTime<Utc>) -> Result<Appeal, Error> {
-    let id = id_of(&a.name, COLLECTION, "name")?;
-    let row = sqlx::query_as::<_, documents::Row>(&format!(
-        "UPDATE appeals SET state = $2, body = $3, update_time = $4, version = version + 1
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(i16::try_from(a.state).unwrap_or(0))
-    .bind(documents::stored(a))
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.into_document())
+    documents::save(tx, a, &a.name, a.state, now).await
 }
 
 pub struct Filter<'a> {
