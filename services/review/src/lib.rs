@@ -102,6 +102,7 @@ fn policy() -> Policy {
     let roles = |r: &[Role]| Access::Roles(r.to_vec());
     let readers = roles(&[
         Operator,
+        Developer,
         DataAuthority,
         ImplementingAgency,
         DataProvider,
@@ -185,7 +186,7 @@ fn policy() -> Policy {
             ),
             ("CloseDataQualityCheck", roles(&[Operator, Developer])),
             ("WithdrawDataQualityCheck", roles(&[Operator, Developer])),
-            ("CreateProductReview", Unimplemented),
+            ("CreateProductReview", roles(&[Developer])),
             ("GetProductReview", readers.clone()),
             ("ListProductReviews", readers.clone()),
             ("UpdateProductReview", roles(&[Operator, Developer])),
@@ -266,6 +267,7 @@ pdop_kit::rpcs! {
     respond_data_quality_check(pb::RespondDataQualityCheckRequest) -> pb::RespondDataQualityCheckResponse = grpc::quality_checks::respond;
     close_data_quality_check(pb::CloseDataQualityCheckRequest) -> pb::CloseDataQualityCheckResponse = grpc::quality_checks::close;
     withdraw_data_quality_check(pb::WithdrawDataQualityCheckRequest) -> pb::WithdrawDataQualityCheckResponse = grpc::quality_checks::withdraw;
+    create_product_review(pb::CreateProductReviewRequest) -> pb::CreateProductReviewResponse = grpc::product_reviews::create;
     get_product_review(pb::GetProductReviewRequest) -> pb::GetProductReviewResponse = grpc::product_reviews::get;
     list_product_reviews(pb::ListProductReviewsRequest) -> pb::ListProductReviewsResponse = grpc::product_reviews::list;
     update_product_review(pb::UpdateProductReviewRequest) -> pb::UpdateProductReviewResponse = grpc::product_reviews::update;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{product, start, submitted};
+use common::{Harness, World, product, start, submitted};
 use pdop_proto::common::DocumentRef;
 use pdop_proto::registry::events::v1::ProductSubmitted;
 use pdop_proto::review::v1 as pb;
@@ -375,4 +375,208 @@ async fn rejection_lists_the_failed_items_and_withdrawal_is_the_applicants() {
         .await
         .unwrap();
     assert_eq!(h.events("pdop.review.product_review.withdrawn", &s.name).await, 1);
+}
+
+/// Announces a listed product of `w`'s operator and a developer agreement between `developer` and the operator
+/// over it, as the registry does.
+async fn developer_deal(h: &mut Harness, w: &World, developer: &str, deal: &str) -> String {
+    use pdop_proto::registry::events::v1::{DeveloperAgreementSigned, ProductListed};
+    let mut listed = product(w, "base", &[]);
+    listed.state = pdop_proto::registry::v1::ProductState::Listed as i32;
+    let event = ProductListed {
+        product: Some(listed.clone()),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.product.listed",
+        &format!("pl-{}", w.profile),
+        event.encode_to_vec(),
+    )
+    .await;
+    let signed = DeveloperAgreementSigned {
+        name: deal.into(),
+        jurisdiction: Some(pdop_proto::common::JurisdictionRef {
+            name: w.jurisdiction(),
+            ..Default::default()
+        }),
+        operator: Some(common::org_ref(
+            &w.op(),
+            pdop_proto::common::OrganizationRole::Operator,
+        )),
+        developer: Some(common::org_ref(
+            developer,
+            pdop_proto::common::OrganizationRole::Developer,
+        )),
+        agreement: w.agreement(),
+        products: vec![listed.name.clone()],
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.developer_agreement.signed",
+        deal,
+        signed.encode_to_vec(),
+    )
+    .await;
+    let id = deal.trim_start_matches("developerAgreements/");
+    h.until(
+        "the product and the developer agreement are known",
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM developer_agreements WHERE id = '{id}')
+                AND EXISTS (SELECT 1 FROM products WHERE id = '{}-base')",
+            w.profile
+        ),
+    )
+    .await;
+    listed.name
+}
+
+fn release(deal: &str, base: &[String]) -> pb::CreateProductReviewRequest {
+    pb::CreateProductReviewRequest {
+        product_review: Some(ProductReview {
+            display_name: "再开发的信用评分模型".into(),
+            subject: Some(pb::product_review::Subject::RedevelopedProduct(
+                pb::RedevelopedProduct {
+                    developer_agreement: deal.into(),
+                    base_products: base.to_vec(),
+                    description: "基于信用接口的评分模型".into(),
+                    ..Default::default()
+                },
+            )),
+            materials: vec![doc("说明书")],
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn yunnan_developers_apply_to_release_a_redeveloped_product_and_the_operator_reviews_it() {
+    // S-YN Art.22 (由开发主体通过运营平台提交发布申请，运营机构评估审查后发布); N2 Art.6 (no re-development of own products).
+    let mut h = start().await;
+    let w = h.world("yunnan").await;
+    let base = developer_deal(&mut h, &w, &w.dev(), "developerAgreements/yunnan-d1").await;
+    let r = h
+        .client
+        .create_product_review(w.as_dev(release(
+            "developerAgreements/yunnan-d1",
+            std::slice::from_ref(&base),
+        )))
+        .await;
+    let r = r.unwrap().into_inner().product_review.unwrap();
+    assert_eq!(
+        (r.state, r.applicant.as_str(), r.materials_revision),
+        (State::Draft as i32, w.dev().as_str(), 1)
+    );
+    assert_eq!(
+        h.events("pdop.review.product_review.submitted", &r.name).await,
+        0,
+        "drafts are private"
+    );
+    let err = h
+        .client
+        .create_product_review(w.as_dev(release(
+            "developerAgreements/yunnan-d1",
+            &["products/other".into()],
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    let submit = pb::SubmitProductReviewRequest {
+        name: r.name.clone(),
+        ..Default::default()
+    };
+    let r = h
+        .client
+        .submit_product_review(w.as_dev(submit))
+        .await
+        .unwrap()
+        .into_inner()
+        .product_review
+        .unwrap();
+    assert_eq!(r.state, State::UnderReview as i32);
+    assert_eq!(
+        seat(&r, &w.op()).reviewer_role,
+        ReviewerRole::Lead as i32,
+        "the operator reviews (S-YN Art.22)"
+    );
+    let all: Vec<_> = r
+        .checks
+        .iter()
+        .map(|c| (Kind::try_from(c.kind).unwrap(), ComplianceCheckResult::Passed))
+        .collect();
+    let record = pb::RecordProductComplianceChecksRequest {
+        name: r.name.clone(),
+        checks: results(&all),
+        ..Default::default()
+    };
+    h.client
+        .record_product_compliance_checks(w.as_operator(record))
+        .await
+        .unwrap();
+    let approve = pb::ApproveProductReviewRequest {
+        name: r.name.clone(),
+        reasons: "可发布".into(),
+        ..Default::default()
+    };
+    let done = h
+        .client
+        .approve_product_review(w.as_operator(approve))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.product_review.unwrap().state, State::Approved as i32);
+    let payload: Vec<u8> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE subject = 'pdop.review.product_review.approved'",
+    )
+    .fetch_one(&h.db.pool)
+    .await
+    .unwrap();
+    let event =
+        pdop_proto::review::events::v1::ProductComplianceApproved::decode(payload.as_slice()).unwrap();
+    assert_eq!(event.review.unwrap().developer.unwrap().name, w.dev());
+}
+
+#[tokio::test]
+async fn release_applications_only_where_the_profile_reviews_them_and_never_on_own_products() {
+    let mut h = start().await;
+    // §2.6: outside Yunnan no profile sets review.product.redeveloped_panel.
+    let hubei = h.world("hubei").await;
+    let base = developer_deal(&mut h, &hubei, &hubei.dev(), "developerAgreements/hubei-d1").await;
+    let err = h
+        .client
+        .create_product_review(hubei.as_dev(release("developerAgreements/hubei-d1", &[base])))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "NO_REDEVELOPMENT_REVIEW")
+    );
+    assert!(err.message().contains("hubei"), "{}", err.message());
+    // N2 Art.6: a deal whose developer is the operator itself cannot release a re-development of its products.
+    let yunnan = h.world("yunnan").await;
+    let base = developer_deal(&mut h, &yunnan, &yunnan.op(), "developerAgreements/yunnan-own").await;
+    let err = h
+        .client
+        .create_product_review(pdop_testkit::acting(
+            &yunnan.op(),
+            &[pdop_kit::auth::Role::Developer],
+            release("developerAgreements/yunnan-own", &[base]),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "OWN_PRODUCTS")
+    );
+    let err = h
+        .client
+        .create_product_review(yunnan.as_operator(release("developerAgreements/yunnan-own", &[])))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::PermissionDenied,
+        "role × RPC: only developers apply"
+    );
 }

@@ -60,6 +60,7 @@ pub enum ErrorReason {
     /// An operator's check needs an agreement covering the resource; a developer's an ACTIVE developer agreement.
     NoCoveringAgreement,
     ProductReviewNotFound,
+    ProductNotFound,
     /// A checklist result for an item the profile's checklist does not have.
     NotOnChecklist,
     /// Approval needs every applicable checklist item PASSED.
@@ -69,6 +70,10 @@ pub enum ErrorReason {
     /// M-1: while under review only the materials change.
     NotEditableUnderReview,
     AppealNotFound,
+    /// §2.6: the profile has no release review of re-developed products.
+    NoRedevelopmentReview,
+    /// N2 Art.6: nobody re-develops its own products.
+    OwnProducts,
     /// §2.8: the profile has no appeal procedure, or none for this kind.
     AppealsNotEnabled,
     AppellantNotAllowed,
@@ -124,11 +129,14 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::NotResponsible => "NOT_RESPONSIBLE",
             Self::NoCoveringAgreement => "NO_COVERING_AGREEMENT",
             Self::ProductReviewNotFound => "PRODUCT_REVIEW_NOT_FOUND",
+            Self::ProductNotFound => "PRODUCT_NOT_FOUND",
             Self::NotOnChecklist => "NOT_ON_CHECKLIST",
             Self::ChecklistOpen => "CHECKLIST_OPEN",
             Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
             Self::NotEditableUnderReview => "NOT_EDITABLE_UNDER_REVIEW",
             Self::AppealNotFound => "APPEAL_NOT_FOUND",
+            Self::NoRedevelopmentReview => "NO_REDEVELOPMENT_REVIEW",
+            Self::OwnProducts => "OWN_PRODUCTS",
             Self::AppealsNotEnabled => "APPEALS_NOT_ENABLED",
             Self::AppellantNotAllowed => "APPELLANT_NOT_ALLOWED",
             Self::Superseded => "SUPERSEDED",

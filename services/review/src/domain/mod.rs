@@ -12,6 +12,7 @@ pub mod facts;
 pub mod panel;
 pub mod product_review;
 pub mod quality;
+pub mod redeveloped;
 pub mod reviewable;
 pub mod rules;
 pub mod scenario;

@@ -99,7 +99,7 @@ pub fn summary(r: &ProductReview, p: &Parties) -> ev::ProductReviewSummary {
         display_name: r.display_name.clone(),
         applicant: Some(p.applicant.clone()),
         operator: Some(p.operator.clone()),
-        developer: None,
+        developer: matches!(r.subject, Some(Subject::RedevelopedProduct(_))).then(|| p.applicant.clone()),
         agreement: r.agreement.clone(),
         jurisdiction: Some(p.jurisdiction.clone()),
         use_class: r.use_class,
@@ -112,7 +112,7 @@ fn audit(r: &ProductReview) -> serde_json::Value {
     serde_json::json!({ "state": format!("{:?}", state_of(r)), "round": round(r), "materials": r.materials_revision })
 }
 
-fn fresh_checklist(kinds: &[ComplianceCheckKind]) -> Vec<ComplianceCheck> {
+pub(super) fn fresh_checklist(kinds: &[ComplianceCheckKind]) -> Vec<ComplianceCheck> {
     kinds
         .iter()
         .map(|k| ComplianceCheck {

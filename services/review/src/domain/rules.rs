@@ -122,6 +122,18 @@ pub struct ProductRules {
     pub requires_approved_scenario: Option<String>,
     /// `registration.products_mandatory`: the registry holds an approved product until it is registered.
     pub registration_required: bool,
+    /// The panel of developers' release applications and its source; `None` where developers file none.
+    pub redeveloped_panel: Option<(Vec<SeatSpec>, String)>,
+}
+
+impl ProductRules {
+    /// The panel a review is seated from: developers' release applications have their own (S-YN Art.22).
+    pub fn panel_for(&self, redeveloped: bool) -> &[SeatSpec] {
+        match (&self.redeveloped_panel, redeveloped) {
+            (Some((panel, _)), true) => panel,
+            _ => &self.panel,
+        }
+    }
 }
 
 pub fn product(profile: &Profile) -> ProductRules {
@@ -151,5 +163,9 @@ pub fn product(profile: &Profile) -> ProductRules {
             .products_mandatory
             .as_ref()
             .is_some_and(|m| m.value),
+        redeveloped_panel: p
+            .redeveloped_panel
+            .as_ref()
+            .map(|r| (panel(Some(r)), r.source.clone())),
     }
 }

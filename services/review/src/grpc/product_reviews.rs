@@ -1,5 +1,5 @@
-//! The product-review RPCs (合规审核, §2.6), but CreateProductReview (re-developed products) which needs admitted
-//! developers. An operator's product review opens from the registry's `product.submitted` (`events::products`).
+//! The product-review RPCs (合规审核, §2.6). An operator's product review opens from the registry's
+//! `product.submitted` (`events::products`); a developer drafts its release application with CreateProductReview.
 
 use chrono::{DateTime, Utc};
 use pdop_kit::Violations;
@@ -13,7 +13,7 @@ use super::parse;
 use crate::context::Ctx;
 use crate::domain::product_review::{self, COLLECTION, Parties, Transition};
 use crate::domain::reviewable::Reviewable;
-use crate::domain::{Error, ErrorReason, panel, rules, scenario};
+use crate::domain::{Error, ErrorReason, panel, redeveloped, rules, scenario};
 use crate::storage::{Tx, facts, opinions, product_reviews, scenarios};
 
 const FIELD: &str = "product_review";
@@ -193,6 +193,83 @@ pub async fn update(
     .await
 }
 
+/// CreateProductReview: a developer's release application for a re-developed product (S-YN Art.22).
+pub async fn create(
+    ctx: &Ctx,
+    call: Call,
+    req: pb::CreateProductReviewRequest,
+) -> Result<pb::CreateProductReviewResponse, Error> {
+    use pdop_proto::review::v1::product_review::Subject;
+    let call = call.with_request(&req.request_id, &req);
+    let mut r = req.product_review.unwrap_or_default();
+    let mut v = Violations::new();
+    match &r.subject {
+        Some(Subject::RedevelopedProduct(p)) => {
+            let at = format!("{FIELD}.redeveloped_product");
+            if pdop_kit::names::parse(&p.developer_agreement, "developerAgreements").is_none() {
+                v.add(
+                    format!("{at}.developer_agreement"),
+                    pdop_kit::names::expected("developerAgreements"),
+                );
+            }
+            if p.base_products.is_empty() {
+                v.add(
+                    format!("{at}.base_products"),
+                    "must name the products it is re-developed from",
+                );
+            }
+            for (i, b) in p.base_products.iter().enumerate() {
+                if pdop_kit::names::parse(b, "products").is_none() {
+                    v.add(
+                        format!("{at}.base_products[{i}]"),
+                        pdop_kit::names::expected("products"),
+                    );
+                }
+            }
+            parse::required(&p.description, &format!("{at}.description"), &mut v);
+        }
+        _ => v.add(
+            format!("{FIELD}.redeveloped_product"),
+            "is required: operators' products are reviewed when the registry submits them",
+        ),
+    }
+    parse::required(&r.display_name, &format!("{FIELD}.display_name"), &mut v);
+    for (i, d) in r.materials.iter().enumerate() {
+        parse::document(Some(d), &format!("{FIELD}.materials[{i}]"), &mut v);
+    }
+    if !v.is_empty() {
+        return Err(Error::Invalid(v));
+    }
+    ctx.mutate(call, |u| {
+        Box::pin(async move {
+            let Some(Subject::RedevelopedProduct(p)) = &r.subject else {
+                return Err(Error::invalid(
+                    format!("{FIELD}.redeveloped_product"),
+                    "is required",
+                ));
+            };
+            let field = format!("{FIELD}.redeveloped_product.developer_agreement");
+            let deal = facts::developer_agreement_named(u.tx, &p.developer_agreement, &field).await?;
+            let base = format!("{FIELD}.redeveloped_product.base_products");
+            let operators = facts::product_operators(u.tx, &p.base_products, &base).await?;
+            let profile = facts::profile(u.tx, &u.state.profiles, &deal.jurisdiction).await?;
+            r.name = format!("{COLLECTION}/{}", crate::storage::new_id());
+            let change = redeveloped::create(&mut r, u.call, &rules::product(&profile), &deal, &operators)?;
+            let saved = product_reviews::insert(u.tx, &r, u.call.now)
+                .await?
+                .ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!(
+                        "a re-developed product review has no product to collide on"
+                    ))
+                })?;
+            Ok(change.into_write(pb::CreateProductReviewResponse {
+                product_review: Some(saved),
+            }))
+        })
+    })
+    .await
+}
+
 pub async fn submit(
     ctx: &Ctx,
     call: Call,
@@ -203,8 +280,17 @@ pub async fn submit(
         Box::pin(async move {
             let mut r = product_reviews::lock(u.tx, &req.name, &req.etag, "name").await?;
             let profile = facts::profile(u.tx, &u.state.profiles, &r.jurisdiction).await?;
+            let rules = rules::product(&profile);
             let p = parties(u.tx, &r).await?;
-            let change = product_review::submit(&mut r, u.call, &rules::product(&profile), &p)?;
+            let change = product_review::submit(&mut r, u.call, &rules, &p)?;
+            // A developer's release application is seated at submission; an operator's review was at opening.
+            if redeveloped::is_redeveloped(&r) {
+                let agreement = facts::agreement(u.tx, &r.agreement, "name").await?;
+                let specs = rules.panel_for(true);
+                let seats = facts::resolve_panel(u.tx, specs, &r.jurisdiction, &agreement, &[]).await?;
+                let (name, applicant) = (r.name.clone(), r.applicant.clone());
+                panel::seat(&name, &mut r.reviewers, &seats, &applicant, u.call)?;
+            }
             let saved = product_reviews::save(u.tx, &r, u.call.now).await?;
             Ok(change.into_write(pb::SubmitProductReviewResponse {
                 product_review: Some(saved),
@@ -292,7 +378,8 @@ pub async fn approve(
             let profile = facts::profile(u.tx, &u.state.profiles, &r.jurisdiction).await?;
             let rules = rules::product(&profile);
             let opinions = opinions::of_round(u.tx, &r.name, r.round()).await?;
-            panel::ready_to_approve(&r.name, &r.reviewers, &rules.panel, &[], &opinions)?;
+            let specs = rules.panel_for(redeveloped::is_redeveloped(&r));
+            panel::ready_to_approve(&r.name, &r.reviewers, specs, &[], &opinions)?;
             let states = scenarios::states(u.tx, &r.scenario_applications).await?;
             let decision = crate::domain::decision::Decision {
                 reasons: req.reasons,

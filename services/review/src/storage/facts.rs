@@ -238,3 +238,44 @@ pub async fn resource(tx: &mut Tx, name: &str, field: &str) -> Result<ResourceSn
     let mut found = demanded(tx, &[(name.to_owned(), field.to_owned())]).await?;
     Ok(found.remove(0).snapshot)
 }
+
+/// The developer agreement `name` as the registry announced it; NOT_FOUND until it did.
+pub async fn developer_agreement_named(
+    tx: &mut Tx,
+    name: &str,
+    field: &str,
+) -> Result<crate::domain::redeveloped::DeveloperAgreementFacts, Error> {
+    let id = id_of(name, "developerAgreements", field)?;
+    let row: Option<(Vec<u8>, bool)> =
+        sqlx::query_as("SELECT body, active FROM developer_agreements WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (body, active) = row.ok_or_else(|| Error::not_found(ErrorReason::AgreementNotFound, name))?;
+    let e = pdop_proto::registry::events::v1::DeveloperAgreementSigned::decode(body.as_slice())
+        .map_err(|e| Error::Internal(e.into()))?;
+    Ok(crate::domain::redeveloped::DeveloperAgreementFacts {
+        name: name.to_owned(),
+        developer: e.developer.map(|o| o.name).unwrap_or_default(),
+        operator: e.operator.map(|o| o.name).unwrap_or_default(),
+        agreement: e.agreement,
+        jurisdiction: e.jurisdiction.map(|j| j.name).unwrap_or_default(),
+        products: e.products,
+        active,
+    })
+}
+
+/// The operators of the named products, as announced (products not announced are NOT_FOUND).
+pub async fn product_operators(tx: &mut Tx, products: &[String], field: &str) -> Result<Vec<String>, Error> {
+    let mut out = Vec::with_capacity(products.len());
+    for (i, name) in products.iter().enumerate() {
+        let id = id_of(name, "products", &format!("{field}[{i}]"))?;
+        let operator: Option<String> = sqlx::query_scalar("SELECT operator_id FROM products WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let operator = operator.ok_or_else(|| Error::not_found(ErrorReason::ProductNotFound, name))?;
+        out.push(format!("organizations/{operator}"));
+    }
+    Ok(out)
+}

@@ -114,6 +114,9 @@ impl World {
     pub fn as_dp2<T>(&self, m: T) -> tonic::Request<T> {
         acting(&self.dp2(), &[Role::DataProvider], m)
     }
+    pub fn as_dev<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.dev(), &[Role::Developer], m)
+    }
     pub fn as_ir<T>(&self, m: T) -> tonic::Request<T> {
         acting(&self.ir(), &[Role::IndustryRegulator], m)
     }
