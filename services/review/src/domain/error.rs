@@ -56,6 +56,27 @@ pub enum ErrorReason {
     ScenarioNotApproved,
     /// M-1: while under review only the materials change.
     NotEditableUnderReview,
+    DeveloperAdmissionNotFound,
+    ObjectionNotFound,
+    ProductNotFound,
+    /// §2.7: the profile has no developer admission procedure (S-ZZ Art.18, 22).
+    AdmissionNotUsed,
+    /// §1.2, R-RV-18 (N2 Art.6): nobody develops its own products.
+    OwnProducts,
+    /// §2.7: the requested products must be LISTED.
+    ProductNotListed,
+    /// §2.7: one open admission per developer and operator.
+    AdmissionOpen,
+    /// §2.7, S-YN Art.13(一): a material the profile requires is missing.
+    MaterialsMissing,
+    /// R-RV-17: an active SUSPEND, DISQUALIFY or BAR entry, or a serious dishonesty listing.
+    Blacklisted,
+    /// §2.7: the public notice has not ended yet.
+    NoticeOpen,
+    /// §2.7, S-YN Art.13(四): an objection is undecided or was upheld.
+    ObjectionOpen,
+    /// §2.7: a developer exits only voluntarily.
+    VoluntaryOnly,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -98,6 +119,18 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::ChecklistOpen => "CHECKLIST_OPEN",
             Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
             Self::NotEditableUnderReview => "NOT_EDITABLE_UNDER_REVIEW",
+            Self::DeveloperAdmissionNotFound => "DEVELOPER_ADMISSION_NOT_FOUND",
+            Self::ObjectionNotFound => "OBJECTION_NOT_FOUND",
+            Self::ProductNotFound => "PRODUCT_NOT_FOUND",
+            Self::AdmissionNotUsed => "ADMISSION_NOT_USED",
+            Self::OwnProducts => "OWN_PRODUCTS",
+            Self::ProductNotListed => "PRODUCT_NOT_LISTED",
+            Self::AdmissionOpen => "ADMISSION_OPEN",
+            Self::MaterialsMissing => "MATERIALS_MISSING",
+            Self::Blacklisted => "BLACKLISTED",
+            Self::NoticeOpen => "NOTICE_OPEN",
+            Self::ObjectionOpen => "OBJECTION_OPEN",
+            Self::VoluntaryOnly => "VOLUNTARY_ONLY",
         }
     }
 }

@@ -1,9 +1,12 @@
 //! What the panel RPCs (AssignReviewer, RecuseReviewer, CreateReviewOpinion, ListReviewOpinions) need of any
 //! reviewable resource: its panel, applicant, round and whether it is under review.
 
-use pdop_proto::review::v1::{ProductReview, ProductReviewState, ReviewerAssignment, ScenarioApplication};
+use pdop_proto::review::v1::{
+    DeveloperAdmission, DeveloperAdmissionState, ProductReview, ProductReviewState, ReviewerAssignment,
+    ScenarioApplication,
+};
 
-use super::{product_review, scenario};
+use super::{admission, product_review, scenario};
 
 pub trait Reviewable: Send + Sync {
     fn name(&self) -> &str;
@@ -83,5 +86,35 @@ impl Reviewable for ProductReview {
     }
     fn materials_revision(&self) -> i32 {
         self.materials_revision
+    }
+}
+
+impl Reviewable for DeveloperAdmission {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn applicant(&self) -> &str {
+        &self.developer
+    }
+    fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+    fn reviewers(&self) -> &[ReviewerAssignment] {
+        &self.reviewers
+    }
+    fn reviewers_mut(&mut self) -> &mut Vec<ReviewerAssignment> {
+        &mut self.reviewers
+    }
+    fn round(&self) -> i32 {
+        admission::round(self)
+    }
+    fn under_review(&self) -> bool {
+        admission::state_of(self) == DeveloperAdmissionState::UnderReview
+    }
+    fn decided(&self) -> bool {
+        !matches!(
+            admission::state_of(self),
+            DeveloperAdmissionState::Draft | DeveloperAdmissionState::UnderReview
+        )
     }
 }

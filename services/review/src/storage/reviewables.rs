@@ -2,26 +2,32 @@
 //! `parent` of any kind (§2.9).
 
 use chrono::{DateTime, Utc};
-use pdop_proto::review::v1::{ProductReview, ScenarioApplication};
+use pdop_proto::review::v1::{DeveloperAdmission, ProductReview, ScenarioApplication};
 
-use super::{Tx, product_reviews, scenarios};
+use super::{Tx, admissions, product_reviews, scenarios};
 use crate::domain::reviewable::Reviewable;
-use crate::domain::{Error, product_review, scenario};
+use crate::domain::{Error, admission, product_review, scenario};
 
 /// The reviewable kinds; each new kind adds a variant.
 pub enum Locked {
     Scenario(ScenarioApplication),
     Product(ProductReview),
+    Admission(Box<DeveloperAdmission>),
 }
 
 /// The collections a panel `parent` may name.
-pub const COLLECTIONS: &[&str] = &[scenario::COLLECTION, product_review::COLLECTION];
+pub const COLLECTIONS: &[&str] = &[
+    scenario::COLLECTION,
+    product_review::COLLECTION,
+    admission::COLLECTION,
+];
 
 impl Locked {
     pub fn get(&self) -> &dyn Reviewable {
         match self {
             Self::Scenario(a) => a,
             Self::Product(r) => r,
+            Self::Admission(a) => a.as_ref(),
         }
     }
 
@@ -29,6 +35,7 @@ impl Locked {
         match self {
             Self::Scenario(a) => a,
             Self::Product(r) => r,
+            Self::Admission(a) => a.as_mut(),
         }
     }
 }
@@ -59,6 +66,9 @@ pub async fn lock(tx: &mut Tx, parent: &str, field: &str) -> Result<Locked, Erro
         product_review::COLLECTION => Ok(Locked::Product(
             product_reviews::lock(tx, parent, "", field).await?,
         )),
+        admission::COLLECTION => Ok(Locked::Admission(Box::new(
+            admissions::lock(tx, parent, "", field).await?,
+        ))),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -68,6 +78,7 @@ pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Lock
     match collection(parent) {
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::read(pool, parent).await?)),
         product_review::COLLECTION => Ok(Locked::Product(product_reviews::read(pool, parent).await?)),
+        admission::COLLECTION => Ok(Locked::Admission(Box::new(admissions::read(pool, parent).await?))),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -76,5 +87,6 @@ pub async fn save(tx: &mut Tx, locked: &Locked, now: DateTime<Utc>) -> Result<()
     match locked {
         Locked::Scenario(a) => scenarios::save(tx, a, now).await.map(|_| ()),
         Locked::Product(r) => product_reviews::save(tx, r, now).await.map(|_| ()),
+        Locked::Admission(a) => admissions::save(tx, a, now).await.map(|_| ()),
     }
 }
