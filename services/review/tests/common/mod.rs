@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod admissions;
+
 use std::sync::Arc;
 
 use pdop_kit::Running;
@@ -112,6 +114,9 @@ impl World {
     pub fn as_ir<T>(&self, m: T) -> tonic::Request<T> {
         acting(&self.ir(), &[Role::IndustryRegulator], m)
     }
+    pub fn as_dev<T>(&self, m: T) -> tonic::Request<T> {
+        acting(&self.dev(), &[Role::Developer], m)
+    }
 }
 
 pub fn org_ref(name: &str, role: OrganizationRole) -> OrganizationRef {
@@ -217,6 +222,19 @@ impl Harness {
             event.encode_to_vec(),
         )
         .await;
+    }
+
+    /// Announces another developer of `w` (`organizations/{profile}-{suffix}`) and waits until it is known.
+    pub async fn developer(&self, w: &World, suffix: &str) -> String {
+        let name = w.org(suffix);
+        self.organization(w, &name, OrganizationRole::Developer).await;
+        let id = name.trim_start_matches("organizations/");
+        self.until(
+            "the developer is known",
+            &format!("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = '{id}')"),
+        )
+        .await;
+        name
     }
 
     /// Announces the agreement in `state` (a later call with another state moves the read model).
