@@ -214,8 +214,41 @@ async fn check_term_cap(
     Ok(())
 }
 
+/// RG-7: where the profile has an admission procedure (`review.admission.panel`), the agreement names the admission;
+/// where it has none (Zhengzhou, S-ZZ Art.18, 22: the operator organises its developers), it names none.
+async fn check_admission_named(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    jurisdiction_id: &str,
+    d: &DeveloperAgreement,
+) -> Result<(), Status> {
+    let profile = ctx.profile_of(tx, jurisdiction_id).await?;
+    let mut v = Violations::new();
+    match (
+        profile.review.admission.panel.is_some(),
+        d.developer_admission.is_empty(),
+    ) {
+        (true, true) => v.add(
+            "developer_agreement.developer_admission",
+            format!(
+                "profile {} admits developers first (准入); name the admission",
+                profile.id
+            ),
+        ),
+        (false, false) => v.add(
+            "developer_agreement.developer_admission",
+            format!(
+                "profile {} has no admission procedure; leave it empty",
+                profile.id
+            ),
+        ),
+        _ => {}
+    }
+    v.into_result(ctx.errors())
+}
+
 /// The developer may contract: it is not the operator itself, holds the role, is admitted for this operator (and
-/// has not exited since), and is not excluded.
+/// has not exited since) where the profile admits developers, and is not excluded.
 async fn check_developer(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
@@ -241,6 +274,10 @@ async fn check_developer(
     .await?;
     if let Some(why) = blacklist::exclusion(ctx, tx, &d.developer, jurisdiction).await? {
         return Err(ctx.errors().failed_precondition("DEVELOPER_EXCLUDED", why));
+    }
+    if d.developer_admission.is_empty() {
+        // No admission procedure in this profile (checked by `check_admission_named`).
+        return Ok(());
     }
     let admission_id = names::parse(&d.developer_admission, "developerAdmissions").unwrap_or_default();
     let admitted: bool = sqlx::query_scalar(
@@ -300,15 +337,19 @@ pub async fn create(
     for (field, name, collection) in [
         ("developer_agreement.developer", &d.developer, "organizations"),
         ("developer_agreement.agreement", &d.agreement, "agreements"),
-        (
-            "developer_agreement.developer_admission",
-            &d.developer_admission,
-            "developerAdmissions",
-        ),
     ] {
         if names::parse(name, collection).is_none() {
             v.add(field, names::expected(collection));
         }
+    }
+    // Whether an admission must be named depends on the jurisdiction's profile (RG-7), read below.
+    if !d.developer_admission.is_empty()
+        && names::parse(&d.developer_admission, "developerAdmissions").is_none()
+    {
+        v.add(
+            "developer_agreement.developer_admission",
+            names::expected("developerAdmissions"),
+        );
     }
     let required: Vec<i32> = REQUIRED.iter().map(|k| *k as i32).collect();
     d.content_items = checklist::merge(
@@ -338,6 +379,7 @@ pub async fn create(
     d.jurisdiction = authorization.jurisdiction.clone();
     let jurisdiction_id = d.jurisdiction.trim_start_matches("jurisdictions/").to_owned();
     check_term_cap(ctx, &mut tx, &jurisdiction_id, &d).await?;
+    check_admission_named(ctx, &mut tx, &jurisdiction_id, &d).await?;
     check_developer(ctx, &mut tx, &d, &authorization.jurisdiction).await?;
     check_products(ctx, &mut tx, &d).await?;
     let draft = DeveloperAgreement {

@@ -340,3 +340,46 @@ async fn a_measure_whose_period_ended_expires_and_the_developer_resumes() {
     // It was suspended when the measure was recorded and resumed when it expired.
     assert_eq!(h.audit_rows("registry.BlacklistMeasure").await, 2);
 }
+
+#[tokio::test]
+async fn zhengzhou_names_no_admission_and_admitting_profiles_require_one() {
+    // RG-7, S-ZZ Art.18, 22: Zhengzhou's operators organise their developers; there is no admission to name.
+    let nats = pdop_testkit::PrivateNats::start().await.unwrap();
+    let mut h = Harness::start_on(Some(nats.url()), &[]).await;
+    populate(&mut h).await;
+    h.province("zhengzhou", "zhengzhou").await;
+    organization(
+        &mut h,
+        "dev-co",
+        &credit_code(10),
+        "jurisdictions/zhengzhou",
+        &[pdop_proto::common::OrganizationRole::Developer],
+    )
+    .await;
+    let agreement = running(&mut h, draft("zhengzhou", months_from_today(36))).await;
+    let listed = listed_product(&mut h, &agreement.name).await;
+    let named = developer_draft(&agreement.name, &listed.name, months_from_today(12));
+    let err = create_developer_agreement(&mut h, named.clone())
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["developer_agreement.developer_admission"]);
+    assert!(
+        err.message().contains("zhengzhou") || format!("{err:?}").contains("zhengzhou"),
+        "{err:?}"
+    );
+    let unnamed = DeveloperAgreement {
+        developer_admission: String::new(),
+        ..named
+    };
+    let created = create_developer_agreement(&mut h, unnamed).await.unwrap();
+    assert!(created.developer_admission.is_empty());
+
+    // The national profile admits developers: an agreement naming none is refused.
+    let (mut h, _nats, agreement, listed) = developer_world().await;
+    let unnamed = DeveloperAgreement {
+        developer_admission: String::new(),
+        ..developer_draft(&agreement.name, &listed.name, months_from_today(12))
+    };
+    let err = create_developer_agreement(&mut h, unnamed).await.unwrap_err();
+    assert_invalid(&err, &["developer_agreement.developer_admission"]);
+}

@@ -160,18 +160,33 @@ fn policy() -> Policy {
                 "RevokeScenarioApplication",
                 roles(&[DataAuthority, ImplementingAgency]),
             ),
-            ("CreateDataUseApplication", Unimplemented),
-            ("GetDataUseApplication", Unimplemented),
-            ("ListDataUseApplications", Unimplemented),
-            ("UpdateDataUseApplication", Unimplemented),
-            ("SubmitDataUseApplication", Unimplemented),
-            ("ConfirmDataUseApplication", Unimplemented),
-            ("ApproveDataUseApplication", Unimplemented),
-            ("RejectDataUseApplication", Unimplemented),
-            ("ReturnDataUseApplicationForSupplement", Unimplemented),
-            ("WithdrawDataUseApplication", Unimplemented),
-            ("RecordDataUseProvisioning", Unimplemented),
-            ("RevokeDataUseApplication", Unimplemented),
+            ("CreateDataUseApplication", roles(&[Operator])),
+            ("GetDataUseApplication", readers.clone()),
+            ("ListDataUseApplications", readers.clone()),
+            ("UpdateDataUseApplication", roles(&[Operator, IndustryRegulator])),
+            ("SubmitDataUseApplication", roles(&[Operator])),
+            ("ConfirmDataUseApplication", roles(&[DataProvider])),
+            (
+                "ApproveDataUseApplication",
+                roles(&[DataAuthority, ImplementingAgency]),
+            ),
+            (
+                "RejectDataUseApplication",
+                roles(&[DataAuthority, ImplementingAgency]),
+            ),
+            (
+                "ReturnDataUseApplicationForSupplement",
+                roles(&[DataAuthority, ImplementingAgency, DataProvider]),
+            ),
+            ("WithdrawDataUseApplication", roles(&[Operator])),
+            (
+                "RecordDataUseProvisioning",
+                roles(&[DataAuthority, ImplementingAgency]),
+            ),
+            (
+                "RevokeDataUseApplication",
+                roles(&[DataAuthority, ImplementingAgency, DataProvider]),
+            ),
             ("CreateDataQualityCheck", roles(&[Operator, Developer])),
             ("GetDataQualityCheck", check_readers.clone()),
             ("ListDataQualityChecks", check_readers),
@@ -221,12 +236,12 @@ fn policy() -> Policy {
                 "ExitDeveloperAdmission",
                 roles(&[Operator, ImplementingAgency, Developer]),
             ),
-            ("CreateAppeal", Unimplemented),
-            ("GetAppeal", Unimplemented),
-            ("ListAppeals", Unimplemented),
-            ("UpholdAppeal", Unimplemented),
-            ("DismissAppeal", Unimplemented),
-            ("WithdrawAppeal", Unimplemented),
+            ("CreateAppeal", roles(&[Operator, Developer])),
+            ("GetAppeal", readers.clone()),
+            ("ListAppeals", readers.clone()),
+            ("UpholdAppeal", roles(&[ImplementingAgency])),
+            ("DismissAppeal", roles(&[ImplementingAgency])),
+            ("WithdrawAppeal", roles(&[Operator, Developer])),
             (
                 "AssignReviewer",
                 roles(&[DataAuthority, ImplementingAgency, Operator]),
@@ -250,6 +265,18 @@ pdop_kit::rpcs! {
     return_scenario_application_for_supplement(pb::ReturnScenarioApplicationForSupplementRequest) -> pb::ReturnScenarioApplicationForSupplementResponse = grpc::scenarios::return_for_supplement;
     withdraw_scenario_application(pb::WithdrawScenarioApplicationRequest) -> pb::WithdrawScenarioApplicationResponse = grpc::scenarios::withdraw;
     revoke_scenario_application(pb::RevokeScenarioApplicationRequest) -> pb::RevokeScenarioApplicationResponse = grpc::scenarios::revoke;
+    create_data_use_application(pb::CreateDataUseApplicationRequest) -> pb::CreateDataUseApplicationResponse = grpc::data_uses::create;
+    get_data_use_application(pb::GetDataUseApplicationRequest) -> pb::GetDataUseApplicationResponse = grpc::data_uses::get;
+    list_data_use_applications(pb::ListDataUseApplicationsRequest) -> pb::ListDataUseApplicationsResponse = grpc::data_uses::list;
+    update_data_use_application(pb::UpdateDataUseApplicationRequest) -> pb::UpdateDataUseApplicationResponse = grpc::data_uses::update;
+    submit_data_use_application(pb::SubmitDataUseApplicationRequest) -> pb::SubmitDataUseApplicationResponse = grpc::data_uses::submit;
+    withdraw_data_use_application(pb::WithdrawDataUseApplicationRequest) -> pb::WithdrawDataUseApplicationResponse = grpc::data_uses::withdraw;
+    confirm_data_use_application(pb::ConfirmDataUseApplicationRequest) -> pb::ConfirmDataUseApplicationResponse = grpc::data_use_review::confirm;
+    approve_data_use_application(pb::ApproveDataUseApplicationRequest) -> pb::ApproveDataUseApplicationResponse = grpc::data_use_review::approve;
+    reject_data_use_application(pb::RejectDataUseApplicationRequest) -> pb::RejectDataUseApplicationResponse = grpc::data_use_review::reject;
+    return_data_use_application_for_supplement(pb::ReturnDataUseApplicationForSupplementRequest) -> pb::ReturnDataUseApplicationForSupplementResponse = grpc::data_use_review::return_for_supplement;
+    record_data_use_provisioning(pb::RecordDataUseProvisioningRequest) -> pb::RecordDataUseProvisioningResponse = grpc::data_use_review::provision;
+    revoke_data_use_application(pb::RevokeDataUseApplicationRequest) -> pb::RevokeDataUseApplicationResponse = grpc::data_use_review::revoke;
     create_data_quality_check(pb::CreateDataQualityCheckRequest) -> pb::CreateDataQualityCheckResponse = grpc::quality_checks::create;
     get_data_quality_check(pb::GetDataQualityCheckRequest) -> pb::GetDataQualityCheckResponse = grpc::quality_checks::get;
     list_data_quality_checks(pb::ListDataQualityChecksRequest) -> pb::ListDataQualityChecksResponse = grpc::quality_checks::list;
@@ -280,6 +307,12 @@ pdop_kit::rpcs! {
     dismiss_developer_admission_objection(pb::DismissDeveloperAdmissionObjectionRequest) -> pb::DismissDeveloperAdmissionObjectionResponse = grpc::admission_notice::dismiss;
     admit_developer(pb::AdmitDeveloperRequest) -> pb::AdmitDeveloperResponse = grpc::admission_notice::admit;
     exit_developer_admission(pb::ExitDeveloperAdmissionRequest) -> pb::ExitDeveloperAdmissionResponse = grpc::admission_notice::exit;
+    create_appeal(pb::CreateAppealRequest) -> pb::CreateAppealResponse = grpc::appeals::create;
+    get_appeal(pb::GetAppealRequest) -> pb::GetAppealResponse = grpc::appeals::get;
+    list_appeals(pb::ListAppealsRequest) -> pb::ListAppealsResponse = grpc::appeals::list;
+    uphold_appeal(pb::UpholdAppealRequest) -> pb::UpholdAppealResponse = grpc::appeals::uphold;
+    dismiss_appeal(pb::DismissAppealRequest) -> pb::DismissAppealResponse = grpc::appeals::dismiss;
+    withdraw_appeal(pb::WithdrawAppealRequest) -> pb::WithdrawAppealResponse = grpc::appeals::withdraw;
     assign_reviewer(pb::AssignReviewerRequest) -> pb::AssignReviewerResponse = grpc::panel::assign;
     recuse_reviewer(pb::RecuseReviewerRequest) -> pb::RecuseReviewerResponse = grpc::panel::recuse;
     create_review_opinion(pb::CreateReviewOpinionRequest) -> pb::CreateReviewOpinionResponse = grpc::panel::create_opinion;

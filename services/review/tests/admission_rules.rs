@@ -9,9 +9,7 @@ mod common;
 use common::admissions::*;
 use common::{Harness, World, org_ref, start};
 use pdop_proto::common::{JurisdictionRef, OrganizationRole};
-use pdop_proto::registry::events::v1::{
-    AgreementSummary, AgreementTerminated, BlacklistEntryLifted, DeveloperAgreementEnded, OrganizationUpdated,
-};
+use pdop_proto::registry::events::v1::{BlacklistEntryLifted, DeveloperAgreementEnded, OrganizationUpdated};
 use pdop_proto::registry::v1::{AgreementState, BlacklistAction, CreditStatus, ProductState};
 use pdop_proto::review::v1 as pb;
 use pdop_proto::review::v1::{
@@ -32,16 +30,6 @@ fn seat(a: &DeveloperAdmission, role: ReviewerRole) -> ReviewerAssignment {
         .find(|s| s.reviewer_role == role as i32)
         .cloned()
         .unwrap_or_else(|| panic!("no {role:?} seat: {:?}", a.reviewers))
-}
-
-async fn get(h: &mut Harness, w: &World, name: &str) -> DeveloperAdmission {
-    let req = pb::GetDeveloperAdmissionRequest { name: name.into() };
-    let r = h
-        .client
-        .get_developer_admission(w.as_operator(req))
-        .await
-        .unwrap();
-    r.into_inner().developer_admission.unwrap()
 }
 
 #[tokio::test]
@@ -408,26 +396,7 @@ async fn the_registrys_facts_exit_admitted_developers_once() {
     assert_eq!(h.events(EXITED, &a2.name).await, 1);
 
     // R-RV-15: the operator agreement ends.
-    let terminated = AgreementTerminated {
-        agreement: Some(AgreementSummary {
-            name: w.agreement(),
-            jurisdiction: Some(JurisdictionRef {
-                name: w.jurisdiction(),
-                ..Default::default()
-            }),
-            implementing_agency: Some(org_ref(&w.ia(), OrganizationRole::ImplementingAgency)),
-            operator: Some(org_ref(&w.op(), OrganizationRole::Operator)),
-            state: AgreementState::Terminated as i32,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    h.publish(
-        "pdop.registry.agreement.terminated",
-        "at-1",
-        terminated.encode_to_vec(),
-    )
-    .await;
+    h.agreement(&w, AgreementState::Terminated, "at-1").await;
     h.until(
         "the termination is applied",
         "SELECT EXISTS (SELECT 1 FROM inbox WHERE message_id = 'at-1')",
@@ -445,5 +414,70 @@ async fn the_registrys_facts_exit_admitted_developers_once() {
         h.events(EXITED, &a1.name).await,
         1,
         "an exited admission stays exited"
+    );
+}
+
+#[tokio::test]
+async fn an_upheld_appeal_reopens_a_rejected_laiyuan_admission_for_a_new_round() {
+    // §2.7 "REJECTED → UNDER_REVIEW on an upheld appeal (Laiyuan)"; S-LY §二(五) (进驻申请…可向实施机构提出申诉).
+    let mut h = start().await;
+    let w = h.world("laiyuan").await;
+    let p = announce_product(&h, &w, "p1", ProductState::Listed).await;
+    let materials = [
+        pb::AdmissionMaterialKind::QualificationProof,
+        pb::AdmissionMaterialKind::ComplianceAndSecurity,
+    ];
+    let a = create(&mut h, &w.dev(), draft(&w, &[p], &materials)).await;
+    let a = submit(&mut h, &w.dev(), &a.name).await.unwrap();
+    let reject = pb::RejectDeveloperAdmissionRequest {
+        name: a.name.clone(),
+        reasons: "行业主管部门不同意".into(),
+        basis: "S-LY §三(三)2".into(),
+        ..Default::default()
+    };
+    h.client
+        .reject_developer_admission(w.as_ia(reject))
+        .await
+        .unwrap();
+    let appeal = pb::CreateAppealRequest {
+        appeal: Some(pb::Appeal {
+            subject: a.name.clone(),
+            grounds: "联合审查未考虑补充的安全材料".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let filed = h
+        .client
+        .create_appeal(w.as_dev(appeal))
+        .await
+        .unwrap()
+        .into_inner()
+        .appeal
+        .unwrap();
+    let uphold = pb::UpholdAppealRequest {
+        name: filed.name.clone(),
+        reasons: "补充材料足以消除疑问".into(),
+        ..Default::default()
+    };
+    let token = pdop_testkit::bearer_signed_with(
+        pdop_testkit::DEV_SECRET,
+        "another-official",
+        &w.ia(),
+        &[pdop_kit::auth::Role::ImplementingAgency],
+        3600,
+    )
+    .unwrap();
+    let mut other = tonic::Request::new(uphold);
+    other
+        .metadata_mut()
+        .insert("authorization", token.parse().unwrap());
+    h.client.uphold_appeal(other).await.unwrap();
+    let reopened = get(&mut h, &w, &a.name).await;
+    assert_eq!(reopened.state, State::UnderReview as i32);
+    assert_eq!(reopened.timeline.unwrap().review_round, 2);
+    assert_eq!(
+        reopened.decisions.last().unwrap().outcome,
+        pb::ReviewOutcome::ReopenedOnAppeal as i32
     );
 }

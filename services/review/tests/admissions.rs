@@ -33,16 +33,6 @@ fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).unwrap()
 }
 
-async fn get(h: &mut Harness, w: &World, name: &str) -> DeveloperAdmission {
-    let req = pb::GetDeveloperAdmissionRequest { name: name.into() };
-    let r = h
-        .client
-        .get_developer_admission(w.as_operator(req))
-        .await
-        .unwrap();
-    r.into_inner().developer_admission.unwrap()
-}
-
 fn start_notice(name: &str, working_days: i32) -> pb::StartDeveloperAdmissionNoticeRequest {
     pb::StartDeveloperAdmissionNoticeRequest {
         name: name.into(),

@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::{Harness, World, org_ref, start};
-use pdop_proto::common::{DocumentRef, JurisdictionRef, OrganizationRole, UseClass};
-use pdop_proto::registry::events::v1::{ProductSnapshot, ProductSubmitted};
-use pdop_proto::registry::v1::ProductState;
+use common::{product, start, submitted};
+use pdop_proto::common::DocumentRef;
+use pdop_proto::registry::events::v1::ProductSubmitted;
 use pdop_proto::review::v1 as pb;
 use pdop_proto::review::v1::{
     ComplianceCheck, ComplianceCheckKind as Kind, ComplianceCheckResult, OpinionStance, ProductReview,
@@ -26,51 +25,6 @@ fn doc(title: &str) -> DocumentRef {
         sha256: "cd".repeat(32),
         ..Default::default()
     }
-}
-
-fn product(w: &World, id: &str, scenarios: &[&str]) -> ProductSnapshot {
-    ProductSnapshot {
-        name: format!("products/{}-{id}", w.profile),
-        display_name: "企业信用评估接口".into(),
-        operator: Some(org_ref(&w.op(), OrganizationRole::Operator)),
-        agreement: w.agreement(),
-        jurisdiction: Some(JurisdictionRef {
-            name: w.jurisdiction(),
-            ..Default::default()
-        }),
-        source_resources: vec![w.r1()],
-        use_class: UseClass::IndustryDevelopment as i32,
-        state: ProductState::UnderReview as i32,
-        scenario_applications: scenarios.iter().map(|s| (*s).to_owned()).collect(),
-        ..Default::default()
-    }
-}
-
-/// Announces the product submitted (event `event_id`) and returns its open review once the service opened it.
-async fn submitted(h: &mut Harness, w: &World, p: &ProductSnapshot, event_id: &str) -> ProductReview {
-    let event = ProductSubmitted {
-        product: Some(p.clone()),
-        ..Default::default()
-    };
-    h.publish("pdop.registry.product.submitted", event_id, event.encode_to_vec())
-        .await;
-    let id = p.name.trim_start_matches("products/");
-    h.until(
-        "the review is open",
-        &format!("SELECT EXISTS (SELECT 1 FROM product_reviews WHERE product_id = '{id}')"),
-    )
-    .await;
-    let req = pb::ListProductReviewsRequest {
-        product: p.name.clone(),
-        ..Default::default()
-    };
-    let listed = h
-        .client
-        .list_product_reviews(w.as_operator(req))
-        .await
-        .unwrap()
-        .into_inner();
-    listed.product_reviews.into_iter().next().unwrap()
 }
 
 fn materials(r: &ProductReview, titles: &[&str]) -> pb::UpdateProductReviewRequest {

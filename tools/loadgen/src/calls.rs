@@ -42,7 +42,7 @@ impl Tokens {
     }
 }
 
-fn signed<T>(message: T, bearer: &MetadataValue<Ascii>) -> Request<T> {
+pub(crate) fn signed<T>(message: T, bearer: &MetadataValue<Ascii>) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert("authorization", bearer.clone());
     request

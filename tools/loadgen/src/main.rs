@@ -15,6 +15,7 @@ mod log_scale;
 mod pipeline;
 mod procs;
 mod report;
+mod review;
 mod stats;
 mod suite;
 

@@ -40,6 +40,10 @@ pub struct Scenarios {
     pub pricing_preview: Summary,
     pub registry_get: Summary,
     pub registry_create: Summary,
+    /// The review service's write: a scenario application created (read model, row, audit row).
+    pub review_create: Summary,
+    /// The review service's read: a scenario application with its party check.
+    pub review_get: Summary,
     pub pipeline: Vec<Step>,
     pub pipeline_highest_sustained_rate: f64,
     pub disclosure: DisclosureAtScale,
@@ -237,6 +241,16 @@ impl Results {
             "registry CreateResource",
             &s.registry_create,
             Some(("pgbench", &b.pgbench_registry_write)),
+        ));
+        out.push_str(&row(
+            "review CreateScenarioApplication",
+            &s.review_create,
+            Some(("pgbench", &b.pgbench_registry_write)),
+        ));
+        out.push_str(&row(
+            "review GetScenarioApplication",
+            &s.review_get,
+            Some(("gRPC echo", &b.grpc_echo)),
         ));
         out.push_str(&row(
             &format!(

@@ -113,14 +113,35 @@ pub async fn run(mut args: SuiteArgs) -> anyhow::Result<()> {
     say(&format!("  {}", grpc_echo.line()));
     drop(echo);
 
-    say("starting every service for idle memory, then registry and pricing for their scenarios");
+    say("starting every service for idle memory, then review, registry and pricing for their scenarios");
     let mut idle = Vec::new();
-    for service in ["review", "evaluation"] {
+    for service in ["evaluation"] {
         let p = launcher.start(service, &[]).await?;
         let m = p.memory()?;
         idle.push(ServiceMemory::new(service, m, m));
         p.stop().await?;
     }
+    let review = launcher.start("review", &[]).await?;
+    let review_idle = review.memory()?;
+    let review_channels = calls::channels(&review.grpc_url, 4).await?;
+    crate::review::fixture(&nats.url(), &review.database_url).await?;
+    say("scenario: review CreateScenarioApplication");
+    let review_create = drive(
+        closed_loop(c, seconds, warmup),
+        crate::review::create(review_channels.clone(), &tokens)?,
+    )
+    .await;
+    say(&format!("  {}", review_create.line()));
+    say("scenario: review GetScenarioApplication");
+    let read_name = crate::review::seed(review_channels[0].clone(), &tokens).await?;
+    let review_get = drive(
+        closed_loop(c, seconds, warmup),
+        crate::review::get(review_channels, &tokens, read_name)?,
+    )
+    .await;
+    say(&format!("  {}", review_get.line()));
+    idle.push(ServiceMemory::new("review", review_idle, review.memory()?));
+    review.stop().await?;
     let registry = launcher.start("registry", &[]).await?;
     let pricing = launcher.start("pricing", &[]).await?;
     let (registry_idle, pricing_idle) = (registry.memory()?, pricing.memory()?);
@@ -300,6 +321,8 @@ pub async fn run(mut args: SuiteArgs) -> anyhow::Result<()> {
             pricing_preview,
             registry_get,
             registry_create,
+            review_create,
+            review_get,
             pipeline: steps,
             pipeline_highest_sustained_rate: highest,
             disclosure: DisclosureAtScale {

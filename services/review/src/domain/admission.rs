@@ -383,3 +383,37 @@ pub fn is_party(caller: &Caller, a: &DeveloperAdmission) -> bool {
         || caller.organization == a.operator
         || a.reviewers.iter().any(|s| s.organization == caller.organization)
 }
+
+/// §2.7, §2.8: REJECTED → UNDER_REVIEW on an upheld appeal (Laiyuan, S-LY §二(五)).
+impl super::appeal::Appealable for DeveloperAdmission {
+    fn appeal_kind(&self) -> pdop_proto::review::v1::AppealSubjectKind {
+        pdop_proto::review::v1::AppealSubjectKind::DeveloperAdmission
+    }
+    fn contested(&self) -> bool {
+        state_of(self) == State::Rejected
+    }
+    fn agreement(&self) -> &str {
+        &self.agreement
+    }
+    fn decided_by(&self) -> Option<&str> {
+        self.decisions
+            .last()
+            .and_then(|d| d.decided.as_ref())
+            .and_then(|a| a.actor.as_ref())
+            .map(|a| a.subject.as_str())
+    }
+    fn reopen(&mut self, call: &Call, reasons: &str) {
+        let d = Decision {
+            reasons: reasons.to_owned(),
+            ..Default::default()
+        };
+        self.decisions
+            .push(d.record(call, ReviewOutcome::ReopenedOnAppeal, round(self) + 1, 0));
+        super::panel::new_round(&mut self.reviewers);
+        let timeline = self.timeline.get_or_insert_default();
+        timeline.review_round += 1;
+        timeline.submit_time = Some(timestamp(call.now));
+        timeline.decide_time = None;
+        self.state = State::UnderReview as i32;
+    }
+}

@@ -40,6 +40,18 @@ pub enum ErrorReason {
     LeadExists,
     NotIndustryRegulator,
     NotYourSeat,
+    DataUseApplicationNotFound,
+    /// A data-use item outside the scenario's data demand (two-step profiles).
+    NotDemanded,
+    /// Only the providers of an application's items confirm them.
+    NotAProvider,
+    AlreadyConfirmed,
+    /// §2.4: the lead decides after every provider confirmed.
+    ConfirmationsPending,
+    /// Nothing was approved, so nothing can be granted (CF-2, §2.4).
+    NothingApproved,
+    /// §2.4: a panel without a LEAD (Hubei) is decided by the last provider confirmation.
+    NoLead,
     DataQualityCheckNotFound,
     /// §2.5: the profile does not let this role raise data checks.
     NotARequester,
@@ -52,10 +64,21 @@ pub enum ErrorReason {
     NotOnChecklist,
     /// Approval needs every applicable checklist item PASSED.
     ChecklistOpen,
-    /// S-HN Art.15, S-LY §三(三)4(3): products only for approved scenarios.
+    /// S-HN Art.15, S-LY §三(三)4(3): products only for approved scenarios; S-HB §四(三): data use too.
     ScenarioNotApproved,
     /// M-1: while under review only the materials change.
     NotEditableUnderReview,
+    AppealNotFound,
+    /// §2.8: the profile has no appeal procedure, or none for this kind.
+    AppealsNotEnabled,
+    AppellantNotAllowed,
+    /// A product review superseded by a newer review of the same product.
+    Superseded,
+    /// One open appeal per subject.
+    AppealOpen,
+    NotHandling,
+    /// The official who took the decision appealed never handles the appeal.
+    OwnDecision,
     DeveloperAdmissionNotFound,
     ObjectionNotFound,
     ProductNotFound,
@@ -110,6 +133,13 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::LeadExists => "LEAD_EXISTS",
             Self::NotIndustryRegulator => "NOT_INDUSTRY_REGULATOR",
             Self::NotYourSeat => "NOT_YOUR_SEAT",
+            Self::DataUseApplicationNotFound => "DATA_USE_APPLICATION_NOT_FOUND",
+            Self::NotDemanded => "NOT_DEMANDED",
+            Self::NotAProvider => "NOT_A_PROVIDER",
+            Self::AlreadyConfirmed => "ALREADY_CONFIRMED",
+            Self::ConfirmationsPending => "CONFIRMATIONS_PENDING",
+            Self::NothingApproved => "NOTHING_APPROVED",
+            Self::NoLead => "NO_LEAD",
             Self::DataQualityCheckNotFound => "DATA_QUALITY_CHECK_NOT_FOUND",
             Self::NotARequester => "NOT_A_REQUESTER",
             Self::NotResponsible => "NOT_RESPONSIBLE",
@@ -119,6 +149,13 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::ChecklistOpen => "CHECKLIST_OPEN",
             Self::ScenarioNotApproved => "SCENARIO_NOT_APPROVED",
             Self::NotEditableUnderReview => "NOT_EDITABLE_UNDER_REVIEW",
+            Self::AppealNotFound => "APPEAL_NOT_FOUND",
+            Self::AppealsNotEnabled => "APPEALS_NOT_ENABLED",
+            Self::AppellantNotAllowed => "APPELLANT_NOT_ALLOWED",
+            Self::Superseded => "SUPERSEDED",
+            Self::AppealOpen => "APPEAL_OPEN",
+            Self::NotHandling => "NOT_HANDLING",
+            Self::OwnDecision => "OWN_DECISION",
             Self::DeveloperAdmissionNotFound => "DEVELOPER_ADMISSION_NOT_FOUND",
             Self::ObjectionNotFound => "OBJECTION_NOT_FOUND",
             Self::ProductNotFound => "PRODUCT_NOT_FOUND",

@@ -5,6 +5,11 @@ pub mod admission;
 pub mod admission_checks;
 pub mod admission_exit;
 pub mod admission_notice;
+pub mod appeal;
+pub mod data_use;
+pub mod data_use_checks;
+pub mod data_use_grant;
+pub mod data_use_review;
 pub mod decision;
 pub mod error;
 pub mod facts;
@@ -20,5 +25,7 @@ pub use error::{Error, ErrorReason};
 
 #[cfg(test)]
 mod admission_tests;
+#[cfg(test)]
+mod data_use_tests;
 #[cfg(test)]
 mod panel_tests;

@@ -52,9 +52,7 @@ pub fn seat(
     applicant: &str,
     call: &Call,
 ) -> Result<(), Error> {
-    for s in seats.iter_mut().filter(|s| active(s)) {
-        s.state = ReviewerAssignmentState::Assigned as i32;
-    }
+    new_round(seats);
     for r in profile_panel {
         for org in &r.organizations {
             if org == applicant
@@ -91,6 +89,13 @@ pub fn seat(
         ));
     }
     Ok(())
+}
+
+/// A new round (R-RV-09): every seat not recused is ASSIGNED again.
+pub fn new_round(seats: &mut [ReviewerAssignment]) {
+    for s in seats.iter_mut().filter(|s| active(s)) {
+        s.state = ReviewerAssignmentState::Assigned as i32;
+    }
 }
 
 /// `{parent}/reviewers/{n}`, numbered in order of seating.

@@ -434,3 +434,45 @@ pub fn is_party(caller: &pdop_kit::auth::Caller, r: &ProductReview) -> bool {
         || caller.organization == r.operator
         || r.reviewers.iter().any(|s| s.organization == caller.organization)
 }
+
+impl super::appeal::Appealable for ProductReview {
+    fn appeal_kind(&self) -> pdop_proto::review::v1::AppealSubjectKind {
+        pdop_proto::review::v1::AppealSubjectKind::ProductReview
+    }
+    fn contested(&self) -> bool {
+        state_of(self) == State::Rejected
+    }
+    fn agreement(&self) -> &str {
+        &self.agreement
+    }
+    fn decided_by(&self) -> Option<&str> {
+        self.decisions
+            .last()
+            .and_then(|d| d.decided.as_ref())
+            .and_then(|a| a.actor.as_ref())
+            .map(|a| a.subject.as_str())
+    }
+    fn reopen(&mut self, call: &Call, reasons: &str) {
+        let d = Decision {
+            reasons: reasons.to_owned(),
+            ..Default::default()
+        };
+        let record = d.record(
+            call,
+            ReviewOutcome::ReopenedOnAppeal,
+            round(self) + 1,
+            self.materials_revision,
+        );
+        self.decisions.push(record);
+        for c in &mut self.checks {
+            c.result = Result_::Pending as i32;
+            c.recorded = None;
+        }
+        super::panel::new_round(&mut self.reviewers);
+        let timeline = self.timeline.get_or_insert_default();
+        timeline.review_round += 1;
+        timeline.submit_time = Some(timestamp(call.now));
+        timeline.decide_time = None;
+        self.state = State::UnderReview as i32;
+    }
+}

@@ -2,11 +2,11 @@
 //! reviewable resource: its panel, applicant, round and whether it is under review.
 
 use pdop_proto::review::v1::{
-    DeveloperAdmission, DeveloperAdmissionState, ProductReview, ProductReviewState, ReviewerAssignment,
-    ScenarioApplication,
+    DataUseApplication, DataUseApplicationState, DeveloperAdmission, DeveloperAdmissionState, ProductReview,
+    ProductReviewState, ReviewerAssignment, ScenarioApplication,
 };
 
-use super::{admission, product_review, scenario};
+use super::{admission, data_use, product_review, scenario};
 
 pub trait Reviewable: Send + Sync {
     fn name(&self) -> &str;
@@ -86,6 +86,36 @@ impl Reviewable for ProductReview {
     }
     fn materials_revision(&self) -> i32 {
         self.materials_revision
+    }
+}
+
+impl Reviewable for DataUseApplication {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn applicant(&self) -> &str {
+        &self.operator
+    }
+    fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+    fn reviewers(&self) -> &[ReviewerAssignment] {
+        &self.reviewers
+    }
+    fn reviewers_mut(&mut self) -> &mut Vec<ReviewerAssignment> {
+        &mut self.reviewers
+    }
+    fn round(&self) -> i32 {
+        data_use::round(self)
+    }
+    fn under_review(&self) -> bool {
+        data_use::state_of(self) == DataUseApplicationState::UnderReview
+    }
+    fn decided(&self) -> bool {
+        !matches!(
+            data_use::state_of(self),
+            DataUseApplicationState::Draft | DataUseApplicationState::UnderReview
+        )
     }
 }
 

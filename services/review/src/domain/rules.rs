@@ -70,6 +70,48 @@ pub fn scenario(profile: &Profile) -> ScenarioRules {
     }
 }
 
+/// What a data-use application follows under a profile (§2.2, §2.4, §2.13).
+#[derive(Debug, Clone)]
+pub struct DataUseRules {
+    pub profile_id: String,
+    pub flow: Flow,
+    pub flow_source: String,
+    /// The panel of a public-data application; without a lead the last provider confirmation decides (Hubei).
+    pub panel: Vec<SeatSpec>,
+    pub panel_source: String,
+    pub criteria: Vec<ReviewCriterion>,
+    /// Who may co-apply (Laiyuan: the industry regulator, S-LY §四); `None`: nobody.
+    pub co_applicant: Option<rules::OrgRole>,
+    /// Who leads the review of a social-data import (S-LY §六(二)3, S-ZZ Art.18); national: the data authority.
+    pub social_import_approver: rules::OrgRole,
+    /// The providers' review period (D20: Hubei 5 WD, S-HB §四(三)); `None` where no source sets one.
+    pub use_review: Option<Sourced<pdop_rules::Period>>,
+}
+
+/// A profile without a `review.data_use` panel seats the national one's shape: providers only (inferred).
+pub fn data_use(profile: &Profile) -> DataUseRules {
+    let scenario = scenario(profile);
+    let review = &profile.review.data_use;
+    DataUseRules {
+        profile_id: profile.id.clone(),
+        flow: scenario.flow,
+        flow_source: scenario.flow_source,
+        panel: panel(review.panel.as_ref()),
+        panel_source: review
+            .panel
+            .as_ref()
+            .map(|p| p.source.clone())
+            .unwrap_or_default(),
+        criteria: criteria(review.criteria.as_ref()),
+        co_applicant: review.co_applicant.as_ref().map(|c| c.value),
+        social_import_approver: review
+            .social_import_approver
+            .as_ref()
+            .map_or(rules::OrgRole::DataAuthority, |a| a.value),
+        use_review: profile.data.use_review.clone(),
+    }
+}
+
 /// What a product review follows under a profile (§2.13 products).
 #[derive(Debug, Clone)]
 pub struct ProductRules {

@@ -3,6 +3,9 @@
 
 pub mod admission_notice;
 pub mod admissions;
+pub mod appeals;
+pub mod data_use_review;
+pub mod data_uses;
 pub mod panel;
 pub mod parse;
 pub mod product_reviews;

@@ -9,11 +9,12 @@ use pdop_kit::uow::{Call, Mutate};
 use pdop_proto::review::v1 as pb;
 use pdop_proto::review::v1::ScenarioApplication;
 
+use super::data_uses as data_uses_rpc;
 use super::parse;
 use crate::context::Ctx;
 use crate::domain::scenario::{self, COLLECTION, Parties, Transition};
-use crate::domain::{Error, ErrorReason, panel, rules};
-use crate::storage::{self, Tx, facts, opinions, scenarios};
+use crate::domain::{Error, ErrorReason, data_use, data_use_grant, panel, rules};
+use crate::storage::{self, Tx, data_uses, facts, opinions, scenarios};
 
 const FIELD: &str = "scenario_application";
 
@@ -326,6 +327,13 @@ pub async fn approve(
             let opinions = opinions::of_round(u.tx, &a.name, scenario::round(&a)).await?;
             panel::ready_to_approve(&a.name, &a.reviewers, &rules.panel, &rules.criteria, &opinions)?;
             let agreement = facts::agreement(u.tx, &a.agreement, "name").await?;
+            // CF-2: in combined profiles the lead decides the demands with the scenario.
+            let combined = rules.flow == rules::Flow::Combined;
+            let granted = if combined {
+                Some(data_use_grant::grant_demands(&a, &req.demand_decisions)?)
+            } else {
+                None
+            };
             let decision = scenario::Decision {
                 reasons: req.reasons,
                 conditions: req.conditions,
@@ -336,9 +344,19 @@ pub async fn approve(
             let p = parties(u.tx, &a).await?;
             let change = scenario::approve(&mut a, u.call, &agreement, decision, &p)?;
             let saved = scenarios::save(u.tx, &a, u.call.now).await?;
-            Ok(change.into_write(pb::ApproveScenarioApplicationResponse {
+            let response = pb::ApproveScenarioApplicationResponse {
                 scenario_application: Some(saved),
-            }))
+            };
+            let Some(items) = granted else {
+                return Ok(change.into_write(response));
+            };
+            // CF-3: the approval creates the APPROVED data use in the same transaction, announced after it.
+            let id = storage::new_id();
+            let du = data_use_grant::granted_by_scenario(&a, items, &id, u.call);
+            let grant = data_use_grant::granted(&du, u.call, &data_uses::parties_of(u.tx, &du).await?);
+            data_uses::insert(u.tx, &du, u.call.now).await?;
+            let change = data_use_grant::announcing_grant(change, &du.name);
+            Ok(change.into_write(response).and(grant))
         })
     })
     .await
@@ -432,11 +450,17 @@ pub async fn revoke(
             let row = facts::ancestry(u.tx, &a.jurisdiction).await?;
             pdop_kit::scope::may_supervise(&u.call.caller, &row, &a.name, ErrorReason::NotAParty)?;
             let p = parties(u.tx, &a).await?;
+            let grounds = decision.clone();
             let change = scenario::revoke(&mut a, u.call, decision, &evidence, &p)?;
             let saved = scenarios::save(u.tx, &a, u.call.now).await?;
-            Ok(change.into_write(pb::RevokeScenarioApplicationResponse {
+            // §2.3: every data use under the scenario not yet terminal is revoked with it (inferred).
+            let open =
+                data_uses::under_scenario(u.tx, &a.name, data_use::Transition::Cascade.starts_from()).await?;
+            let cascade = data_uses_rpc::revoke_all(u.tx, u.call, open, &grounds, &a.name).await?;
+            let write = change.into_write(pb::RevokeScenarioApplicationResponse {
                 scenario_application: Some(saved),
-            }))
+            });
+            Ok(cascade.into_iter().fold(write, |w, c| w.and(c)))
         })
     })
     .await

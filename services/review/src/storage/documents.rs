@@ -116,3 +116,25 @@ macro_rules! document {
     };
 }
 pub(crate) use document;
+
+/// Stores a changed document whose table keeps no listing column that can change besides `state`.
+pub async fn save<D: Document>(
+    tx: &mut super::Tx,
+    d: &D,
+    name: &str,
+    state: i32,
+    now: DateTime<Utc>,
+) -> Result<D, Error> {
+    let id = id_of(name, D::COLLECTION, "name")?;
+    let row = sqlx::query_as::<_, Row>(&format!(
+        "UPDATE {} SET state = $2, body = $3, update_time = $4, version = version + 1 WHERE id = $1 RETURNING {COLUMNS}",
+        D::TABLE
+    ))
+    .bind(id)
+    .bind(i16::try_from(state).unwrap_or(0))
+    .bind(stored(d))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.into_document())
+}

@@ -3,6 +3,8 @@
 
 pub mod admission_objections;
 pub mod admissions;
+pub mod appeals;
+pub mod data_uses;
 pub mod deadlines;
 pub mod documents;
 pub mod facts;

@@ -122,3 +122,16 @@ pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<ProductRevi
     .await?;
     Ok(documents::page(rows, f.size))
 }
+
+/// Whether a newer review of the same registry product exists (an appeal against this one is SUPERSEDED).
+pub async fn superseded(tx: &mut Tx, r: &ProductReview) -> Result<bool, Error> {
+    let id = id_of(&r.name, COLLECTION, "name")?;
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM product_reviews n, product_reviews o
+                        WHERE o.id = $1 AND o.product_id <> '' AND n.product_id = o.product_id
+                          AND (n.create_time, n.id) > (o.create_time, o.id))",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?)
+}

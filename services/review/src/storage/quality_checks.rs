@@ -51,18 +51,7 @@ pub async fn insert(
 }
 
 pub async fn save(tx: &mut Tx, c: &DataQualityCheck, now: DateTime<Utc>) -> Result<DataQualityCheck, Error> {
-    let id = id_of(&c.name, COLLECTION, "name")?;
-    let row = sqlx::query_as::<_, documents::Row>(&format!(
-        "UPDATE quality_checks SET state = $2, body = $3, update_time = $4, version = version + 1
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(i16::try_from(c.state).unwrap_or(0))
-    .bind(documents::stored(c))
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.into_document())
+    documents::save(tx, c, &c.name, c.state, now).await
 }
 
 pub struct Filter<'a> {

@@ -39,26 +39,12 @@ pub fn material(kind: Kind) -> AdmissionMaterial {
     }
 }
 
-/// `products/{profile}-{id}` of the operator under the world's agreement, from r1 (provided by `dp`).
-pub fn product(w: &World, id: &str, state: ProductState) -> ProductSnapshot {
-    ProductSnapshot {
-        name: format!("products/{}-{id}", w.profile),
-        display_name: "企业信用评估接口".into(),
-        operator: Some(org_ref(&w.op(), OrganizationRole::Operator)),
-        agreement: w.agreement(),
-        jurisdiction: Some(JurisdictionRef {
-            name: w.jurisdiction(),
-            ..Default::default()
-        }),
-        source_resources: vec![w.r1()],
-        state: state as i32,
-        ..Default::default()
-    }
-}
-
 /// Announces the product in `state` and waits until the read model holds it.
 pub async fn announce_product(h: &Harness, w: &World, id: &str, state: ProductState) -> String {
-    let p = product(w, id, state);
+    let p = ProductSnapshot {
+        state: state as i32,
+        ..super::product(w, id, &[])
+    };
     let event = ProductListed {
         product: Some(p.clone()),
         ..Default::default()
@@ -108,6 +94,17 @@ pub async fn create(h: &mut Harness, dev: &str, a: DeveloperAdmission) -> Develo
         .into_inner()
         .developer_admission
         .unwrap()
+}
+
+/// The admission as its operator reads it.
+pub async fn get(h: &mut Harness, w: &World, name: &str) -> DeveloperAdmission {
+    let req = pb::GetDeveloperAdmissionRequest { name: name.into() };
+    let r = h
+        .client
+        .get_developer_admission(w.as_operator(req))
+        .await
+        .unwrap();
+    r.into_inner().developer_admission.unwrap()
 }
 
 pub async fn submit(h: &mut Harness, dev: &str, name: &str) -> Result<DeveloperAdmission, tonic::Status> {

@@ -11,12 +11,17 @@ use pdop_kit::Running;
 use pdop_kit::auth::Role;
 use pdop_kit::clock::{Clock, ManualClock};
 use pdop_kit::events::Namespace;
-use pdop_proto::common::{DataGrade, Date, DateRange, JurisdictionRef, OrganizationRef, OrganizationRole};
+use pdop_proto::common::{
+    DataGrade, Date, DateRange, JurisdictionRef, OrganizationRef, OrganizationRole, UseClass,
+};
 use pdop_proto::registry::events::v1::{
     AgreementSigned, AgreementSummary, AuthorizedResource, FieldFlags, JurisdictionCreated,
     NegativeListEntryAdded, OrganizationCreated, ResourceCreated, ResourceSnapshot,
 };
-use pdop_proto::registry::v1::AgreementState;
+use pdop_proto::registry::events::v1::{ProductSnapshot, ProductSubmitted};
+use pdop_proto::registry::v1::{AgreementState, ProductState};
+use pdop_proto::review::v1 as pb;
+use pdop_proto::review::v1::ProductReview;
 use pdop_proto::review::v1::review_service_client::ReviewServiceClient;
 use pdop_review::Review;
 use pdop_testkit::{
@@ -325,6 +330,27 @@ impl Harness {
         w
     }
 
+    /// The payload of the one event of `subject` the service enqueued about `ce_subject`.
+    pub async fn event<M: Message + Default>(&self, subject: &str, ce_subject: &str) -> M {
+        let payload: Vec<u8> =
+            sqlx::query_scalar("SELECT payload FROM outbox WHERE subject = $1 AND ce_subject = $2")
+                .bind(subject)
+                .bind(ce_subject)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+        M::decode(payload.as_slice()).unwrap()
+    }
+
+    /// The subjects the service enqueued about any of `ce_subjects`, in outbox order.
+    pub async fn subjects(&self, ce_subjects: &[&str]) -> Vec<String> {
+        sqlx::query_scalar("SELECT subject FROM outbox WHERE ce_subject = ANY($1) ORDER BY seq")
+            .bind(ce_subjects)
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
     /// How many events of `subject` the service has enqueued about `ce_subject`.
     pub async fn events(&self, subject: &str, ce_subject: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = $1 AND ce_subject = $2")
@@ -346,13 +372,24 @@ pub async fn start_on(day: chrono::NaiveDate) -> Harness {
     start_from(Some(Arc::new(ManualClock::on(day)))).await
 }
 
+/// As `start`, with configuration overrides (`section.key`, value), e.g. a test profile directory.
+pub async fn start_with(overrides: &[(&str, String)]) -> Harness {
+    start_from_with(None, overrides).await
+}
+
 async fn start_from(clock: Option<Arc<dyn Clock>>) -> Harness {
+    start_from_with(clock, &[]).await
+}
+
+async fn start_from_with(clock: Option<Arc<dyn Clock>>, overrides: &[(&str, String)]) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     let db = env.fresh_database().await.unwrap();
     let running = match clock {
-        Some(clock) => spawn_service_with_clock::<Review>(&db, &nats.url(), &env.namespace, &[], clock).await,
-        None => spawn_service::<Review>(&db, &nats.url(), &env.namespace, &[]).await,
+        Some(clock) => {
+            spawn_service_with_clock::<Review>(&db, &nats.url(), &env.namespace, overrides, clock).await
+        }
+        None => spawn_service::<Review>(&db, &nats.url(), &env.namespace, overrides).await,
     }
     .unwrap();
     let client = ReviewServiceClient::connect(format!("http://{}", running.grpc_addr))
@@ -367,4 +404,50 @@ async fn start_from(clock: Option<Arc<dyn Clock>>) -> Harness {
     };
     h.jurisdiction("jurisdictions/china", "", "national").await;
     h
+}
+
+/// An operator product of `w` built from `w.r1()`, UNDER_REVIEW in the registry, naming `scenarios`.
+pub fn product(w: &World, id: &str, scenarios: &[&str]) -> ProductSnapshot {
+    ProductSnapshot {
+        name: format!("products/{}-{id}", w.profile),
+        display_name: "企业信用评估接口".into(),
+        operator: Some(org_ref(&w.op(), OrganizationRole::Operator)),
+        agreement: w.agreement(),
+        jurisdiction: Some(JurisdictionRef {
+            name: w.jurisdiction(),
+            ..Default::default()
+        }),
+        source_resources: vec![w.r1()],
+        use_class: UseClass::IndustryDevelopment as i32,
+        state: ProductState::UnderReview as i32,
+        scenario_applications: scenarios.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+/// Announces the product submitted (event `event_id`) and returns its open review once the service opened it.
+pub async fn submitted(h: &mut Harness, w: &World, p: &ProductSnapshot, event_id: &str) -> ProductReview {
+    let event = ProductSubmitted {
+        product: Some(p.clone()),
+        ..Default::default()
+    };
+    h.publish("pdop.registry.product.submitted", event_id, event.encode_to_vec())
+        .await;
+    let id = p.name.trim_start_matches("products/");
+    h.until(
+        "the review is open",
+        &format!("SELECT EXISTS (SELECT 1 FROM product_reviews WHERE product_id = '{id}')"),
+    )
+    .await;
+    let req = pb::ListProductReviewsRequest {
+        product: p.name.clone(),
+        ..Default::default()
+    };
+    let listed = h
+        .client
+        .list_product_reviews(w.as_operator(req))
+        .await
+        .unwrap()
+        .into_inner();
+    listed.product_reviews.into_iter().next().unwrap()
 }
