@@ -44,9 +44,15 @@ async fn a_product_goes_from_submission_through_review_to_listing_and_disclosure
         .await
         .unwrap();
     let disclosure_db = h.env.fresh_database().await.unwrap();
-    let disclosure = spawn_service::<Disclosure>(&disclosure_db, &nats.url(), &h.env.namespace, &[])
-        .await
-        .unwrap();
+    let disclosure = spawn_service::<Disclosure>(
+        &disclosure_db,
+        &nats.url(),
+        &h.env.namespace,
+        // Any free port: another disclosure service may hold the default one.
+        &[("disclosure.http_addr", "127.0.0.1:0".to_owned())],
+    )
+    .await
+    .unwrap();
     let mut client = ReviewServiceClient::connect(format!("http://{}", review.grpc_addr))
         .await
         .unwrap();

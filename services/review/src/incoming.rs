@@ -35,8 +35,16 @@ pub fn specs() -> Vec<ConsumerSpec> {
         producer: "registry".to_owned(),
         filter_subject: format!("pdop.registry.{aggregate}.>"),
     })
+    .chain(std::iter::once(ConsumerSpec {
+        durable: "review-objections".to_owned(),
+        producer: "disclosure".to_owned(),
+        filter_subject: OBJECTION_FILED.to_owned(),
+    }))
     .collect()
 }
+
+/// Objections to developer notices, decided here (§2.7); the registry skips them.
+const OBJECTION_FILED: &str = "pdop.disclosure.objection.filed";
 
 /// Every agreement event carries the agreement's summary as field 1, every product event the product's
 /// snapshot, every resource event the resource's: one decoder per aggregate.
@@ -72,6 +80,12 @@ impl Handler for Incoming {
     async fn handle(&self, tx: &mut Tx, event: &IncomingEvent) -> Result<(), HandleError> {
         let payload = event.payload.clone();
         let subject = event.subject.as_str();
+        if subject == OBJECTION_FILED {
+            let filed = pdop_proto::disclosure::events::v1::ObjectionFiled::decode(payload)?;
+            let call = Call::system("review-objections", "review.ObjectionReceived", self.now());
+            let changes = crate::events::admissions::objection_filed(tx, &call, &filed).await?;
+            return self.record(tx, &call, changes).await;
+        }
         let Some((aggregate, fact)) = subject
             .strip_prefix("pdop.registry.")
             .and_then(|rest| rest.split_once('.'))
@@ -164,6 +178,13 @@ impl Handler for Incoming {
                 .bind(e.encode_to_vec())
                 .execute(&mut **tx)
                 .await?;
+                let call = Call::system(
+                    "review-developer-agreements",
+                    "review.DeveloperAgreementSigned",
+                    self.now(),
+                );
+                let changes = crate::events::admissions::agreement_signed(tx, &call, &e).await?;
+                self.record(tx, &call, changes).await?;
             }
             ("developer_agreement", "ended") => {
                 let e = rev::DeveloperAgreementEnded::decode(payload)?;
@@ -171,10 +192,20 @@ impl Handler for Incoming {
                     .bind(id(&e.name, "developerAgreements"))
                     .execute(&mut **tx)
                     .await?;
+                let call = Call::system(
+                    "review-developer-agreements",
+                    "review.DeveloperExited",
+                    self.now(),
+                );
+                let changes = crate::events::admissions::agreement_ended(tx, &call, &e).await?;
+                self.record(tx, &call, changes).await?;
             }
             ("blacklist_entry", "added") => {
                 let e = rev::BlacklistEntryAdded::decode(payload)?;
                 upsert_blacklist(tx, &e.name, e.organization.as_ref(), e.action, true).await?;
+                let call = Call::system("review-blacklist", "review.DeveloperExited", self.now());
+                let changes = crate::events::admissions::blacklisted(tx, &call, &e).await?;
+                self.record(tx, &call, changes).await?;
             }
             ("blacklist_entry", "lifted") => {
                 let e = rev::BlacklistEntryLifted::decode(payload)?;

@@ -97,7 +97,6 @@ impl Service for Review {
 /// Who may call what: one line per RPC of the contract (deny by default); handlers add the party, panel and
 /// jurisdiction checks (R-RV-01).
 fn policy() -> Policy {
-    use Access::Unimplemented;
     use Role::*;
     let roles = |r: &[Role]| Access::Roles(r.to_vec());
     let readers = roles(&[
@@ -124,6 +123,17 @@ fn policy() -> Policy {
         DataProvider,
         Operator,
         IndustryRegulator,
+    ]);
+    // The admission lead is the operator, or the implementing agency in Laiyuan (S-LY §三(三)2).
+    let admission_lead = roles(&[Operator, ImplementingAgency]);
+    let admission_readers = roles(&[
+        Developer,
+        Operator,
+        DataAuthority,
+        ImplementingAgency,
+        DataProvider,
+        IndustryRegulator,
+        Auditor,
     ]);
     Policy::table(
         Review::GRPC_SERVICE,
@@ -205,21 +215,27 @@ fn policy() -> Policy {
                 roles(&[DataAuthority, ImplementingAgency, Operator]),
             ),
             ("WithdrawProductReview", roles(&[Operator, Developer])),
-            ("CreateDeveloperAdmission", Unimplemented),
-            ("GetDeveloperAdmission", Unimplemented),
-            ("ListDeveloperAdmissions", Unimplemented),
-            ("UpdateDeveloperAdmission", Unimplemented),
-            ("SubmitDeveloperAdmission", Unimplemented),
-            ("ReturnDeveloperAdmissionForSupplement", Unimplemented),
-            ("ApproveDeveloperAdmission", Unimplemented),
-            ("RejectDeveloperAdmission", Unimplemented),
-            ("StartDeveloperAdmissionNotice", Unimplemented),
-            ("ListDeveloperAdmissionObjections", Unimplemented),
-            ("UpholdDeveloperAdmissionObjection", Unimplemented),
-            ("DismissDeveloperAdmissionObjection", Unimplemented),
-            ("AdmitDeveloper", Unimplemented),
-            ("WithdrawDeveloperAdmission", Unimplemented),
-            ("ExitDeveloperAdmission", Unimplemented),
+            ("CreateDeveloperAdmission", roles(&[Developer])),
+            ("GetDeveloperAdmission", admission_readers.clone()),
+            ("ListDeveloperAdmissions", admission_readers),
+            ("UpdateDeveloperAdmission", roles(&[Developer])),
+            ("SubmitDeveloperAdmission", roles(&[Developer])),
+            ("ReturnDeveloperAdmissionForSupplement", admission_lead.clone()),
+            ("ApproveDeveloperAdmission", admission_lead.clone()),
+            ("RejectDeveloperAdmission", admission_lead.clone()),
+            ("StartDeveloperAdmissionNotice", admission_lead.clone()),
+            (
+                "ListDeveloperAdmissionObjections",
+                roles(&[Operator, ImplementingAgency, DataAuthority, Auditor, Developer]),
+            ),
+            ("UpholdDeveloperAdmissionObjection", admission_lead.clone()),
+            ("DismissDeveloperAdmissionObjection", admission_lead.clone()),
+            ("AdmitDeveloper", admission_lead.clone()),
+            ("WithdrawDeveloperAdmission", roles(&[Developer])),
+            (
+                "ExitDeveloperAdmission",
+                roles(&[Operator, ImplementingAgency, Developer]),
+            ),
             ("CreateAppeal", roles(&[Operator, Developer])),
             ("GetAppeal", readers.clone()),
             ("ListAppeals", readers.clone()),
@@ -277,6 +293,21 @@ pdop_kit::rpcs! {
     reject_product_review(pb::RejectProductReviewRequest) -> pb::RejectProductReviewResponse = grpc::product_reviews::reject;
     return_product_review_for_supplement(pb::ReturnProductReviewForSupplementRequest) -> pb::ReturnProductReviewForSupplementResponse = grpc::product_reviews::return_for_supplement;
     withdraw_product_review(pb::WithdrawProductReviewRequest) -> pb::WithdrawProductReviewResponse = grpc::product_reviews::withdraw;
+    create_developer_admission(pb::CreateDeveloperAdmissionRequest) -> pb::CreateDeveloperAdmissionResponse = grpc::admissions::create;
+    get_developer_admission(pb::GetDeveloperAdmissionRequest) -> pb::GetDeveloperAdmissionResponse = grpc::admissions::get;
+    list_developer_admissions(pb::ListDeveloperAdmissionsRequest) -> pb::ListDeveloperAdmissionsResponse = grpc::admissions::list;
+    update_developer_admission(pb::UpdateDeveloperAdmissionRequest) -> pb::UpdateDeveloperAdmissionResponse = grpc::admissions::update;
+    submit_developer_admission(pb::SubmitDeveloperAdmissionRequest) -> pb::SubmitDeveloperAdmissionResponse = grpc::admissions::submit;
+    return_developer_admission_for_supplement(pb::ReturnDeveloperAdmissionForSupplementRequest) -> pb::ReturnDeveloperAdmissionForSupplementResponse = grpc::admissions::return_for_supplement;
+    approve_developer_admission(pb::ApproveDeveloperAdmissionRequest) -> pb::ApproveDeveloperAdmissionResponse = grpc::admissions::approve;
+    reject_developer_admission(pb::RejectDeveloperAdmissionRequest) -> pb::RejectDeveloperAdmissionResponse = grpc::admissions::reject;
+    withdraw_developer_admission(pb::WithdrawDeveloperAdmissionRequest) -> pb::WithdrawDeveloperAdmissionResponse = grpc::admissions::withdraw;
+    start_developer_admission_notice(pb::StartDeveloperAdmissionNoticeRequest) -> pb::StartDeveloperAdmissionNoticeResponse = grpc::admission_notice::start_notice;
+    list_developer_admission_objections(pb::ListDeveloperAdmissionObjectionsRequest) -> pb::ListDeveloperAdmissionObjectionsResponse = grpc::admission_notice::list_objections;
+    uphold_developer_admission_objection(pb::UpholdDeveloperAdmissionObjectionRequest) -> pb::UpholdDeveloperAdmissionObjectionResponse = grpc::admission_notice::uphold;
+    dismiss_developer_admission_objection(pb::DismissDeveloperAdmissionObjectionRequest) -> pb::DismissDeveloperAdmissionObjectionResponse = grpc::admission_notice::dismiss;
+    admit_developer(pb::AdmitDeveloperRequest) -> pb::AdmitDeveloperResponse = grpc::admission_notice::admit;
+    exit_developer_admission(pb::ExitDeveloperAdmissionRequest) -> pb::ExitDeveloperAdmissionResponse = grpc::admission_notice::exit;
     create_appeal(pb::CreateAppealRequest) -> pb::CreateAppealResponse = grpc::appeals::create;
     get_appeal(pb::GetAppealRequest) -> pb::GetAppealResponse = grpc::appeals::get;
     list_appeals(pb::ListAppealsRequest) -> pb::ListAppealsResponse = grpc::appeals::list;

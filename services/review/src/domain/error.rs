@@ -72,7 +72,7 @@ pub enum ErrorReason {
     AppealNotFound,
     /// §2.6: the profile has no release review of re-developed products.
     NoRedevelopmentReview,
-    /// N2 Art.6: nobody re-develops its own products.
+    /// §1.2, R-RV-18 (N2 Art.6): nobody develops or re-develops its own products.
     OwnProducts,
     /// §2.8: the profile has no appeal procedure, or none for this kind.
     AppealsNotEnabled,
@@ -84,6 +84,24 @@ pub enum ErrorReason {
     NotHandling,
     /// The official who took the decision appealed never handles the appeal.
     OwnDecision,
+    DeveloperAdmissionNotFound,
+    ObjectionNotFound,
+    /// §2.7: the profile has no developer admission procedure (S-ZZ Art.18, 22).
+    AdmissionNotUsed,
+    /// §2.7: the requested products must be LISTED.
+    ProductNotListed,
+    /// §2.7: one open admission per developer and operator.
+    AdmissionOpen,
+    /// §2.7, S-YN Art.13(一): a material the profile requires is missing.
+    MaterialsMissing,
+    /// R-RV-17: an active SUSPEND, DISQUALIFY or BAR entry, or a serious dishonesty listing.
+    Blacklisted,
+    /// §2.7: the public notice has not ended yet.
+    NoticeOpen,
+    /// §2.7, S-YN Art.13(四): an objection is undecided or was upheld.
+    ObjectionOpen,
+    /// §2.7: a developer exits only voluntarily.
+    VoluntaryOnly,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -143,6 +161,16 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::AppealOpen => "APPEAL_OPEN",
             Self::NotHandling => "NOT_HANDLING",
             Self::OwnDecision => "OWN_DECISION",
+            Self::DeveloperAdmissionNotFound => "DEVELOPER_ADMISSION_NOT_FOUND",
+            Self::ObjectionNotFound => "OBJECTION_NOT_FOUND",
+            Self::AdmissionNotUsed => "ADMISSION_NOT_USED",
+            Self::ProductNotListed => "PRODUCT_NOT_LISTED",
+            Self::AdmissionOpen => "ADMISSION_OPEN",
+            Self::MaterialsMissing => "MATERIALS_MISSING",
+            Self::Blacklisted => "BLACKLISTED",
+            Self::NoticeOpen => "NOTICE_OPEN",
+            Self::ObjectionOpen => "OBJECTION_OPEN",
+            Self::VoluntaryOnly => "VOLUNTARY_ONLY",
         }
     }
 }

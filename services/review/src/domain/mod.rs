@@ -1,6 +1,10 @@
 //! The review service's pure rules (`design/SPINE.md` §5): transitions and checks over loaded rows, with no I/O.
 //! Nothing here uses tonic, sqlx or async-nats (`scripts/check-layers.sh` fails the build if it does).
 
+pub mod admission;
+pub mod admission_checks;
+pub mod admission_exit;
+pub mod admission_notice;
 pub mod appeal;
 pub mod data_use;
 pub mod data_use_checks;
@@ -20,6 +24,8 @@ pub mod seats;
 
 pub use error::{Error, ErrorReason};
 
+#[cfg(test)]
+mod admission_tests;
 #[cfg(test)]
 mod data_use_tests;
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! reviewable resource: its panel, applicant, round and whether it is under review.
 
 use pdop_proto::review::v1::{
-    DataUseApplication, DataUseApplicationState, ProductReview, ProductReviewState, ReviewerAssignment,
-    ScenarioApplication,
+    DataUseApplication, DataUseApplicationState, DeveloperAdmission, DeveloperAdmissionState, ProductReview,
+    ProductReviewState, ReviewerAssignment, ScenarioApplication,
 };
 
-use super::{data_use, product_review, scenario};
+use super::{admission, data_use, product_review, scenario};
 
 pub trait Reviewable: Send + Sync {
     fn name(&self) -> &str;
@@ -115,6 +115,36 @@ impl Reviewable for DataUseApplication {
         !matches!(
             data_use::state_of(self),
             DataUseApplicationState::Draft | DataUseApplicationState::UnderReview
+        )
+    }
+}
+
+impl Reviewable for DeveloperAdmission {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn applicant(&self) -> &str {
+        &self.developer
+    }
+    fn jurisdiction(&self) -> &str {
+        &self.jurisdiction
+    }
+    fn reviewers(&self) -> &[ReviewerAssignment] {
+        &self.reviewers
+    }
+    fn reviewers_mut(&mut self) -> &mut Vec<ReviewerAssignment> {
+        &mut self.reviewers
+    }
+    fn round(&self) -> i32 {
+        admission::round(self)
+    }
+    fn under_review(&self) -> bool {
+        admission::state_of(self) == DeveloperAdmissionState::UnderReview
+    }
+    fn decided(&self) -> bool {
+        !matches!(
+            admission::state_of(self),
+            DeveloperAdmissionState::Draft | DeveloperAdmissionState::UnderReview
         )
     }
 }

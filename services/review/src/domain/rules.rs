@@ -169,3 +169,44 @@ pub fn product(profile: &Profile) -> ProductRules {
             .map(|r| (panel(Some(r)), r.source.clone())),
     }
 }
+
+/// What a developer admission follows under a profile (§2.7, §2.13 admissions).
+#[derive(Debug, Clone)]
+pub struct AdmissionRules {
+    pub profile_id: String,
+    /// `review.admission.panel`; `None`: the profile has no admission procedure (S-ZZ Art.18, 22).
+    pub panel: Option<Vec<SeatSpec>>,
+    pub materials: Vec<pdop_proto::review::v1::AdmissionMaterialKind>,
+    /// The provision the materials are read from, for refusals (R-RV-13).
+    pub materials_source: String,
+    pub criteria: Vec<ReviewCriterion>,
+    /// `developer.public_notice_min` (D21): the shortest notice in working days and its source; `None`: no notice.
+    pub notice_min: Option<(u32, String)>,
+}
+
+pub fn admission(profile: &Profile) -> AdmissionRules {
+    let a = &profile.review.admission;
+    AdmissionRules {
+        profile_id: profile.id.clone(),
+        panel: a.panel.as_ref().map(|p| p.value.iter().map(seat).collect()),
+        materials: a
+            .materials
+            .as_ref()
+            .map(|m| {
+                m.value
+                    .iter()
+                    .filter_map(|k| {
+                        pdop_proto::review::v1::AdmissionMaterialKind::from_str_name(&k.proto_name())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        materials_source: a.materials.as_ref().map(|m| m.source.clone()).unwrap_or_default(),
+        criteria: criteria(a.criteria.as_ref()),
+        notice_min: profile
+            .developer
+            .public_notice_min
+            .as_ref()
+            .map(|p| (p.value.count(), p.source.clone())),
+    }
+}

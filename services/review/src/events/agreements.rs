@@ -1,7 +1,7 @@
 //! R-RV-15: when an operator agreement ends (TERMINATED or EXPIRED), every APPROVED or PROVISIONED data use and
-//! every APPROVED scenario under it is revoked (S-LY §三(三)5 "同步撤销运营机构的公共数据资源调用权限"; inferred
-//! elsewhere), in the transaction that applies the registry's event. A redelivered event finds nothing APPROVED left and changes nothing.
-
+//! every APPROVED scenario under it is revoked, and every ADMITTED developer admission exits (S-LY §三(三)5
+//! "同步撤销运营机构的公共数据资源调用权限"; inferred elsewhere), in the transaction that applies the registry's
+//! event. A redelivered event finds nothing APPROVED left and changes nothing.
 use pdop_kit::uow::{Call, RecordedChange};
 use pdop_proto::registry::events::v1::AgreementSummary;
 use pdop_proto::registry::v1::AgreementState;
@@ -49,5 +49,7 @@ pub async fn ended(
         scenarios::save(tx, &a, call.now).await?;
         changes.push(change.recorded());
     }
+    // §2.7: admitted developers under the agreement exit (OPERATOR_AGREEMENT_ENDED).
+    changes.extend(crate::events::admissions::operator_agreement_ended(tx, call, &agreement.name).await?);
     Ok(changes)
 }

@@ -27,6 +27,7 @@ fn kind_of(locked: &Locked) -> AppealSubjectKind {
         Locked::Scenario(_) => AppealSubjectKind::ScenarioApplication,
         Locked::DataUse(_) => AppealSubjectKind::DataUseApplication,
         Locked::Product(_) => AppealSubjectKind::ProductReview,
+        Locked::Admission(_) => AppealSubjectKind::DeveloperAdmission,
     }
 }
 

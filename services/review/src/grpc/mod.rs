@@ -1,6 +1,8 @@
 //! The gRPC handlers: parse the request into typed values (collecting every violation), then hand `mutate` a
 //! body that locks, reads the facts, decides (in `domain`) and writes (in `storage`); reads use the pool.
 
+pub mod admission_notice;
+pub mod admissions;
 pub mod appeals;
 pub mod data_use_review;
 pub mod data_uses;

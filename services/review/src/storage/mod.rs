@@ -1,6 +1,8 @@
 //! Rows and SQL: `fn(&mut Tx, …) -> Result<_, Error>`; database errors become `Error` through the kit's
 //! translation. Reviewable resources are stored as their message with the columns listings and visibility need.
 
+pub mod admission_objections;
+pub mod admissions;
 pub mod appeals;
 pub mod data_uses;
 pub mod deadlines;

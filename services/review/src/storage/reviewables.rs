@@ -2,18 +2,19 @@
 //! `parent` of any kind (§2.9).
 
 use chrono::{DateTime, Utc};
-use pdop_proto::review::v1::{DataUseApplication, ProductReview, ScenarioApplication};
+use pdop_proto::review::v1::{DataUseApplication, DeveloperAdmission, ProductReview, ScenarioApplication};
 
-use super::{Tx, data_uses, product_reviews, scenarios};
+use super::{Tx, admissions, data_uses, product_reviews, scenarios};
 use crate::domain::appeal::Appealable;
 use crate::domain::reviewable::Reviewable;
-use crate::domain::{Error, data_use, product_review, scenario};
+use crate::domain::{Error, admission, data_use, product_review, scenario};
 
 /// The reviewable kinds; each new kind adds a variant.
 pub enum Locked {
     Scenario(ScenarioApplication),
     DataUse(DataUseApplication),
     Product(ProductReview),
+    Admission(Box<DeveloperAdmission>),
 }
 
 /// The collections a panel `parent` may name.
@@ -21,6 +22,7 @@ pub const COLLECTIONS: &[&str] = &[
     scenario::COLLECTION,
     data_use::COLLECTION,
     product_review::COLLECTION,
+    admission::COLLECTION,
 ];
 
 impl Locked {
@@ -29,6 +31,7 @@ impl Locked {
             Self::Scenario(a) => a,
             Self::DataUse(a) => a,
             Self::Product(r) => r,
+            Self::Admission(a) => a.as_ref(),
         }
     }
 
@@ -36,6 +39,7 @@ impl Locked {
     pub fn appealable(&mut self) -> Option<&mut dyn Appealable> {
         match self {
             Self::Product(r) => Some(r),
+            Self::Admission(a) => Some(a.as_mut()),
             Self::Scenario(_) | Self::DataUse(_) => None,
         }
     }
@@ -45,6 +49,7 @@ impl Locked {
             Self::Scenario(a) => a,
             Self::DataUse(a) => a,
             Self::Product(r) => r,
+            Self::Admission(a) => a.as_mut(),
         }
     }
 }
@@ -76,6 +81,9 @@ pub async fn lock(tx: &mut Tx, parent: &str, field: &str) -> Result<Locked, Erro
         product_review::COLLECTION => Ok(Locked::Product(
             product_reviews::lock(tx, parent, "", field).await?,
         )),
+        admission::COLLECTION => Ok(Locked::Admission(Box::new(
+            admissions::lock(tx, parent, "", field).await?,
+        ))),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -86,6 +94,7 @@ pub async fn read(pool: &sqlx::PgPool, parent: &str, field: &str) -> Result<Lock
         scenario::COLLECTION => Ok(Locked::Scenario(scenarios::read(pool, parent).await?)),
         data_use::COLLECTION => Ok(Locked::DataUse(data_uses::read(pool, parent).await?)),
         product_review::COLLECTION => Ok(Locked::Product(product_reviews::read(pool, parent).await?)),
+        admission::COLLECTION => Ok(Locked::Admission(Box::new(admissions::read(pool, parent).await?))),
         _ => unreachable!("check_parent admits only the collections above"),
     }
 }
@@ -95,5 +104,6 @@ pub async fn save(tx: &mut Tx, locked: &Locked, now: DateTime<Utc>) -> Result<()
         Locked::Scenario(a) => scenarios::save(tx, a, now).await.map(|_| ()),
         Locked::DataUse(a) => data_uses::save(tx, a, now).await.map(|_| ()),
         Locked::Product(r) => product_reviews::save(tx, r, now).await.map(|_| ()),
+        Locked::Admission(a) => admissions::save(tx, a, now).await.map(|_| ()),
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod admissions;
+
 use std::sync::Arc;
 
 use pdop_kit::Running;
@@ -225,6 +227,19 @@ impl Harness {
             event.encode_to_vec(),
         )
         .await;
+    }
+
+    /// Announces another developer of `w` (`organizations/{profile}-{suffix}`) and waits until it is known.
+    pub async fn developer(&self, w: &World, suffix: &str) -> String {
+        let name = w.org(suffix);
+        self.organization(w, &name, OrganizationRole::Developer).await;
+        let id = name.trim_start_matches("organizations/");
+        self.until(
+            "the developer is known",
+            &format!("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = '{id}')"),
+        )
+        .await;
+        name
     }
 
     /// Announces the agreement in `state` (a later call with another state moves the read model).
