@@ -840,3 +840,88 @@ async fn personal_information_is_judged_by_the_requested_fields() {
     let err = create(&mut h, &w, a).await.unwrap_err();
     assert_invalid(&err, &["scenario_application.data_demands[0].field_keys[1]"]);
 }
+
+#[tokio::test]
+async fn a_lapsed_supplement_lets_the_lead_reject_and_a_new_negative_listing_refuses_approval() {
+    // R-RV-05 (S-YN Art.13(二) 在规定时限内完成补充或修正; by analogy elsewhere) and R-RV-16 (S-YN Art.15).
+    let mut h = common::start_on(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()).await;
+    let w = h.world("hubei").await;
+    let a = create(&mut h, &w, application(&w, &[w.r1()])).await.unwrap();
+    let a = submit(&mut h, &w, &a.name).await.unwrap();
+    let back = pb::ReturnScenarioApplicationForSupplementRequest {
+        name: a.name.clone(),
+        items: vec![MissingItem {
+            item: "construction_plan".into(),
+            description: "补充进度安排".into(),
+        }],
+        due_date: Some(date(2026, 6, 5)),
+        ..Default::default()
+    };
+    h.client
+        .return_scenario_application_for_supplement(w.as_da(back))
+        .await
+        .unwrap();
+    let reject = pb::RejectScenarioApplicationRequest {
+        name: a.name.clone(),
+        reasons: "逾期未补正".into(),
+        basis: "S-YN Art.13(二)".into(),
+        ..Default::default()
+    };
+    let err = h
+        .client
+        .reject_scenario_application(w.as_da(reject.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "WRONG_STATE", "the applicant still has until 06-05");
+    h.advance_days(5); // 06-06
+    let done = h
+        .client
+        .reject_scenario_application(w.as_da(reject))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.scenario_application.unwrap().state, State::Rejected as i32);
+
+    let b = create(&mut h, &w, application(&w, &[w.r1()])).await.unwrap();
+    let b = submit(&mut h, &w, &b.name).await.unwrap();
+    let provider = seat_of(&b, &w.dp());
+    let lead = seat_of(&b, &w.da());
+    h.client
+        .create_review_opinion(w.as_dp(opinion(&b.name, &provider.name, OpinionStance::Agree, &[])))
+        .await
+        .unwrap();
+    h.client
+        .create_review_opinion(w.as_da(opinion(
+            &b.name,
+            &lead.name,
+            OpinionStance::Agree,
+            &HUBEI_CRITERIA,
+        )))
+        .await
+        .unwrap();
+    let listed = pdop_proto::registry::events::v1::NegativeListEntryAdded {
+        name: "negativeListEntries/hubei-n2".into(),
+        resource: w.r1(),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.negative_list_entry.added",
+        "n-hubei-2",
+        prost::Message::encode_to_vec(&listed),
+    )
+    .await;
+    h.until(
+        "r1 is negative-listed",
+        "SELECT EXISTS (SELECT 1 FROM negative_list WHERE resource_id = 'hubei-r1')",
+    )
+    .await;
+    let err = h
+        .client
+        .approve_scenario_application(w.as_da(approve(&b.name)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "NEGATIVE_LISTED")
+    );
+}

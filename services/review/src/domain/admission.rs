@@ -294,6 +294,16 @@ pub fn approve(
     Ok((Change::new(&a.name, audit(a)).announce(event), admitted))
 }
 
+/// Rejection: from UNDER_REVIEW, or from SUPPLEMENT_REQUESTED once the supplement's due date passed (R-RV-05).
+pub fn require_reject(a: &DeveloperAdmission, today: chrono::NaiveDate) -> Result<(), Error> {
+    if state_of(a) == State::SupplementRequested
+        && super::decision::lapsed(a.supplement_request.as_ref(), today)
+    {
+        return Ok(());
+    }
+    require(a, Transition::Decide)
+}
+
 /// UNDER_REVIEW → REJECTED with reasons and basis (R-RV-04); no public entry follows (§3.11).
 pub fn reject(
     a: &mut DeveloperAdmission,
@@ -301,7 +311,7 @@ pub fn reject(
     d: Decision,
     p: &Parties,
 ) -> Result<Change<ev::DeveloperAdmissionRejected>, Error> {
-    require(a, Transition::Decide)?;
+    require_reject(a, call.today())?;
     let (reasons, basis) = (d.reasons.clone(), d.basis.clone());
     decided(a, call, State::Rejected, d, ReviewOutcome::Rejected);
     let event = ev::DeveloperAdmissionRejected {

@@ -367,7 +367,8 @@ pub fn approve(
     Ok(Change::new(&a.name, audit(a)).announce(approved_event(a, call, conditions, p)))
 }
 
-/// UNDER_REVIEW → REJECTED by the LEAD, with reasons and basis (R-RV-04).
+/// UNDER_REVIEW → REJECTED by the LEAD, with reasons and basis (R-RV-04); also from SUPPLEMENT_REQUESTED once
+/// the supplement's due date passed (R-RV-05).
 pub fn reject(
     a: &mut DataUseApplication,
     call: &Call,
@@ -375,7 +376,11 @@ pub fn reject(
     d: Decision,
     p: &Parties,
 ) -> Result<Change<ev::DataUseRejected>, Error> {
-    require(a, Transition::Review)?;
+    let lapsed = super::data_use::state_of(a) == State::SupplementRequested
+        && super::decision::lapsed(a.supplement_request.as_ref(), call.today());
+    if !lapsed {
+        require(a, Transition::Review)?;
+    }
     require_lead(a, call, rules)?;
     let (reasons, basis) = (d.reasons.clone(), d.basis.clone());
     let record = decision(call, a, ReviewOutcome::Rejected, d);

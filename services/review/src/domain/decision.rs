@@ -38,3 +38,12 @@ impl Decision {
         }
     }
 }
+
+/// R-RV-05: a return for supplement whose due date passed without a resubmission lets the lead reject (S-YN
+/// Art.13(二) "在规定时限内完成补充或修正"; elsewhere by analogy, inferred).
+pub fn lapsed(request: Option<&pdop_proto::review::v1::SupplementRequest>, today: chrono::NaiveDate) -> bool {
+    request
+        .and_then(|r| r.due_date.as_ref())
+        .and_then(pdop_kit::convert::naive_date)
+        .is_some_and(|due| today > due)
+}

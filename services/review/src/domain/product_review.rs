@@ -346,6 +346,16 @@ pub fn approve(
     Ok(Change::new(&r.name, audit(r)).announce(event))
 }
 
+/// Rejection: from UNDER_REVIEW, or from SUPPLEMENT_REQUESTED once the supplement's due date passed (R-RV-05).
+pub fn require_reject(r: &ProductReview, today: chrono::NaiveDate) -> Result<(), Error> {
+    if state_of(r) == State::SupplementRequested
+        && super::decision::lapsed(r.supplement_request.as_ref(), today)
+    {
+        return Ok(());
+    }
+    require(r, Transition::Decide)
+}
+
 /// UNDER_REVIEW → REJECTED with reasons and basis (R-RV-04); the failed items are listed. The registry returns the
 /// product to DRAFT.
 pub fn reject(
@@ -354,7 +364,7 @@ pub fn reject(
     d: Decision,
     p: &Parties,
 ) -> Result<Change<ev::ProductComplianceRejected>, Error> {
-    require(r, Transition::Decide)?;
+    require_reject(r, call.today())?;
     let (reasons, basis) = (d.reasons.clone(), d.basis.clone());
     decided(r, call, State::Rejected, d, ReviewOutcome::Rejected);
     let event = ev::ProductComplianceRejected {

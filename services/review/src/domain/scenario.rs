@@ -306,6 +306,16 @@ pub fn approve(
     Ok(Change::new(&a.name, audit(a)).announce(event))
 }
 
+/// Rejection: from UNDER_REVIEW, or from SUPPLEMENT_REQUESTED once the supplement's due date passed (R-RV-05).
+pub fn require_reject(a: &ScenarioApplication, today: chrono::NaiveDate) -> Result<(), Error> {
+    if state_of(a) == State::SupplementRequested
+        && super::decision::lapsed(a.supplement_request.as_ref(), today)
+    {
+        return Ok(());
+    }
+    require(a, Transition::Decide)
+}
+
 /// UNDER_REVIEW → REJECTED, with reasons and basis (R-RV-04, S-HN Art.15).
 pub fn reject(
     a: &mut ScenarioApplication,
@@ -313,7 +323,7 @@ pub fn reject(
     d: Decision,
     p: &Parties,
 ) -> Result<Change<ev::ScenarioRejected>, Error> {
-    require(a, Transition::Decide)?;
+    require_reject(a, call.today())?;
     let (reasons, basis) = (d.reasons.clone(), d.basis.clone());
     let record = d.record(call, ReviewOutcome::Rejected, round(a), 0);
     decided(a, call, State::Rejected, record);

@@ -361,7 +361,7 @@ pub async fn reject(
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let mut a = admissions::lock(u.tx, &req.name, &req.etag, "name").await?;
-            admission::require(&a, Transition::Decide)?;
+            admission::require_reject(&a, u.call.today())?;
             panel::require_lead(&u.call.caller, &a.name, &a.reviewers)?;
             let p = parties(u.tx, &a).await?;
             let change = admission::reject(&mut a, u.call, decision, &p)?;

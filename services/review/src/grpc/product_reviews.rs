@@ -414,7 +414,7 @@ pub async fn reject(
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let mut r = product_reviews::lock(u.tx, &req.name, &req.etag, "name").await?;
-            product_review::require(&r, Transition::Decide)?;
+            product_review::require_reject(&r, u.call.today())?;
             panel::require_lead(&u.call.caller, &r.name, &r.reviewers)?;
             let p = parties(u.tx, &r).await?;
             let change = product_review::reject(&mut r, u.call, decision, &p)?;

@@ -327,6 +327,9 @@ pub async fn approve(
             let opinions = opinions::of_round(u.tx, &a.name, scenario::round(&a)).await?;
             panel::ready_to_approve(&a.name, &a.reviewers, &rules.panel, &rules.criteria, &opinions)?;
             let agreement = facts::agreement(u.tx, &a.agreement, "name").await?;
+            // R-RV-16, S-YN Art.15: a negative-list entry added since submission refuses the demand now.
+            let demanded = facts::demanded(u.tx, &demanded_names(&a)).await?;
+            scenario::check_demands(&mut a, &agreement, &demanded)?;
             // CF-2: in combined profiles the lead decides the demands with the scenario.
             let combined = rules.flow == rules::Flow::Combined;
             let granted = if combined {
@@ -377,7 +380,7 @@ pub async fn reject(
     ctx.mutate(call, |u| {
         Box::pin(async move {
             let mut a = scenarios::lock(u.tx, &req.name, &req.etag, "name").await?;
-            scenario::require(&a, Transition::Decide)?;
+            scenario::require_reject(&a, u.call.today())?;
             panel::require_lead(&u.call.caller, &a.name, &a.reviewers)?;
             let p = parties(u.tx, &a).await?;
             let change = scenario::reject(&mut a, u.call, decision, &p)?;
