@@ -112,6 +112,7 @@ fn snapshot(r: &Resource, provider: OrganizationRef, jurisdiction: JurisdictionR
         authorizable: r.authorizable,
         revision_id: r.revision_id.clone(),
         fields,
+        obtained_through_sharing: r.obtained_through_sharing,
     }
 }
 

@@ -433,6 +433,13 @@ async fn data_obtained_through_sharing_needs_the_sharing_providers_consent() {
         ..without
     };
     create(&mut h, STATS, "shared", with).await.unwrap();
+    // The review service asks data uses of it for the same consent: the event says the data is shared.
+    let events = h.events("pdop.registry.resource.created").await;
+    let snapshot = pdop_proto::registry::events::v1::ResourceCreated::decode(events[0].as_slice())
+        .unwrap()
+        .resource
+        .unwrap();
+    assert!(snapshot.obtained_through_sharing);
 }
 
 #[tokio::test]

@@ -1230,3 +1230,55 @@ async fn a_return_for_supplement_reopens_every_confirmation_at_resubmission() {
         .unwrap();
     assert!(theirs.into_inner().data_use_applications.is_empty());
 }
+
+#[tokio::test]
+async fn shared_data_needs_the_sharing_providers_consent() {
+    // N2 Art.5: data obtained through government data sharing is used only with the sharing provider's consent.
+    use pdop_proto::common::{JurisdictionRef, OrganizationRole};
+    use pdop_proto::registry::events::v1::{ResourceSnapshot, ResourceUpdated};
+    let mut h = start().await;
+    let w = h.world("yunnan").await;
+    let shared = ResourceUpdated {
+        resource: Some(ResourceSnapshot {
+            name: w.r1(),
+            provider: Some(common::org_ref(&w.dp(), OrganizationRole::DataProvider)),
+            jurisdiction: Some(JurisdictionRef {
+                name: w.jurisdiction(),
+                ..Default::default()
+            }),
+            authorizable: true,
+            obtained_through_sharing: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.resource.updated",
+        "r-shared",
+        prost::Message::encode_to_vec(&shared),
+    )
+    .await;
+    h.until(
+        "r1 is known as shared",
+        "SELECT EXISTS (SELECT 1 FROM inbox WHERE message_id = 'r-shared')",
+    )
+    .await;
+    let a = create(&mut h, &w, application(&w, "", vec![item(&w.r1(), &[])]))
+        .await
+        .unwrap();
+    let err = submit(&mut h, &w, &a.name).await.unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "INCOMPLETE")
+    );
+    assert!(err.message().contains("sharing_consent"), "{}", err.message());
+    let mut consented = item(&w.r1(), &[]);
+    consented.sharing_consent = document("共享提供方同意函");
+    let b = create(&mut h, &w, application(&w, "", vec![consented]))
+        .await
+        .unwrap();
+    assert_eq!(
+        submit(&mut h, &w, &b.name).await.unwrap().state,
+        pb::DataUseApplicationState::UnderReview as i32
+    );
+}

@@ -302,6 +302,17 @@ pub fn submit(
     if a.delivery_method == 0 {
         missing.push("delivery_method (原始数据不出域、数据可用不可见, S-HN Art.3, S-ZZ Art.18)".to_owned());
     }
+    // N2 Art.5: data the provider obtained through government sharing needs the sharing provider's consent.
+    if kind_of(a) == DataUseKind::PublicData {
+        for (i, (item, r)) in a.items.iter().zip(demanded).enumerate() {
+            if r.snapshot.obtained_through_sharing && item.sharing_consent.is_none() {
+                missing.push(format!(
+                    "items[{i}].sharing_consent: {} was obtained through data sharing (共享提供方同意, N2 Art.5)",
+                    item.resource
+                ));
+            }
+        }
+    }
     for (i, item) in a.items.iter().enumerate() {
         let sensitive = item.involves_personal_info
             || item.involves_sensitive_personal_info
