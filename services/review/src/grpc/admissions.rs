@@ -181,11 +181,7 @@ pub async fn list(
     if !v.is_empty() {
         return Err(Error::Invalid(v));
     }
-    let supervised = if scenario::is_supervisor(&call.caller) {
-        facts::supervised(&ctx.platform.pool, &call.caller.jurisdiction).await?
-    } else {
-        Vec::new()
-    };
+    let supervised = super::supervised(ctx, &call, scenario::is_supervisor(&call.caller)).await?;
     let (found, next) = admissions::list(
         &ctx.platform.pool,
         admissions::Filter {

@@ -39,3 +39,11 @@ pub async fn may_read(
         format!("{} is not a party to {name}", call.caller.organization),
     ))
 }
+
+/// The jurisdictions a supervisor lists in: its own and every one below it; none for anyone else.
+pub async fn supervised(ctx: &Ctx, call: &Call, supervisor: bool) -> Result<Vec<String>, Error> {
+    if !supervisor {
+        return Ok(Vec::new());
+    }
+    crate::storage::facts::supervised(&ctx.platform.pool, &call.caller.jurisdiction).await
+}

@@ -159,11 +159,7 @@ pub async fn list(
     if !v.is_empty() {
         return Err(Error::Invalid(v));
     }
-    let supervised = if is_supervisor(&call) {
-        facts::supervised(&ctx.platform.pool, &call.caller.jurisdiction).await?
-    } else {
-        Vec::new()
-    };
+    let supervised = super::supervised(ctx, &call, is_supervisor(&call)).await?;
     let (checks, next) = quality_checks::list(
         &ctx.platform.pool,
         quality_checks::Filter {
