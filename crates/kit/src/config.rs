@@ -174,6 +174,18 @@ pub struct RulesSettings {
     pub profiles_dir: Option<PathBuf>,
 }
 
+impl RulesSettings {
+    /// The jurisdiction profiles and the holiday calendar these settings name (the built-in ones when unset).
+    pub fn load(&self) -> anyhow::Result<(pdop_rules::Profiles, pdop_rules::Calendar)> {
+        use anyhow::Context as _;
+        let profiles = pdop_rules::Profiles::configured(self.profiles_dir.as_deref())
+            .context("loading rules.profiles_dir")?;
+        let calendar = pdop_rules::Calendar::configured(self.holidays_file.as_deref())
+            .context("loading rules.holidays_file")?;
+        Ok((profiles, calendar))
+    }
+}
+
 /// Development only (refused at start-up unless `auth.dev_mode` is on): a clock ahead of the machine's, so a
 /// demo or an end-to-end run can cross a public notice period without waiting for it.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -93,6 +93,30 @@ pub fn may_supervise<R: Reason>(
     ))
 }
 
+/// R-RV-01, R-EV-01: a `party` to the resource reads it; so does a `supervisor` (by role) of its jurisdiction or
+/// one above it (THREATS H2); anyone else is PERMISSION_DENIED with `reason`.
+pub async fn may_read<R: Reason>(
+    pool: &sqlx::PgPool,
+    caller: &Caller,
+    party: bool,
+    supervisor: bool,
+    jurisdiction: &str,
+    name: &str,
+    reason: R,
+) -> Result<(), Error<R>> {
+    if party {
+        return Ok(());
+    }
+    if supervisor {
+        let row = ancestry(pool, jurisdiction).await?;
+        return may_supervise(caller, &row, name, reason);
+    }
+    Err(Error::denied(
+        reason,
+        format!("{} is not a party to {name}", caller.organization),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

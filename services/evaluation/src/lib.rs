@@ -1,11 +1,23 @@
-//! The evaluation service: indicator-based annual evaluation of operators (评价), grades and rectification (整改).
+//! The evaluation service: indicator systems (评价指标体系), evaluation campaigns and per-organization evaluations
+//! with self-assessment, scores, veto items and grades, evidence collected from the other services' events,
+//! rectification orders (整改) and operator reports (运营报告).
 //!
-//! Its RPCs answer `UNIMPLEMENTED` until the service's own issue lands; the service already starts,
-//! migrates its database, provisions its NATS stream, reports health and serves reflection.
+//! Built on the unit-of-work shape (`design/SPINE.md`): `domain` decides (pure), `storage` reads and writes,
+//! `grpc` parses and delegates. What the registry announces is kept as a read model (`incoming`); the service never
+//! calls the registry. RPCs not built yet answer `UNIMPLEMENTED`.
+
+// The shared parts land before the RPCs that use them.
+#![allow(dead_code, unused_imports, unused_macros)]
+
+mod context;
+mod domain;
+mod grpc;
+mod incoming;
+mod storage;
 
 use std::sync::Arc;
 
-use pdop_kit::auth::{Access, Policy};
+use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
 use pdop_proto::evaluation::v1::evaluation_service_server::{EvaluationService, EvaluationServiceServer};
@@ -13,17 +25,24 @@ use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tonic::service::Routes;
 
+use crate::context::Ctx;
+
 /// The evaluation service, as assembled by `pdop_kit::server`.
 pub struct Evaluation;
 
-/// The `evaluation:` configuration section (none yet).
+/// The `evaluation:` configuration section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EvaluationConfig {}
+pub struct EvaluationConfig {
+    /// How often the schedulers look for passed self-assessment, rectification and report due dates; they act by
+    /// calendar day, so minutes of delay are harmless.
+    #[serde(with = "pdop_kit::config::humantime_secs")]
+    pub scheduler_interval: std::time::Duration,
+}
 
 impl Service for Evaluation {
     type Config = EvaluationConfig;
-    type State = Arc<Platform>;
+    type State = Ctx;
     const DEFAULTS: ServiceDefaults = ServiceDefaults {
         name: "evaluation",
         grpc_port: 50054,
@@ -31,7 +50,7 @@ impl Service for Evaluation {
     };
     const GRPC_SERVICE: &'static str = "pdop.evaluation.v1.EvaluationService";
     const IMPLEMENTED: &'static [&'static str] = Rpcs::IMPLEMENTED;
-    const CONFIG_DEFAULTS: &'static str = "evaluation: {}";
+    const CONFIG_DEFAULTS: &'static str = "evaluation: {scheduler_interval: 10m}";
 
     fn descriptor_set() -> &'static [u8] {
         pdop_proto::FILE_DESCRIPTOR_SET
@@ -42,59 +61,145 @@ impl Service for Evaluation {
     }
 
     fn policy() -> Policy {
-        use Access::*;
-        // One line per RPC of the contract; each gets its roles when it is built.
-        Policy::table(
-            Self::GRPC_SERVICE,
-            [
-                ("CreateIndicatorSystem", Unimplemented),
-                ("GetIndicatorSystem", Unimplemented),
-                ("ListIndicatorSystems", Unimplemented),
-                ("UpdateIndicatorSystem", Unimplemented),
-                ("PublishIndicatorSystem", Unimplemented),
-                ("RetireIndicatorSystem", Unimplemented),
-                ("CreateEvaluationCampaign", Unimplemented),
-                ("GetEvaluationCampaign", Unimplemented),
-                ("ListEvaluationCampaigns", Unimplemented),
-                ("UpdateEvaluationCampaign", Unimplemented),
-                ("StartEvaluationCampaign", Unimplemented),
-                ("CloseEvaluationCampaign", Unimplemented),
-                ("GetEvaluation", Unimplemented),
-                ("ListEvaluations", Unimplemented),
-                ("SubmitSelfAssessment", Unimplemented),
-                ("RecordIndicatorScores", Unimplemented),
-                ("RecordVetoFinding", Unimplemented),
-                ("RecuseEvaluator", Unimplemented),
-                ("CalculateEvaluationResult", Unimplemented),
-                ("CompleteEvaluation", Unimplemented),
-                ("CreateEvidenceRecord", Unimplemented),
-                ("GetEvidenceRecord", Unimplemented),
-                ("ListEvidenceRecords", Unimplemented),
-                ("CreateRectificationOrder", Unimplemented),
-                ("GetRectificationOrder", Unimplemented),
-                ("ListRectificationOrders", Unimplemented),
-                ("SubmitRectificationPlan", Unimplemented),
-                ("SubmitRectificationReport", Unimplemented),
-                ("VerifyRectification", Unimplemented),
-                ("CreateOperatorReport", Unimplemented),
-                ("GetOperatorReport", Unimplemented),
-                ("ListOperatorReports", Unimplemented),
-                ("UpdateOperatorReport", Unimplemented),
-                ("SubmitOperatorReport", Unimplemented),
-                ("AcceptOperatorReport", Unimplemented),
-                ("ReturnOperatorReport", Unimplemented),
-            ],
-        )
+        policy()
     }
 
-    fn build(platform: Arc<Platform>, _config: Self::Config) -> anyhow::Result<Self::State> {
-        Ok(platform)
+    fn build(platform: Arc<Platform>, config: Self::Config) -> anyhow::Result<Self::State> {
+        let (profiles, calendar) = platform.settings.rules.load()?;
+        Ok(Ctx {
+            platform,
+            profiles,
+            calendar,
+            scheduler_interval: config.scheduler_interval,
+        })
     }
 
     fn routes(state: Arc<Self::State>) -> Routes {
-        let limit = state.as_ref().settings.grpc.max_decoding_message_size;
+        let limit = state.platform.settings.grpc.max_decoding_message_size;
         Routes::new(EvaluationServiceServer::new(Rpcs::new(state)).max_decoding_message_size(limit))
     }
+
+    async fn on_ready(state: Arc<Ctx>) -> anyhow::Result<()> {
+        for spec in incoming::specs() {
+            let handler = incoming::Incoming { ctx: state.clone() };
+            state.platform.spawn_consumer(spec, handler).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `CreateIndicatorSystem` → `create_indicator_system`.
+fn snake_case(method: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in method.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Who may call what: one line per RPC of the contract (deny by default); handlers add the party, recusal and
+/// jurisdiction checks (R-EV-01, R-EV-02). While the service is being built, a line whose handler is not in the
+/// `rpcs!` list stays `Unimplemented`.
+fn policy() -> Policy {
+    use Role::*;
+    let roles = |r: &[Role]| Access::Roles(r.to_vec());
+    // The evaluating organizations of §3.3: data authorities, implementing agencies, operators (of developers).
+    let evaluating = roles(&[DataAuthority, ImplementingAgency, Operator]);
+    let scorers = roles(&[Evaluator, DataAuthority, ImplementingAgency, Operator]);
+    let subjects = roles(&[Operator, Developer, ImplementingAgency, DataProvider]);
+    let campaign_readers = roles(&[
+        DataAuthority,
+        ImplementingAgency,
+        Operator,
+        Developer,
+        DataProvider,
+        Evaluator,
+        Auditor,
+    ]);
+    let evaluation_readers = roles(&[
+        DataAuthority,
+        ImplementingAgency,
+        Operator,
+        Developer,
+        DataProvider,
+        Evaluator,
+        Auditor,
+        PricingAuthority,
+    ]);
+    let evidence_readers = campaign_readers.clone();
+    let order_readers = campaign_readers.clone();
+    let report_readers = roles(&[
+        Operator,
+        ImplementingAgency,
+        DataAuthority,
+        Evaluator,
+        PricingAuthority,
+        Auditor,
+    ]);
+    let lines = [
+        ("CreateIndicatorSystem", evaluating.clone()),
+        ("GetIndicatorSystem", Access::Authenticated),
+        ("ListIndicatorSystems", Access::Authenticated),
+        ("UpdateIndicatorSystem", evaluating.clone()),
+        ("PublishIndicatorSystem", evaluating.clone()),
+        ("RetireIndicatorSystem", evaluating.clone()),
+        ("CreateEvaluationCampaign", evaluating.clone()),
+        ("GetEvaluationCampaign", campaign_readers.clone()),
+        ("ListEvaluationCampaigns", campaign_readers),
+        ("UpdateEvaluationCampaign", evaluating.clone()),
+        ("StartEvaluationCampaign", evaluating.clone()),
+        ("CloseEvaluationCampaign", evaluating.clone()),
+        ("GetEvaluation", evaluation_readers.clone()),
+        ("ListEvaluations", evaluation_readers.clone()),
+        ("SubmitSelfAssessment", subjects.clone()),
+        ("RecordIndicatorScores", scorers.clone()),
+        ("RecordVetoFinding", scorers.clone()),
+        ("RecuseEvaluator", scorers.clone()),
+        ("CalculateEvaluationResult", evaluation_readers),
+        ("CompleteEvaluation", evaluating.clone()),
+        (
+            "CreateEvidenceRecord",
+            roles(&[
+                Evaluator,
+                DataAuthority,
+                ImplementingAgency,
+                Operator,
+                Developer,
+                DataProvider,
+            ]),
+        ),
+        ("GetEvidenceRecord", evidence_readers.clone()),
+        ("ListEvidenceRecords", evidence_readers),
+        ("CreateRectificationOrder", evaluating.clone()),
+        ("GetRectificationOrder", order_readers.clone()),
+        ("ListRectificationOrders", order_readers),
+        ("SubmitRectificationPlan", subjects.clone()),
+        ("SubmitRectificationReport", subjects),
+        ("VerifyRectification", scorers),
+        ("CreateOperatorReport", roles(&[Operator])),
+        ("GetOperatorReport", report_readers.clone()),
+        ("ListOperatorReports", report_readers),
+        ("UpdateOperatorReport", roles(&[Operator])),
+        ("SubmitOperatorReport", roles(&[Operator])),
+        (
+            "AcceptOperatorReport",
+            roles(&[ImplementingAgency, DataAuthority]),
+        ),
+        (
+            "ReturnOperatorReport",
+            roles(&[ImplementingAgency, DataAuthority]),
+        ),
+    ];
+    Policy::table(
+        Evaluation::GRPC_SERVICE,
+        lines.map(|(method, access)| {
+            let built = Rpcs::IMPLEMENTED.contains(&snake_case(method).as_str());
+            (method, if built { access } else { Access::Unimplemented })
+        }),
+    )
 }
 
 pdop_kit::rpcs! {

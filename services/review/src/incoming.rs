@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_kit::names;
 use pdop_kit::uow::{self, Call};
-use pdop_proto::common::{JurisdictionRef, OrganizationRef};
+use pdop_proto::common::OrganizationRef;
 use pdop_proto::registry::events::v1 as rev;
 use pdop_proto::registry::v1::ProductState;
 use prost::Message;
@@ -92,35 +92,10 @@ impl Handler for Incoming {
         else {
             return Ok(());
         };
+        if pdop_kit::readmodel::apply(tx, aggregate, fact, &payload).await? {
+            return Ok(());
+        }
         match (aggregate, fact) {
-            ("jurisdiction", "created") => {
-                let e = rev::JurisdictionCreated::decode(payload)?;
-                upsert_jurisdiction(tx, e.jurisdiction.as_ref(), &e.parent).await?;
-            }
-            ("jurisdiction", "updated") => {
-                let e = rev::JurisdictionUpdated::decode(payload)?;
-                upsert_jurisdiction(tx, e.jurisdiction.as_ref(), &e.parent).await?;
-            }
-            ("organization", "created") => {
-                let e = rev::OrganizationCreated::decode(payload)?;
-                upsert_organization(
-                    tx,
-                    e.organization.as_ref(),
-                    e.jurisdiction.as_ref(),
-                    e.credit_status,
-                )
-                .await?;
-            }
-            ("organization", "updated") => {
-                let e = rev::OrganizationUpdated::decode(payload)?;
-                upsert_organization(
-                    tx,
-                    e.organization.as_ref(),
-                    e.jurisdiction.as_ref(),
-                    e.credit_status,
-                )
-                .await?;
-            }
             ("resource", _) => {
                 if let Some(r) = First::<rev::ResourceSnapshot>::decode(payload)?.value {
                     upsert_resource(tx, &r).await?;
@@ -224,55 +199,6 @@ fn id<'a>(name: &'a str, collection: &str) -> &'a str {
 fn org_id(o: Option<&OrganizationRef>) -> String {
     o.map(|o| id(&o.name, "organizations").to_owned())
         .unwrap_or_default()
-}
-
-async fn upsert_jurisdiction(
-    tx: &mut Tx,
-    j: Option<&JurisdictionRef>,
-    parent: &str,
-) -> Result<(), sqlx::Error> {
-    let Some(j) = j else { return Ok(()) };
-    let Some(jid) = names::parse(&j.name, "jurisdictions") else {
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT INTO jurisdictions (id, profile_id, parent_id, body) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, parent_id = excluded.parent_id,
-                                        body = excluded.body",
-    )
-    .bind(jid)
-    .bind(&j.profile_id)
-    .bind(names::parse(parent, "jurisdictions"))
-    .bind(j.encode_to_vec())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn upsert_organization(
-    tx: &mut Tx,
-    o: Option<&OrganizationRef>,
-    j: Option<&JurisdictionRef>,
-    credit_status: i32,
-) -> Result<(), sqlx::Error> {
-    let Some(o) = o else { return Ok(()) };
-    let Some(oid) = names::parse(&o.name, "organizations") else {
-        return Ok(());
-    };
-    let roles: Vec<i16> = o.roles.iter().map(|r| i16::try_from(*r).unwrap_or(0)).collect();
-    sqlx::query(
-        "INSERT INTO organizations (id, jurisdiction_id, roles, credit_status, body) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO UPDATE SET jurisdiction_id = excluded.jurisdiction_id, roles = excluded.roles,
-                                        credit_status = excluded.credit_status, body = excluded.body",
-    )
-    .bind(oid)
-    .bind(j.map(|j| id(&j.name, "jurisdictions")).unwrap_or_default())
-    .bind(roles)
-    .bind(i16::try_from(credit_status).unwrap_or(0))
-    .bind(o.encode_to_vec())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 async fn upsert_resource(tx: &mut Tx, r: &rev::ResourceSnapshot) -> Result<(), sqlx::Error> {

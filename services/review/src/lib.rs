@@ -15,13 +15,11 @@ mod storage;
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
 use pdop_proto::review::v1 as pb;
 use pdop_proto::review::v1::review_service_server::{ReviewService, ReviewServiceServer};
-use pdop_rules::{Calendar, Profiles};
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
 use tonic::service::Routes;
@@ -66,11 +64,7 @@ impl Service for Review {
     }
 
     fn build(platform: Arc<Platform>, config: Self::Config) -> anyhow::Result<Self::State> {
-        let rules = &platform.settings.rules;
-        let profiles =
-            Profiles::configured(rules.profiles_dir.as_deref()).context("loading rules.profiles_dir")?;
-        let calendar =
-            Calendar::configured(rules.holidays_file.as_deref()).context("loading rules.holidays_file")?;
+        let (profiles, calendar) = platform.settings.rules.load()?;
         Ok(Ctx {
             platform,
             profiles,

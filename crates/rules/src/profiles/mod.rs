@@ -8,6 +8,7 @@
 //! parent's value when its own text states the rule, so the citation points at the binding text;
 //! lists that a seed copies word for word from the national text are inherited instead.
 
+mod evaluation;
 mod model;
 mod review;
 #[cfg(test)]
@@ -17,9 +18,12 @@ mod values;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use self::evaluation::{
+    DimensionRule, EvaluationRules, ReportContent, ReportRules, SubjectKind, SubjectRule, SuspensionGround,
+};
 pub use self::model::{
-    AgreementRules, DataRules, DeveloperRules, DisclosureRules, EvaluationRules, PlanRules, PricingRules,
-    Profile, RegistrationRules, ReportRules, RetentionRules,
+    AgreementRules, DataRules, DeveloperRules, DisclosureRules, PlanRules, PricingRules, Profile,
+    RegistrationRules, RetentionRules,
 };
 pub use self::review::{
     AdmissionMaterialKind, AdmissionRules, AppealRules, AppealSubjectKind, CallerRole, ComplianceCheckKind,

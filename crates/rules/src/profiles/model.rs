@@ -9,10 +9,10 @@ use chrono::NaiveDate;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
+use super::evaluation::{EvaluationRules, ReportRules};
 use super::review::ReviewRules;
 use super::values::{
-    AnnualReportDue, Cadence, DecimalString, EvaluationGrade, ListItem, MonthDay, RegistrationPrecondition,
-    Sourced, TaxModel,
+    Cadence, DecimalString, ListItem, MonthDay, RegistrationPrecondition, Sourced, TaxModel,
 };
 use crate::Period;
 
@@ -177,21 +177,6 @@ pub struct DeveloperRules {
     pub agreement_term_max: Option<Sourced<Period>>,
 }
 
-/// Evaluation rules (DOMAIN §4.9; D23).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvaluationRules {
-    /// How often operators are evaluated.
-    #[serde(default, deserialize_with = "setting")]
-    pub frequency: Option<Sourced<Cadence>>,
-    /// The results an evaluation may give.
-    #[serde(default, deserialize_with = "setting")]
-    pub grades: Option<Sourced<Vec<EvaluationGrade>>>,
-    /// Time to rectify after a "rectify" result (D23).
-    #[serde(default, deserialize_with = "setting")]
-    pub rectification_period: Option<Sourced<Period>>,
-}
-
 /// Retention periods (DOMAIN §8; D26, D27).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,18 +223,6 @@ pub struct DisclosureRules {
     /// Yearly due date of the disclosure of the prior year (D11).
     #[serde(default, deserialize_with = "setting")]
     pub due: Option<Sourced<MonthDay>>,
-}
-
-/// Operator reporting rules (DOMAIN §4.10; D24, D25).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportRules {
-    /// The reports an operator files (quarterly and/or annual).
-    #[serde(default, deserialize_with = "setting")]
-    pub operator_cadence: Option<Sourced<Vec<Cadence>>>,
-    /// When in the year the operator's annual report is due.
-    #[serde(default, deserialize_with = "setting")]
-    pub operator_annual_due: Option<Sourced<AnnualReportDue>>,
 }
 
 /// Deserializes `{ value = ..., source = "..." }` into `Some`, and `{ source = "..." }` (a cited

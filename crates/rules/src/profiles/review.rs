@@ -197,6 +197,7 @@ macro_rules! proto_names {
         )+
     };
 }
+pub(super) use {profile_ids, proto_names};
 
 profile_ids! {
     /// How scenario and data-use reviews relate (§2.2).

@@ -1,3 +1,5 @@
+// The `[evaluation]` and `[reports]` sections (REVIEW-EVALUATION §3.12).
+mod evaluation;
 // The `[review]` section (REVIEW-EVALUATION §2.13): its values, and the sources they cite.
 mod review;
 mod review_sources;
@@ -6,6 +8,33 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::Period;
+
+const SEEDS: [&str; 5] = ["S-HN", "S-HB", "S-YN", "S-LY", "S-ZZ"];
+
+/// A set setting as (key, source, inferred).
+type Entry<'a> = (&'static str, &'a str, bool);
+
+fn entry<'a, T>(key: &'static str, setting: &'a Option<Sourced<T>>) -> Option<Entry<'a>> {
+    setting
+        .as_ref()
+        .map(|setting| (key, setting.source.as_str(), setting.is_inferred()))
+}
+
+/// REVIEW-EVALUATION §0 "Inferred values in profiles": an inferred setting quotes a seed or names DOMAIN.
+fn assert_inferred_sources_quote(profile: &str, entries: &[Entry<'_>]) {
+    for (key, source, inferred) in entries {
+        if !inferred {
+            continue;
+        }
+        let rest = source.trim_start_matches("inferred —").trim();
+        let quotes_seed =
+            SEEDS.iter().any(|seed| rest.contains(seed)) && (rest.contains('(') || rest.contains('"'));
+        assert!(
+            quotes_seed || rest.contains("DOMAIN"),
+            "{profile} {key}: {source}"
+        );
+    }
+}
 
 fn builtin(id: &str) -> Profile {
     Profiles::builtin()

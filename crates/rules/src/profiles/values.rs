@@ -71,6 +71,14 @@ pub enum EvaluationGrade {
     Fail,
     /// 限期整改: rectify within a time limit, then re-evaluate.
     Rectify,
+    /// 优秀 (four-level scheme; no profile configures it).
+    Excellent,
+    /// 良好.
+    Good,
+    /// 合格.
+    Qualified,
+    /// 不合格.
+    Unqualified,
 }
 
 impl EvaluationGrade {
@@ -80,6 +88,23 @@ impl EvaluationGrade {
             EvaluationGrade::Pass => "通过",
             EvaluationGrade::Fail => "未通过",
             EvaluationGrade::Rectify => "限期整改",
+            EvaluationGrade::Excellent => "优秀",
+            EvaluationGrade::Good => "良好",
+            EvaluationGrade::Qualified => "合格",
+            EvaluationGrade::Unqualified => "不合格",
+        }
+    }
+
+    /// The `pdop.evaluation.v1.EvaluationGrade` value name, e.g. `EVALUATION_GRADE_PASS`.
+    pub fn proto_name(self) -> &'static str {
+        match self {
+            EvaluationGrade::Pass => "EVALUATION_GRADE_PASS",
+            EvaluationGrade::Fail => "EVALUATION_GRADE_FAIL",
+            EvaluationGrade::Rectify => "EVALUATION_GRADE_RECTIFY",
+            EvaluationGrade::Excellent => "EVALUATION_GRADE_EXCELLENT",
+            EvaluationGrade::Good => "EVALUATION_GRADE_GOOD",
+            EvaluationGrade::Qualified => "EVALUATION_GRADE_QUALIFIED",
+            EvaluationGrade::Unqualified => "EVALUATION_GRADE_UNQUALIFIED",
         }
     }
 }

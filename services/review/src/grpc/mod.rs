@@ -17,8 +17,8 @@ use pdop_kit::uow::Call;
 use crate::context::Ctx;
 use crate::domain::{Error, ErrorReason};
 
-/// R-RV-01: a party to the resource reads it; so does a `supervisor` (by role) of its jurisdiction or one above it
-/// (THREATS H2); anyone else is PERMISSION_DENIED.
+/// A party to the resource reads it; so does a `supervisor` (by role) of its jurisdiction or one above it; anyone
+/// else is PERMISSION_DENIED (`pdop_kit::scope::may_read`).
 pub async fn may_read(
     ctx: &Ctx,
     call: &Call,
@@ -27,17 +27,17 @@ pub async fn may_read(
     jurisdiction: &str,
     name: &str,
 ) -> Result<(), Error> {
-    if party {
-        return Ok(());
-    }
-    if supervisor {
-        let row = pdop_kit::scope::ancestry(&ctx.platform.pool, jurisdiction).await?;
-        return pdop_kit::scope::may_supervise(&call.caller, &row, name, ErrorReason::NotAParty);
-    }
-    Err(Error::denied(
+    let pool = &ctx.platform.pool;
+    pdop_kit::scope::may_read(
+        pool,
+        &call.caller,
+        party,
+        supervisor,
+        jurisdiction,
+        name,
         ErrorReason::NotAParty,
-        format!("{} is not a party to {name}", call.caller.organization),
-    ))
+    )
+    .await
 }
 
 /// The jurisdictions a supervisor lists in: its own and every one below it; none for anyone else.

@@ -9,7 +9,7 @@ use super::{Tx, id_of};
 use crate::domain::appeal::COLLECTION;
 use crate::domain::{Error, ErrorReason};
 
-impl Document for Appeal {
+impl Document<ErrorReason> for Appeal {
     const TABLE: &'static str = "appeals";
     const COLLECTION: &'static str = COLLECTION;
     const NOT_FOUND: ErrorReason = ErrorReason::AppealNotFound;

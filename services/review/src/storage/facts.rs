@@ -17,36 +17,18 @@ use crate::domain::{Error, ErrorReason};
 
 /// The profile `jurisdiction` is bound to; NOT_FOUND when the registry has not announced it (yet).
 pub async fn profile(tx: &mut Tx, profiles: &Profiles, jurisdiction: &str) -> Result<Arc<Profile>, Error> {
-    let id = names::parse(jurisdiction, "jurisdictions").unwrap_or_default();
-    let profile_id: Option<String> = sqlx::query_scalar("SELECT profile_id FROM jurisdictions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let profile_id =
-        profile_id.ok_or_else(|| Error::not_found(ErrorReason::JurisdictionNotFound, jurisdiction))?;
-    profiles.shared(&profile_id).ok_or_else(|| {
-        Error::Internal(anyhow::anyhow!(
-            "{jurisdiction} is bound to unknown profile {profile_id}"
-        ))
-    })
+    pdop_kit::readmodel::profile(
+        &mut **tx,
+        profiles,
+        jurisdiction,
+        ErrorReason::JurisdictionNotFound,
+    )
+    .await
 }
 
 /// The ids of the caller's jurisdiction and every jurisdiction below it (what a supervisor lists).
 pub async fn supervised(pool: &sqlx::PgPool, jurisdiction: &str) -> Result<Vec<String>, Error> {
-    let Some(id) = names::parse(jurisdiction, "jurisdictions") else {
-        return Ok(Vec::new());
-    };
-    Ok(sqlx::query_scalar(
-        "WITH RECURSIVE down (id, depth) AS (
-             SELECT $1::text, 0
-             UNION ALL
-             SELECT j.id, down.depth + 1 FROM jurisdictions j JOIN down ON j.parent_id = down.id WHERE down.depth < 16
-         )
-         SELECT DISTINCT id FROM down",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?)
+    Ok(pdop_kit::readmodel::below(pool, jurisdiction).await?)
 }
 
 pub async fn ancestry(tx: &mut Tx, jurisdiction: &str) -> Result<Ancestry, Error> {
@@ -94,17 +76,7 @@ pub async fn demanded(tx: &mut Tx, resources: &[(String, String)]) -> Result<Vec
 
 /// The organization as announced (with its display name), or a bare reference when it was not.
 pub async fn organization(tx: &mut Tx, name: &str) -> Result<OrganizationRef, Error> {
-    let id = names::parse(name, "organizations").unwrap_or_default();
-    let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM organizations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(body
-        .and_then(|b| OrganizationRef::decode(b.as_slice()).ok())
-        .unwrap_or_else(|| OrganizationRef {
-            name: name.to_owned(),
-            ..Default::default()
-        }))
+    Ok(pdop_kit::readmodel::organization(&mut **tx, name).await?)
 }
 
 /// The organization `name` must be known (the request's `field`), with its reference.
@@ -118,17 +90,7 @@ pub async fn known_organization(tx: &mut Tx, name: &str, field: &str) -> Result<
 }
 
 pub async fn jurisdiction(tx: &mut Tx, name: &str) -> Result<JurisdictionRef, Error> {
-    let id = names::parse(name, "jurisdictions").unwrap_or_default();
-    let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM jurisdictions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(body
-        .and_then(|b| JurisdictionRef::decode(b.as_slice()).ok())
-        .unwrap_or_else(|| JurisdictionRef {
-            name: name.to_owned(),
-            ..Default::default()
-        }))
+    Ok(pdop_kit::readmodel::jurisdiction(&mut **tx, name).await?)
 }
 
 fn role_of(org: OrgRole) -> OrganizationRole {

@@ -1,16 +1,5 @@
 use super::*;
 
-const SEEDS: [&str; 5] = ["S-HN", "S-HB", "S-YN", "S-LY", "S-ZZ"];
-
-/// A set setting as (key, source, inferred).
-type Entry<'a> = (&'static str, &'a str, bool);
-
-fn entry<'a, T>(key: &'static str, setting: &'a Option<Sourced<T>>) -> Option<Entry<'a>> {
-    setting
-        .as_ref()
-        .map(|setting| (key, setting.source.as_str(), setting.is_inferred()))
-}
-
 /// Returns every set review setting. The sections are destructured whole, so a new key does not
 /// compile until it is listed here and thus checked by the source tests.
 fn review_settings(review: &ReviewRules) -> Vec<Entry<'_>> {
@@ -101,19 +90,7 @@ fn henan_products_mandatory_is_the_national_rule_marked_inferred() {
 fn inferred_review_settings_quote_a_seed_or_name_domain() {
     // REVIEW-EVALUATION §0 "Inferred values in profiles".
     for profile in Profiles::builtin().iter() {
-        for (key, source, inferred) in review_settings(&profile.review) {
-            if !inferred {
-                continue;
-            }
-            let rest = source.trim_start_matches("inferred —").trim();
-            let quotes_seed =
-                SEEDS.iter().any(|seed| rest.contains(seed)) && (rest.contains('(') || rest.contains('"'));
-            assert!(
-                quotes_seed || rest.contains("DOMAIN"),
-                "{} {key}: {source}",
-                profile.id
-            );
-        }
+        assert_inferred_sources_quote(&profile.id, &review_settings(&profile.review));
     }
 }
 

@@ -1,0 +1,23 @@
+//! Rows and SQL: `fn(&mut Tx, …) -> Result<_, Error>`; database errors become `Error` through the kit's
+//! translation. Evaluation resources are stored as their message (`pdop_kit::documents`) with the columns their
+//! listings and visibility need.
+
+pub mod facts;
+
+pub use pdop_kit::documents::{check_etag, id_of, new_id};
+pub use pdop_kit::uow::Tx;
+
+/// `pdop_kit::document!` with the evaluation service's error reasons.
+macro_rules! document {
+    ($message:ty, $table:literal, $collection:expr, $not_found:expr) => {
+        pdop_kit::document!(
+            $message,
+            $table,
+            $collection,
+            $crate::domain::ErrorReason,
+            $not_found
+        );
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use document;
