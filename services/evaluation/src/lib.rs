@@ -20,6 +20,7 @@ use std::sync::Arc;
 use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
+use pdop_proto::evaluation::v1 as pb;
 use pdop_proto::evaluation::v1::evaluation_service_server::{EvaluationService, EvaluationServiceServer};
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
@@ -86,18 +87,6 @@ impl Service for Evaluation {
         }
         Ok(())
     }
-}
-
-/// `CreateIndicatorSystem` → `create_indicator_system`.
-fn snake_case(method: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in method.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 /// Who may call what: one line per RPC of the contract (deny by default); handlers add the party, recusal and
@@ -196,7 +185,7 @@ fn policy() -> Policy {
     Policy::table(
         Evaluation::GRPC_SERVICE,
         lines.map(|(method, access)| {
-            let built = Rpcs::IMPLEMENTED.contains(&snake_case(method).as_str());
+            let built = Rpcs::IMPLEMENTED.contains(&pdop_kit::rpc::snake_case(method).as_str());
             (method, if built { access } else { Access::Unimplemented })
         }),
     )
@@ -204,6 +193,12 @@ fn policy() -> Policy {
 
 pdop_kit::rpcs! {
     EvaluationService for Evaluation;
+    create_indicator_system(pb::CreateIndicatorSystemRequest) -> pb::CreateIndicatorSystemResponse = grpc::indicator_systems::create;
+    get_indicator_system(pb::GetIndicatorSystemRequest) -> pb::GetIndicatorSystemResponse = grpc::indicator_systems::get;
+    list_indicator_systems(pb::ListIndicatorSystemsRequest) -> pb::ListIndicatorSystemsResponse = grpc::indicator_systems::list;
+    update_indicator_system(pb::UpdateIndicatorSystemRequest) -> pb::UpdateIndicatorSystemResponse = grpc::indicator_systems::update;
+    publish_indicator_system(pb::PublishIndicatorSystemRequest) -> pb::PublishIndicatorSystemResponse = grpc::indicator_systems::publish;
+    retire_indicator_system(pb::RetireIndicatorSystemRequest) -> pb::RetireIndicatorSystemResponse = grpc::indicator_systems::retire;
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The registry facts the evaluation service keeps: who was active when.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 #[tokio::test]

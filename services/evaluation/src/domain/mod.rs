@@ -1,6 +1,12 @@
 //! What the evaluation service decides, with no I/O: each kind's transitions return a `Change` (audit + event),
 //! refusals are `Error`s naming the rule and its source.
 
+pub mod campaign;
+pub mod decimals;
 pub mod error;
+pub mod evaluation;
+pub mod grading;
+pub mod indicator_system;
+pub mod scoring;
 
 pub use error::{Error, ErrorReason, require_state};

@@ -2,7 +2,10 @@
 //! translation. Evaluation resources are stored as their message (`pdop_kit::documents`) with the columns their
 //! listings and visibility need.
 
+pub mod campaigns;
+pub mod evaluations;
 pub mod facts;
+pub mod indicator_systems;
 
 pub use pdop_kit::documents::{check_etag, id_of, new_id};
 pub use pdop_kit::uow::Tx;
@@ -19,5 +22,4 @@ macro_rules! document {
         );
     };
 }
-#[allow(unused_imports)]
 pub(crate) use document;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod systems;
+
 use std::sync::Arc;
 
 use pdop_evaluation::Evaluation;
