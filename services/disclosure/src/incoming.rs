@@ -32,7 +32,7 @@ pub struct Incoming {
 
 /// The entry a routed event becomes.
 pub fn draft(route: &routes::Route, event: &IncomingEvent, payload: &DynamicMessage) -> Draft {
-    let rendered = render::render(payload);
+    let rendered = render::render(payload, route.fields);
     let title = match &rendered.display {
         Some(display) => format!("{}：{}", route.title, display),
         None => route.title.to_owned(),
@@ -40,7 +40,7 @@ pub fn draft(route: &routes::Route, event: &IncomingEvent, payload: &DynamicMess
     let lines: Vec<String> = rendered
         .fields
         .iter()
-        .map(|f| format!("{}：{}", f.label, f.value))
+        .map(|f| format!("{}：{}", f.label, render::shown(f)))
         .collect();
     let subject = if event.ce_subject.is_empty() {
         rendered

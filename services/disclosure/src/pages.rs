@@ -71,7 +71,7 @@ pub fn entry(e: &Entry) -> String {
         body.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>",
             escape(&f.label),
-            escape(&f.value)
+            escape(crate::render::shown(f))
         ));
     }
     body.push_str("</tbody></table>");

@@ -1,6 +1,7 @@
 //! Turns an event payload into the public parts of an entry: its structured fields, jurisdiction, discloser and
 //! title. Payloads are read through their descriptors, so a new field of an event is published without code
 //! changes; fields that may carry personal information (actors, identity numbers, contacts) are never published.
+//! A route with a field allowlist publishes only the fields it lists (routes.rs).
 
 use chrono::{DateTime, Utc};
 use pdop_proto::common::{JurisdictionRef, OrganizationRef};
@@ -24,7 +25,48 @@ fn is_wrapper(full_name: &str) -> bool {
     full_name.ends_with("Summary") || full_name.ends_with("Snapshot")
 }
 
-fn label(key: &str) -> String {
+/// Labels of fields whose key alone is ambiguous, by their path of proto field names.
+const PATH_LABELS: &[(&str, &str)] = &[
+    ("evaluation.subject", "评价对象"),
+    ("evaluation.subject.display_name", "评价对象名称"),
+    ("evaluation.year", "评价年度"),
+];
+
+/// Flags published as words instead of `true` (REVIEW-EVALUATION §3.11: the rectification outcome).
+const FLAGS: &[(&str, &str)] = &[
+    ("rectification_pending", "整改中"),
+    ("re_evaluation", "整改后再次评估"),
+];
+
+/// Enum values shown in Chinese in an entry's text and page; the field value stays the contract's value name
+/// (entry.proto FIELD_VALUE_TYPE_ENUM). Grades: evaluation_enums.proto, S-YN Art.26.
+const ENUM_TEXTS: &[(&str, &str)] = &[
+    ("EVALUATION_GRADE_EXCELLENT", "优秀"),
+    ("EVALUATION_GRADE_GOOD", "良好"),
+    ("EVALUATION_GRADE_QUALIFIED", "合格"),
+    ("EVALUATION_GRADE_UNQUALIFIED", "不合格"),
+    ("EVALUATION_GRADE_PASS", "通过"),
+    ("EVALUATION_GRADE_FAIL", "未通过"),
+    ("EVALUATION_GRADE_RECTIFY", "限期整改"),
+];
+
+fn find<'a>(table: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// A field's value as the public reads it: an enum value in Chinese where known, else the value itself.
+pub fn shown(field: &EntryField) -> &str {
+    if field.value_type == FieldValueType::Enum as i32 {
+        find(ENUM_TEXTS, &field.value).unwrap_or(&field.value)
+    } else {
+        &field.value
+    }
+}
+
+fn label(path: &str, key: &str) -> String {
+    if let Some(label) = find(PATH_LABELS, path) {
+        return label.to_owned();
+    }
     let known = [
         ("name", "资源名称"),
         ("display_name", "名称"),
@@ -50,6 +92,8 @@ fn label(key: &str) -> String {
         ("reason", "理由"),
         ("state", "状态"),
         ("grade", "评价结果"),
+        ("rectification_pending", "整改情况"),
+        ("re_evaluation", "整改情况"),
     ];
     known
         .iter()
@@ -62,6 +106,8 @@ pub struct Rendered {
     pub fields: Vec<EntryField>,
     pub jurisdiction: Option<JurisdictionRef>,
     pub display: Option<String>,
+    /// The route's allowlist of field paths; `None`: every field but the private ones.
+    allowed: Option<&'static [&'static str]>,
 }
 
 fn string_of(m: &DynamicMessage, field: &str) -> String {
@@ -146,27 +192,44 @@ fn looks_like_name(s: &str) -> bool {
 }
 
 impl Rendered {
-    fn push(&mut self, key: String, value: String, value_type: FieldValueType) {
-        if value.is_empty() || self.fields.iter().any(|f| f.key == key) {
+    /// Whether the field at `path` (proto field names joined by `.`) is published: it, or a message holding
+    /// it, is on the allowlist. Messages on the way to an allowed field are walked but not published.
+    fn allows(&self, path: &str) -> bool {
+        self.allowed.is_none_or(|allowed| {
+            allowed.iter().any(|a| {
+                path.strip_prefix(a)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+        })
+    }
+
+    fn push(&mut self, path: &str, key: String, value: String, value_type: FieldValueType) {
+        if value.is_empty() || !self.allows(path) || self.fields.iter().any(|f| f.key == key) {
             return;
         }
         self.fields.push(EntryField {
-            label: label(&key),
+            label: label(path, &key),
             key,
             value,
             value_type: value_type as i32,
         });
     }
 
-    fn walk(&mut self, m: &DynamicMessage, prefix: &str, depth: usize) {
+    /// Walks `m`; `prefix` begins the keys of its fields, `at` their paths.
+    fn walk(&mut self, m: &DynamicMessage, prefix: &str, at: &str, depth: usize) {
         for (field, value) in m.fields() {
             let name = field.name();
             if PRIVATE.iter().any(|p| name.contains(p)) {
                 continue;
             }
             let key = format!("{prefix}{name}");
+            let path = format!("{at}{name}");
+            if let (Value::Bool(true), Some(text)) = (value, find(FLAGS, name)) {
+                self.push(&path, key, text.to_owned(), FieldValueType::Text);
+                continue;
+            }
             match value {
-                Value::Message(inner) => self.message(&key, inner, depth),
+                Value::Message(inner) => self.message(&key, &path, inner, depth),
                 Value::List(items) => {
                     let texts: Vec<String> = items
                         .iter()
@@ -175,30 +238,39 @@ impl Rendered {
                             other => scalar(other, &field.kind()).map(|(t, _)| t),
                         })
                         .collect();
-                    self.push(key, texts.join("、"), FieldValueType::Text);
+                    self.push(&path, key, texts.join("、"), FieldValueType::Text);
                 }
                 other => {
                     if let Some((text, value_type)) = scalar(other, &field.kind()) {
-                        if self.display.is_none() && (name.ends_with("display_name") || name == "title") {
+                        if self.display.is_none()
+                            && (name.ends_with("display_name") || name == "title")
+                            && self.allows(&path)
+                        {
                             self.display = Some(text.clone());
                         }
-                        self.push(key, text, value_type);
+                        self.push(&path, key, text, value_type);
                     }
                 }
             }
         }
     }
 
-    fn message(&mut self, key: &str, inner: &DynamicMessage, depth: usize) {
+    fn message(&mut self, key: &str, path: &str, inner: &DynamicMessage, depth: usize) {
         let full_name = inner.descriptor().full_name().to_owned();
+        // The entry's jurisdiction is where it is filed and whose authority may correct it, allowlisted or not.
         if full_name == "pdop.common.v1.JurisdictionRef" && self.jurisdiction.is_none() {
             self.jurisdiction = inner.transcode_to::<JurisdictionRef>().ok();
         }
         if let Some((text, value_type)) = common_value(inner) {
-            self.push(key.to_owned(), text, value_type);
+            self.push(path, key.to_owned(), text, value_type);
             let display = string_of(inner, "display_name");
             if !display.is_empty() {
-                self.push(format!("{key}_display_name"), display, FieldValueType::Text);
+                self.push(
+                    &format!("{path}.display_name"),
+                    format!("{key}_display_name"),
+                    display,
+                    FieldValueType::Text,
+                );
             }
         } else if depth < 3 {
             let prefix = if depth == 0 && is_wrapper(&full_name) {
@@ -206,15 +278,19 @@ impl Rendered {
             } else {
                 format!("{key}_")
             };
-            self.walk(inner, &prefix, depth + 1);
+            self.walk(inner, &prefix, &format!("{path}."), depth + 1);
         }
     }
 }
 
-/// The public fields of a payload, its jurisdiction and a display name for the title.
-pub fn render(payload: &DynamicMessage) -> Rendered {
-    let mut rendered = Rendered::default();
-    rendered.walk(payload, "", 0);
+/// The public fields of a payload (only those at `allowed` paths when given), its jurisdiction and a display
+/// name for the title.
+pub fn render(payload: &DynamicMessage, allowed: Option<&'static [&'static str]>) -> Rendered {
+    let mut rendered = Rendered {
+        allowed,
+        ..Rendered::default()
+    };
+    rendered.walk(payload, "", "", 0);
     rendered
 }
 
@@ -292,7 +368,7 @@ mod tests {
             ..Default::default()
         };
         let payload = dynamic(&event, "pdop.pricing.events.v1.CapPricePublished");
-        let rendered = render(&payload);
+        let rendered = render(&payload, None);
         let field = |key: &str| {
             rendered
                 .fields
@@ -317,5 +393,27 @@ mod tests {
                 .as_deref(),
             Some("organizations/agency")
         );
+    }
+
+    // evaluation_enums.proto, S-YN Art.26: every grade is shown in Chinese (通过 / 未通过 / 限期整改, and the
+    // four-level 优秀 / 良好 / 合格 / 不合格), so no grade reaches the public as a contract name.
+    #[test]
+    fn every_evaluation_grade_is_shown_in_chinese() {
+        let grades = crate::leaf::pool()
+            .get_enum_by_name("pdop.evaluation.v1.EvaluationGrade")
+            .expect("EvaluationGrade");
+        for value in grades.values().filter(|v| v.number() != 0) {
+            let field = EntryField {
+                value: value.name().to_owned(),
+                value_type: FieldValueType::Enum as i32,
+                ..Default::default()
+            };
+            assert!(
+                shown(&field).chars().all(|c| !c.is_ascii()),
+                "{} is shown as {}",
+                value.name(),
+                shown(&field)
+            );
+        }
     }
 }

@@ -12,27 +12,41 @@ pub struct Route {
     pub title: &'static str,
     /// Field names holding the discloser, in order of preference (searched through nested messages).
     pub discloser: &'static [&'static str],
-    /// A top-level string field the fact must have set to be public; `None`: every fact of the subject is.
-    pub only_if_set: Option<&'static str>,
+    /// Whether a fact of the subject is public; `None`: every fact is.
+    pub publish_if: Option<fn(&DynamicMessage) -> bool>,
+    /// The only payload fields published, as paths of proto field names (`evaluation.subject`); `None`: every
+    /// field but the private ones (render.rs).
+    pub fields: Option<&'static [&'static str]>,
 }
 
 impl Route {
     /// Whether this fact becomes an entry.
     pub fn applies(&self, payload: &DynamicMessage) -> bool {
-        self.only_if_set.is_none_or(|field| {
-            payload
-                .get_field_by_name(field)
-                .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-        })
+        self.publish_if.is_none_or(|publish| publish(payload))
     }
 
-    /// This route, public only for facts with `field` set.
-    const fn only_if_set(self, field: &'static str) -> Self {
+    /// This route, public only for facts `publish` accepts.
+    const fn publish_if(self, publish: fn(&DynamicMessage) -> bool) -> Self {
         Self {
-            only_if_set: Some(field),
+            publish_if: Some(publish),
             ..self
         }
     }
+
+    /// This route, publishing only the payload fields at `paths`.
+    const fn only_fields(self, paths: &'static [&'static str]) -> Self {
+        Self {
+            fields: Some(paths),
+            ..self
+        }
+    }
+}
+
+/// Whether the top-level string field `field` of `payload` is non-empty.
+fn is_set(payload: &DynamicMessage, field: &str) -> bool {
+    payload
+        .get_field_by_name(field)
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
 }
 
 const fn route(
@@ -48,7 +62,8 @@ const fn route(
         kind,
         title,
         discloser,
-        only_if_set: None,
+        publish_if: None,
+        fields: None,
     }
 }
 
@@ -244,7 +259,7 @@ pub const ROUTES: &[Route] = &[
         "开发主体未准入",
         OPERATOR,
     )
-    .only_if_set("objection"),
+    .publish_if(|event| is_set(event, "objection")),
     route(
         "pdop.review.developer_admission.objection_resolved",
         "pdop.review.events.v1.DeveloperAdmissionObjectionResolved",
@@ -258,7 +273,16 @@ pub const ROUTES: &[Route] = &[
         K::EvaluationResult,
         "评价结果",
         &["evaluating_organization"],
-    ),
+    )
+    // R-EV-08: subject, year, grade and the rectification outcome only; never the score, veto, override,
+    // consequences, opinion, order, campaign, agreement or period (REVIEW-EVALUATION §3.11).
+    .only_fields(&[
+        "evaluation.subject",
+        "evaluation.year",
+        "grade",
+        "rectification_pending",
+        "re_evaluation",
+    ]),
 ];
 
 pub fn find(subject: &str) -> Option<&'static Route> {
@@ -279,6 +303,27 @@ mod tests {
                 "{} is not a known message",
                 r.message
             );
+        }
+    }
+
+    // An allowlisted path that names no field would silently publish nothing of it.
+    #[test]
+    fn every_allowlisted_path_names_a_field_of_the_payload() {
+        for r in ROUTES {
+            for path in r.fields.unwrap_or_default() {
+                let mut message = crate::leaf::pool().get_message_by_name(r.message);
+                let mut last = None;
+                for name in path.split('.') {
+                    last = message.as_ref().and_then(|m| m.get_field_by_name(name));
+                    message = last.as_ref().and_then(|f| f.kind().as_message().cloned());
+                }
+                assert!(
+                    last.is_some(),
+                    "{}: {path} is not a field of {}",
+                    r.subject,
+                    r.message
+                );
+            }
         }
     }
 }

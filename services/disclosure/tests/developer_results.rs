@@ -6,9 +6,12 @@
 mod common;
 
 use common::*;
-use pdop_proto::disclosure::v1::{Entry, EntryKind};
+use pdop_disclosure::verify::verify;
+use pdop_proto::disclosure::v1::EntryKind;
 use pdop_proto::review::events::v1::{DeveloperAdmissionRejected, DeveloperAdmissionSummary};
 use prost::Message;
+
+const REJECTED: &str = "pdop.review.developer_admission.rejected";
 
 fn rejected(admission: &str, objection: &str) -> Vec<u8> {
     DeveloperAdmissionRejected {
@@ -27,31 +30,18 @@ fn rejected(admission: &str, objection: &str) -> Vec<u8> {
     .encode_to_vec()
 }
 
-// REVIEW-EVALUATION §2.7 RejectDeveloperAdmission, §3.11; S-YN Art.13(三) publishes only selected developers: a
-// qualification-review rejection (no objection) gets no public entry, a rejection on an upheld objection does.
+// REVIEW-EVALUATION §3.11; entry.proto DEVELOPER_RESULT "admitted or rejected after objection": a rejection on an
+// upheld public-notice objection is a DEVELOPER_RESULT entry "开发主体未准入", disclosed by the operator.
 #[tokio::test]
-async fn a_developer_rejection_is_public_only_after_an_objection() {
+async fn a_developer_rejection_after_an_objection_is_published() {
     let h = start().await;
-    let subject = "pdop.review.developer_admission.rejected";
+    let admission = "developerAdmissions/adm-2";
     h.publish(
-        subject,
-        "e-qualification",
-        "e-qualification",
-        "developerAdmissions/adm-1",
-        rejected("developerAdmissions/adm-1", ""),
-    )
-    .await;
-    h.publish(
-        subject,
+        REJECTED,
         "e-objection",
         "e-objection",
-        "developerAdmissions/adm-2",
-        rejected("developerAdmissions/adm-2", "objections/o-1"),
-    )
-    .await;
-    h.until(
-        "both rejections are consumed",
-        "SELECT count(*) = 2 FROM inbox WHERE message_id IN ('e-qualification', 'e-objection')",
+        admission,
+        rejected(admission, "objections/o-1"),
     )
     .await;
     h.until(
@@ -59,17 +49,70 @@ async fn a_developer_rejection_is_public_only_after_an_objection() {
         "SELECT count(*) = 1 FROM entries WHERE source_event_id = 'e-objection'",
     )
     .await;
-    let filtered: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM entries WHERE source_event_id = 'e-qualification'")
-            .fetch_one(&h.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(filtered, 0, "a qualification-review rejection is not published");
-    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM entries WHERE source_event_id = 'e-objection'")
-        .fetch_one(&h.db.pool)
-        .await
-        .unwrap();
-    let entry = Entry::decode(body.as_slice()).unwrap();
+
+    let entries = h.entries().await;
+    assert_eq!(entries.len(), 1);
+    let entry = &entries[0];
     assert_eq!(entry.kind, EntryKind::DeveloperResult as i32);
     assert!(entry.title.starts_with("开发主体未准入"), "{}", entry.title);
+    assert_eq!(entry.subject, admission);
+    assert_eq!(
+        entry.discloser.as_ref().map(|d| d.name.as_str()),
+        Some("organizations/operator")
+    );
+    let text = &entry.body.as_ref().unwrap().text;
+    assert!(text.contains("云南数智开发有限公司"), "{text}");
+    assert!(text.contains("资质证明与实际不符"), "{text}");
+
+    h.signed(1).await;
+    verify(&h.http, None, &[0]).await.unwrap();
+}
+
+// REVIEW-EVALUATION §2.7 RejectDeveloperAdmission, §3.11; S-YN Art.13(三) publishes only selected developers: a
+// qualification-review rejection (no objection) makes no entry, and its event is acknowledged, not retried or
+// dead-lettered. The later published rejection shows the consumer got past it.
+#[tokio::test]
+async fn a_qualification_review_rejection_is_not_published() {
+    let h = start().await;
+    h.publish(
+        REJECTED,
+        "e-qualification",
+        "e-qualification",
+        "developerAdmissions/adm-1",
+        rejected("developerAdmissions/adm-1", ""),
+    )
+    .await;
+    h.publish(
+        REJECTED,
+        "e-objection",
+        "e-objection",
+        "developerAdmissions/adm-2",
+        rejected("developerAdmissions/adm-2", "objections/o-1"),
+    )
+    .await;
+    h.until(
+        "the later rejection, after an objection, is an entry",
+        "SELECT count(*) = 1 FROM entries WHERE source_event_id = 'e-objection'",
+    )
+    .await;
+
+    let entries = h.entries().await;
+    let sources: Vec<&str> = entries
+        .iter()
+        .map(|e| e.source.as_ref().unwrap().event_id.as_str())
+        .collect();
+    assert_eq!(
+        sources,
+        ["e-objection"],
+        "the qualification-review rejection is not in the log"
+    );
+    h.until(
+        "the qualification-review rejection was applied",
+        "SELECT count(*) = 1 FROM inbox WHERE message_id = 'e-qualification'",
+    )
+    .await;
+    h.consumed_without_retry_or_dead_letter().await;
+
+    h.signed(1).await;
+    verify(&h.http, None, &[0]).await.unwrap();
 }

@@ -8,6 +8,7 @@ use pdop_disclosure::Disclosure;
 use pdop_kit::Running;
 use pdop_kit::events::Namespace;
 use pdop_proto::common::{Actor, JurisdictionRef, Money, OrganizationRef};
+use pdop_proto::disclosure::v1::Entry;
 use pdop_proto::disclosure::v1::disclosure_service_client::DisclosureServiceClient;
 use pdop_proto::pricing::events::v1::{CapPricePublished, CapPriceSnapshot};
 use pdop_proto::registry::events::v1::{AgreementSigned, AgreementSummary};
@@ -118,6 +119,39 @@ impl Harness {
     /// Waits until `sql` (a boolean query) holds in the service's database.
     pub async fn until(&self, what: &str, sql: &str) {
         until_holds(&self.db.pool, what, sql).await.unwrap();
+    }
+
+    /// The log's entries, in order.
+    pub async fn entries(&self) -> Vec<Entry> {
+        let bodies: Vec<Vec<u8>> = sqlx::query_scalar("SELECT body FROM entries ORDER BY sequence")
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap();
+        bodies
+            .iter()
+            .map(|body| Entry::decode(body.as_slice()).unwrap())
+            .collect()
+    }
+
+    /// The text the public HTTP port serves at `path`.
+    pub async fn public_text(&self, path: &str) -> String {
+        let response = reqwest::get(format!("{}{path}", self.http)).await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.text().await.unwrap()
+    }
+
+    /// Asserts that the consumers acknowledged every event they got: none was retried or dead-lettered.
+    pub async fn consumed_without_retry_or_dead_letter(&self) {
+        let metrics = reqwest::get(format!("http://{}/metrics", self.running.admin_addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(metrics.contains("outcome=\"applied\""), "{metrics}");
+        for outcome in ["retried", "dead_lettered"] {
+            assert!(!metrics.contains(&format!("outcome=\"{outcome}\"")), "{metrics}");
+        }
     }
 
     /// Waits until a tree head covering `size` entries is signed.
