@@ -9,6 +9,7 @@
 // The shared parts land before the RPCs that use them.
 #![allow(dead_code, unused_imports, unused_macros)]
 
+mod collection_sweep;
 mod context;
 mod domain;
 mod grpc;
@@ -85,6 +86,7 @@ impl Service for Evaluation {
             let handler = incoming::Incoming { ctx: state.clone() };
             state.platform.spawn_consumer(spec, handler).await?;
         }
+        collection_sweep::start(state.clone(), state.scheduler_interval);
         Ok(())
     }
 }
@@ -199,6 +201,20 @@ pdop_kit::rpcs! {
     update_indicator_system(pb::UpdateIndicatorSystemRequest) -> pb::UpdateIndicatorSystemResponse = grpc::indicator_systems::update;
     publish_indicator_system(pb::PublishIndicatorSystemRequest) -> pb::PublishIndicatorSystemResponse = grpc::indicator_systems::publish;
     retire_indicator_system(pb::RetireIndicatorSystemRequest) -> pb::RetireIndicatorSystemResponse = grpc::indicator_systems::retire;
+    create_evaluation_campaign(pb::CreateEvaluationCampaignRequest) -> pb::CreateEvaluationCampaignResponse = grpc::campaigns::create;
+    get_evaluation_campaign(pb::GetEvaluationCampaignRequest) -> pb::GetEvaluationCampaignResponse = grpc::campaigns::get;
+    list_evaluation_campaigns(pb::ListEvaluationCampaignsRequest) -> pb::ListEvaluationCampaignsResponse = grpc::campaigns::list;
+    update_evaluation_campaign(pb::UpdateEvaluationCampaignRequest) -> pb::UpdateEvaluationCampaignResponse = grpc::campaigns::update;
+    start_evaluation_campaign(pb::StartEvaluationCampaignRequest) -> pb::StartEvaluationCampaignResponse = grpc::campaigns::start;
+    close_evaluation_campaign(pb::CloseEvaluationCampaignRequest) -> pb::CloseEvaluationCampaignResponse = grpc::campaigns::close;
+    get_evaluation(pb::GetEvaluationRequest) -> pb::GetEvaluationResponse = grpc::evaluations::get;
+    list_evaluations(pb::ListEvaluationsRequest) -> pb::ListEvaluationsResponse = grpc::evaluations::list;
+    submit_self_assessment(pb::SubmitSelfAssessmentRequest) -> pb::SubmitSelfAssessmentResponse = grpc::evaluations::submit_self_assessment;
+    record_indicator_scores(pb::RecordIndicatorScoresRequest) -> pb::RecordIndicatorScoresResponse = grpc::evaluations::record_scores;
+    record_veto_finding(pb::RecordVetoFindingRequest) -> pb::RecordVetoFindingResponse = grpc::evaluations::record_veto;
+    recuse_evaluator(pb::RecuseEvaluatorRequest) -> pb::RecuseEvaluatorResponse = grpc::evaluations::recuse;
+    calculate_evaluation_result(pb::CalculateEvaluationResultRequest) -> pb::CalculateEvaluationResultResponse = grpc::evaluations::calculate;
+    complete_evaluation(pb::CompleteEvaluationRequest) -> pb::CompleteEvaluationResponse = grpc::evaluations::complete;
 }
 
 #[cfg(test)]

@@ -8,5 +8,7 @@ pub mod evaluation;
 pub mod grading;
 pub mod indicator_system;
 pub mod scoring;
+#[cfg(test)]
+mod scoring_tests;
 
 pub use error::{Error, ErrorReason, require_state};

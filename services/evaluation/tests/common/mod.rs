@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod campaigns;
 pub mod systems;
 
 use std::sync::Arc;

@@ -139,3 +139,35 @@ pub fn operator_system(w: &World, grading: GradingScheme) -> IndicatorSystem {
         ..Default::default()
     }
 }
+
+/// Hubei's data-provider system (S-HB §四(七)2 dimensions; weights 0.4 / 0.3 / 0.3 and PASS ≥60 inferred):
+/// 数据质量 MANUAL, 审核时效 DEDUCTION 10 per missed deadline, 应用情况 BINARY.
+pub fn provider_system(w: &World) -> IndicatorSystem {
+    let timeliness = Indicator {
+        deduction_per_occurrence: dec("10"),
+        ..indicator("review_timeliness_i", "1", Method::Deduction)
+    };
+    IndicatorSystem {
+        display_name: "湖北 2026 数据提供单位".into(),
+        jurisdiction: w.jurisdiction(),
+        subject_kind: Kind::DataProvider as i32,
+        year: 2026,
+        dimensions: vec![
+            dimension(
+                "data_quality",
+                "数据质量",
+                "0.4",
+                vec![indicator("data_quality_i", "1", Method::Manual)],
+            ),
+            dimension("review_timeliness", "审核时效", "0.3", vec![timeliness]),
+            dimension(
+                "application",
+                "应用情况",
+                "0.3",
+                vec![indicator("application_i", "1", Method::Binary)],
+            ),
+        ],
+        grading: Some(pass_fail()),
+        ..Default::default()
+    }
+}
