@@ -9,6 +9,7 @@
 // The shared parts land before the RPCs that use them.
 #![allow(dead_code, unused_imports, unused_macros)]
 
+mod collectors;
 mod context;
 mod domain;
 mod grpc;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use pdop_kit::auth::{Access, Policy, Role};
 use pdop_kit::config::ServiceDefaults;
 use pdop_kit::{Platform, Service};
+use pdop_proto::evaluation::v1 as pb;
 use pdop_proto::evaluation::v1::evaluation_service_server::{EvaluationService, EvaluationServiceServer};
 use serde::Deserialize;
 use sqlx::migrate::Migrator;
@@ -83,6 +85,9 @@ impl Service for Evaluation {
         for spec in incoming::specs() {
             let handler = incoming::Incoming { ctx: state.clone() };
             state.platform.spawn_consumer(spec, handler).await?;
+        }
+        for (spec, collector) in collectors::collectors(&state) {
+            state.platform.spawn_consumer(spec, collector).await?;
         }
         Ok(())
     }
@@ -204,6 +209,9 @@ fn policy() -> Policy {
 
 pdop_kit::rpcs! {
     EvaluationService for Evaluation;
+    create_evidence_record(pb::CreateEvidenceRecordRequest) -> pb::CreateEvidenceRecordResponse = grpc::evidence::create;
+    get_evidence_record(pb::GetEvidenceRecordRequest) -> pb::GetEvidenceRecordResponse = grpc::evidence::get;
+    list_evidence_records(pb::ListEvidenceRecordsRequest) -> pb::ListEvidenceRecordsResponse = grpc::evidence::list;
 }
 
 #[cfg(test)]

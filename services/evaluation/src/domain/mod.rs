@@ -2,5 +2,6 @@
 //! refusals are `Error`s naming the rule and its source.
 
 pub mod error;
+pub mod evidence;
 
 pub use error::{Error, ErrorReason, require_state};

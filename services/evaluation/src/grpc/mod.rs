@@ -1,6 +1,8 @@
 //! The gRPC handlers: parse the request into typed values (collecting every violation), then hand `mutate` a
 //! body that locks, reads the facts, decides (in `domain`) and writes (in `storage`); reads use the pool.
 
+pub mod evidence;
+
 use pdop_kit::uow::Call;
 
 use crate::context::Ctx;

@@ -2,6 +2,7 @@
 //! translation. Evaluation resources are stored as their message (`pdop_kit::documents`) with the columns their
 //! listings and visibility need.
 
+pub mod evidence;
 pub mod facts;
 
 pub use pdop_kit::documents::{check_etag, id_of, new_id};
