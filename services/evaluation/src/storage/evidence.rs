@@ -173,3 +173,7 @@ pub async fn list(pool: &sqlx::PgPool, f: Filter<'_>) -> Result<(Vec<EvidenceRec
     let next = pdop_kit::handling::page_after(&mut rows, f.size, |r| (r.occur_time, r.id.clone()));
     Ok((records(rows)?, next))
 }
+
+#[cfg(test)]
+#[path = "evidence_tests.rs"]
+mod tests;
