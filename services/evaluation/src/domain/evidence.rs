@@ -19,7 +19,7 @@ pub const COLLECTION: &str = "evidenceRecords";
 /// A summary is a short statement, not a report: longer texts are cut here.
 const SUMMARY_CHARS: usize = 200;
 
-/// One fact about one organization, as a collector reads it from an event or an uploader states it.
+/// One fact about one organization, as a collector reads it from an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {
     /// `organizations/{organization}`.
