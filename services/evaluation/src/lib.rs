@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports, unused_macros)]
 
 mod collection_sweep;
+mod collectors;
 mod context;
 mod domain;
 mod grpc;
@@ -87,6 +88,9 @@ impl Service for Evaluation {
             state.platform.spawn_consumer(spec, handler).await?;
         }
         collection_sweep::start(state.clone(), state.scheduler_interval);
+        for (spec, collector) in collectors::collectors(&state) {
+            state.platform.spawn_consumer(spec, collector).await?;
+        }
         Ok(())
     }
 }
@@ -215,6 +219,9 @@ pdop_kit::rpcs! {
     recuse_evaluator(pb::RecuseEvaluatorRequest) -> pb::RecuseEvaluatorResponse = grpc::evaluations::recuse;
     calculate_evaluation_result(pb::CalculateEvaluationResultRequest) -> pb::CalculateEvaluationResultResponse = grpc::evaluations::calculate;
     complete_evaluation(pb::CompleteEvaluationRequest) -> pb::CompleteEvaluationResponse = grpc::evaluations::complete;
+    create_evidence_record(pb::CreateEvidenceRecordRequest) -> pb::CreateEvidenceRecordResponse = grpc::evidence::create;
+    get_evidence_record(pb::GetEvidenceRecordRequest) -> pb::GetEvidenceRecordResponse = grpc::evidence::get;
+    list_evidence_records(pb::ListEvidenceRecordsRequest) -> pb::ListEvidenceRecordsResponse = grpc::evidence::list;
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod decimals;
 pub mod error;
 pub mod evaluation;
+pub mod evidence;
 pub mod grading;
 pub mod indicator_system;
 pub mod scoring;

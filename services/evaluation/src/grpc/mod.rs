@@ -3,6 +3,7 @@
 
 pub mod campaigns;
 pub mod evaluations;
+pub mod evidence;
 pub mod indicator_systems;
 
 use pdop_kit::uow::Call;

@@ -4,6 +4,7 @@
 
 pub mod campaigns;
 pub mod evaluations;
+pub mod evidence;
 pub mod facts;
 pub mod indicator_systems;
 
