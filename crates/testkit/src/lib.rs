@@ -8,13 +8,15 @@
 //! - [`wait_until`]: polling a condition instead of sleeping.
 //! - [`TestEnv::namespace`]: each test's own NATS namespace; [`drop_leftover_test_streams`] for what earlier runs
 //!   left.
-//! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals.
+//! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals;
+//!   [`assert_roles_enforced`]: every RPC refuses the roles its policy does not list.
 
 mod containers;
 mod env;
 mod events;
 mod grpc;
 mod nats_server;
+mod roles;
 mod service;
 mod streams;
 mod wait;
@@ -23,6 +25,7 @@ pub use env::{TestDb, TestEnv, database_url_with_name};
 pub use events::{Envelope, publish_as_relay, publish_envelope, until_holds};
 pub use grpc::{acting, acting_in, assert_invalid, reason};
 pub use nats_server::{PrivateNats, nats_server_binary};
+pub use roles::assert_roles_enforced;
 pub use service::{
     DEV_SECRET, bearer_signed_with, dev_token, dev_token_in, spawn_service, spawn_service_with_clock,
 };

@@ -5,7 +5,8 @@
 
 mod common;
 
-use chrono::NaiveDate;
+use common::scoring::{day, score, scores_72_50, scores_req, self_assessment, veto};
+
 use common::campaigns::{campaign, create, evaluations, published, start};
 use common::systems::{dec, operator_system, pass_fail, pass_fail_rectify};
 use common::{date, period};
@@ -15,78 +16,13 @@ use pdop_proto::evaluation::events::v1 as ev;
 use pdop_proto::evaluation::v1 as pb;
 use pdop_proto::evaluation::v1::{
     EvaluationCampaignState, EvaluationConsequence as Consequence, EvaluationGrade as Grade, EvaluationState,
-    IndicatorScore, SelfAssessment, SelfAssessmentEntry, VetoFinding,
+    IndicatorScore,
 };
+use pdop_proto::registry::events::v1::SecurityIncidentRecorded;
+use pdop_proto::registry::v1::IncidentSeverity;
 use pdop_testkit::{acting, assert_invalid, reason};
+use prost::Message;
 use tonic::Code;
-
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn score(key: &str) -> IndicatorScore {
-    IndicatorScore {
-        indicator_key: key.into(),
-        ..Default::default()
-    }
-}
-
-/// Scores of `operator_system` giving 37.5 + 17.5 + 17.5 = 72.50 (outcomes 75; 10 products → 70; 3 misses → 70).
-fn scores_72_50() -> Vec<IndicatorScore> {
-    vec![
-        IndicatorScore {
-            raw_score: dec("75"),
-            comment: "运营成效良好".into(),
-            ..score("outcomes")
-        },
-        IndicatorScore {
-            measured_value: dec("10"),
-            ..score("products_listed")
-        },
-        IndicatorScore {
-            occurrences: 3,
-            ..score("deadlines_missed")
-        },
-    ]
-}
-
-fn scores_req(e: &str, scores: Vec<IndicatorScore>) -> pb::RecordIndicatorScoresRequest {
-    pb::RecordIndicatorScoresRequest {
-        name: e.into(),
-        scores,
-        ..Default::default()
-    }
-}
-
-fn veto(e: &str, triggered: bool, facts: &str) -> pb::RecordVetoFindingRequest {
-    pb::RecordVetoFindingRequest {
-        name: e.into(),
-        finding: Some(VetoFinding {
-            veto_key: "major_incident".into(),
-            triggered,
-            facts: facts.into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn self_assessment(e: &str, declared: bool) -> pb::SubmitSelfAssessmentRequest {
-    pb::SubmitSelfAssessmentRequest {
-        name: e.into(),
-        self_assessment: Some(SelfAssessment {
-            entries: vec![SelfAssessmentEntry {
-                indicator_key: "outcomes".into(),
-                self_score: dec("90"),
-                ..Default::default()
-            }],
-            summary: "自评".into(),
-            truthfulness_declared: declared,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
 
 #[tokio::test]
 async fn yunnan_evaluates_every_operator_active_in_2025_and_grades_72_50_rectify() {
@@ -272,6 +208,29 @@ async fn henan_veto_gives_fail_whatever_the_score_and_recommends_suspension() {
     // S9: the 2025 campaign of the data authority, the self-assessment due Fri 2026-02-27.
     let mut h = common::start_on(day(2026, 1, 5)).await;
     let w = h.world("henan").await;
+    // The registry records a MAJOR incident of O dated 2025-11-20: SECURITY_INCIDENT evidence.
+    let incident = SecurityIncidentRecorded {
+        organization: Some(common::org_ref(&w.op(), OrganizationRole::Operator)),
+        jurisdiction: Some(pdop_proto::common::JurisdictionRef {
+            name: w.jurisdiction(),
+            ..Default::default()
+        }),
+        occur_date: Some(date(2025, 11, 20)),
+        severity: IncidentSeverity::Major as i32,
+        description: "数据泄露".into(),
+        ..Default::default()
+    };
+    h.publish(
+        "pdop.registry.organization.incident_recorded",
+        "incident-1",
+        incident.encode_to_vec(),
+    )
+    .await;
+    h.until(
+        "the incident is evidence",
+        "SELECT count(*) = 1 FROM evidence_records",
+    )
+    .await;
     let system = published(
         &mut h,
         &w.da(),
@@ -339,6 +298,29 @@ async fn henan_veto_gives_fail_whatever_the_score_and_recommends_suspension() {
         .record_indicator_scores(w.as_da(scores_req(&e.name, scores)))
         .await
         .unwrap();
+    // The incident of the covered period is linked and listed as a veto candidate, not triggered by itself.
+    assert_eq!(e.evidence_records.len(), 1);
+    let calc = pb::CalculateEvaluationResultRequest { name: e.name.clone() };
+    let r = h
+        .client
+        .calculate_evaluation_result(w.as_da(calc))
+        .await
+        .unwrap()
+        .into_inner();
+    let steps = r.result.unwrap().calculation_steps;
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("veto candidate MAJOR_SECURITY_INCIDENT") && s.contains("2025-11-20")),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("veto candidate REFUSAL_OR_CONCEALMENT")),
+        "{steps:?}"
+    );
+    assert_eq!(r.missing_veto_findings, ["major_incident"]);
     // S-HN Art.22: 评价发现重大安全风险. A triggered veto states its facts.
     let err = h
         .client
@@ -346,10 +328,9 @@ async fn henan_veto_gives_fail_whatever_the_score_and_recommends_suspension() {
         .await
         .unwrap_err();
     assert_invalid(&err, &["finding.facts"]);
-    h.client
-        .record_veto_finding(w.as_da(veto(&e.name, true, "2025-11-20 重大数据安全事件")))
-        .await
-        .unwrap();
+    let mut found = veto(&e.name, true, "2025-11-20 重大数据安全事件");
+    found.finding.as_mut().unwrap().evidence_records = e.evidence_records.clone();
+    h.client.record_veto_finding(w.as_da(found)).await.unwrap();
     assert_eq!(
         h.events("pdop.evaluation.evaluation.veto_triggered", &e.name)
             .await,
@@ -422,179 +403,6 @@ async fn henan_veto_gives_fail_whatever_the_score_and_recommends_suspension() {
         completed.evaluation.unwrap().subject.unwrap().display_name,
         "henan-op 名称"
     );
-}
-
-#[tokio::test]
-async fn hubei_provider_contribution_is_evaluated_by_the_authority_with_its_co_departments() {
-    // S11: started Tue 2026-12-01, the self-assessment due Thu 2026-12-31.
-    let mut h = common::start_on(day(2026, 12, 1)).await;
-    let w = h.world("hubei").await;
-    let p2 = w.org("dp2");
-    h.organization(&w, &p2, OrganizationRole::DataProvider).await;
-    let (ndrc, finance) = (w.org("fagai"), w.org("caizheng"));
-    for o in [&ndrc, &finance] {
-        h.organization(&w, o, OrganizationRole::Evaluator).await;
-    }
-    h.until(
-        "all providers are known",
-        "SELECT count(*) = 2 FROM organizations WHERE id LIKE 'hubei-dp%'",
-    )
-    .await;
-    h.until(
-        "the departments are known",
-        "SELECT count(*) = 2 FROM organizations WHERE id IN ('hubei-fagai', 'hubei-caizheng')",
-    )
-    .await;
-    let system = common::systems::provider_system(&w);
-    let system = published(&mut h, &w.da(), Role::DataAuthority, system).await;
-    let c = campaign(
-        &system,
-        period(date(2026, 1, 1), date(2026, 12, 31)),
-        date(2026, 12, 31),
-        &[ndrc.clone(), finance],
-    );
-    let c = h
-        .client
-        .create_evaluation_campaign(w.as_da(create(c)))
-        .await
-        .unwrap()
-        .into_inner();
-    let c = c.evaluation_campaign.unwrap();
-    h.client
-        .start_evaluation_campaign(w.as_da(start(&c)))
-        .await
-        .unwrap();
-    let list = pb::ListEvaluationsRequest {
-        campaign: c.name.clone(),
-        ..Default::default()
-    };
-    let found = evaluations(&mut h, w.as_da(list)).await;
-    let mut subjects: Vec<_> = found.iter().map(|e| e.subject.clone()).collect();
-    subjects.sort();
-    assert_eq!(subjects, [w.dp(), p2.clone()]);
-    let e2 = found.iter().find(|e| e.subject == p2).unwrap();
-    for e in &found {
-        let mut sa = self_assessment(&e.name, true);
-        sa.self_assessment.as_mut().unwrap().entries.clear();
-        h.client
-            .submit_self_assessment(acting(&e.subject, &[Role::DataProvider], sa))
-            .await
-            .unwrap();
-    }
-
-    // Before scoring the calculation lists every indicator.
-    let calc = pb::CalculateEvaluationResultRequest {
-        name: e2.name.clone(),
-    };
-    let r = h
-        .client
-        .calculate_evaluation_result(w.as_da(calc.clone()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(r.missing_indicators.len(), 3);
-    // R-EV-02: an evaluator token of P2's own organization never scores P2.
-    let own = acting(&p2, &[Role::Evaluator], scores_req(&e2.name, vec![]));
-    let err = h.client.record_indicator_scores(own).await.unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
-    let own = acting(&p2, &[Role::Evaluator], scores_req(&e2.name, provider_scores(1)));
-    let err = h.client.record_indicator_scores(own).await.unwrap_err();
-    assert_eq!(
-        (err.code(), reason(&err).as_str()),
-        (Code::PermissionDenied, "OWN_ORGANIZATION")
-    );
-    // 审核时效: DEDUCTION 10 per missed review deadline; one miss → 90 (inferred).
-    let scored = acting(
-        &ndrc,
-        &[Role::Evaluator],
-        scores_req(&e2.name, provider_scores(1)),
-    );
-    let e2 = h
-        .client
-        .record_indicator_scores(scored)
-        .await
-        .unwrap()
-        .into_inner()
-        .evaluation
-        .unwrap();
-    let timeliness = e2
-        .scores
-        .iter()
-        .find(|s| s.indicator_key == "review_timeliness_i")
-        .unwrap();
-    assert_eq!(timeliness.raw_score.clone().unwrap().value, "90");
-
-    // The campaign closes once every evaluation has a result.
-    let close = pb::CloseEvaluationCampaignRequest {
-        name: c.name.clone(),
-        ..Default::default()
-    };
-    let err = h
-        .client
-        .close_evaluation_campaign(w.as_da(close.clone()))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        (err.code(), reason(&err).as_str()),
-        (Code::FailedPrecondition, "RESULTS_PENDING")
-    );
-    for e in &found {
-        let scored = acting(
-            &ndrc,
-            &[Role::Evaluator],
-            scores_req(&e.name, provider_scores(if e.subject == p2 { 1 } else { 0 })),
-        );
-        h.client.record_indicator_scores(scored).await.unwrap();
-        // S-HB §四(七)2: results are a reference for 项目立项, 试点示范, 优秀案例.
-        let complete = pb::CompleteEvaluationRequest {
-            name: e.name.clone(),
-            summary: "数据贡献评价".into(),
-            consequences: vec![Consequence::AssessmentReference as i32],
-            ..Default::default()
-        };
-        let done = h
-            .client
-            .complete_evaluation(w.as_da(complete))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            EvaluationState::try_from(done.evaluation.unwrap().state).unwrap(),
-            EvaluationState::Completed
-        );
-    }
-    let closed = h
-        .client
-        .close_evaluation_campaign(w.as_da(close))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(closed.evaluation_campaign.unwrap().completed_count, 2);
-    let event: ev::EvaluationCampaignClosed = h
-        .event("pdop.evaluation.evaluation_campaign.closed", &c.name)
-        .await;
-    assert_eq!(
-        (event.grades, event.grade_counts),
-        (vec![Grade::Pass as i32], vec![2])
-    );
-}
-
-fn provider_scores(misses: i32) -> Vec<IndicatorScore> {
-    vec![
-        IndicatorScore {
-            raw_score: dec("100"),
-            comment: "更正及时".into(),
-            ..score("data_quality_i")
-        },
-        IndicatorScore {
-            occurrences: misses,
-            ..score("review_timeliness_i")
-        },
-        IndicatorScore {
-            met: true,
-            ..score("application_i")
-        },
-    ]
 }
 
 #[tokio::test]

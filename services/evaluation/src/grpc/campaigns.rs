@@ -20,7 +20,7 @@ use crate::domain::campaign::{self, COLLECTION, period, state_of};
 use crate::domain::evaluation::{self, Parties};
 use crate::domain::indicator_system::{self as system, state_of as system_state};
 use crate::domain::{Error, ErrorReason};
-use crate::storage::{self, Tx, campaigns, evaluations, facts, indicator_systems};
+use crate::storage::{self, Tx, campaigns, evaluations, evidence, facts, indicator_systems};
 
 const FIELD: &str = "evaluation_campaign";
 
@@ -377,10 +377,14 @@ pub async fn start(
             let deadline = campaign::self_assessment_deadline(&c, u.call.today(), provisional);
             let mut opened = Vec::with_capacity(found.len());
             for ((subject, agreement), subject_ref) in found.into_iter().zip(refs) {
+                // The evidence of the covered period is linked to the evaluation (§3.3).
+                let (from, until) = period(&c).unwrap_or_default();
+                let linked = evidence::of_period(u.tx, &subject, from, until).await?;
                 let mut e = pdop_proto::evaluation::v1::Evaluation {
                     name: format!("{}/{}", evaluation::COLLECTION, storage::new_id()),
                     subject,
                     agreement,
+                    evidence_records: linked.into_iter().map(|r| r.name).collect(),
                     ..Default::default()
                 };
                 let p = Parties {

@@ -16,9 +16,10 @@ use rust_decimal::Decimal;
 
 use crate::context::Ctx;
 use crate::domain::evaluation::{self, Decision, Parties, state_of};
+use crate::domain::evidence as evidence_rules;
 use crate::domain::scoring::{self, Measured};
 use crate::domain::{Error, ErrorReason, decimals, grading};
-use crate::storage::{Tx, evaluations, facts, indicator_systems};
+use crate::storage::{Tx, evaluations, evidence, facts, indicator_systems};
 
 async fn parties(tx: &mut Tx, e: &Evaluation) -> Result<Parties, Error> {
     Ok(Parties {
@@ -305,6 +306,19 @@ pub async fn record_veto(
                     format!("{:?} is not a veto item of {}", finding.veto_key, system.name),
                 ));
             };
+            // Evidence relied on must be about the subject.
+            for (i, name) in finding.evidence_records.iter().enumerate() {
+                let record = evidence::read(&u.state.platform.pool, name).await?;
+                if record.organization != e.subject {
+                    return Err(Error::invalid(
+                        format!("finding.evidence_records[{i}]"),
+                        format!(
+                            "{name} is about {}, not the subject {}",
+                            record.organization, e.subject
+                        ),
+                    ));
+                }
+            }
             let p = parties(u.tx, &e).await?;
             let change = evaluation::record_veto(&mut e, u.call, finding, &item, &p)?;
             let saved = evaluations::save(u.tx, &e, u.call.now).await?;
@@ -365,7 +379,28 @@ pub async fn calculate(
         }
     }
     let system = indicator_systems::read(pool, &e.indicator_system).await?;
-    let calc = scoring::calculate(&system, &e.scores, &e.veto_findings);
+    let mut calc = scoring::calculate(&system, &e.scores, &e.veto_findings);
+    // Veto candidates are listed for the evaluator to weigh; none is triggered by itself (§3.4, R-EV-06).
+    for name in &e.evidence_records {
+        let record = evidence::read(pool, name).await?;
+        if evidence_rules::is_veto_candidate(&record) {
+            calc.result.calculation_steps.push(format!(
+                "veto candidate MAJOR_SECURITY_INCIDENT: {name} ({}, {})",
+                record.summary,
+                record
+                    .occur_date
+                    .map(|d| format!("{}-{:02}-{:02}", d.year, d.month, d.day))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let due = due_date(e.self_assessment_deadline.as_ref());
+    if e.self_assessment.is_none() && due.is_some_and(|d| call.today() > d) {
+        calc.result.calculation_steps.push(format!(
+            "veto candidate REFUSAL_OR_CONCEALMENT: no self-assessment by {} (S-HN Art.22 不得拒绝、隐匿、瞒报)",
+            due.map(|d| d.to_string()).unwrap_or_default()
+        ));
+    }
     Ok(pb::CalculateEvaluationResultResponse {
         result: Some(calc.result),
         missing_indicators: calc.missing_indicators,

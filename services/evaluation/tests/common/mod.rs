@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod campaigns;
+pub mod scoring;
 pub mod systems;
 
 use std::sync::Arc;
@@ -113,6 +114,10 @@ pub fn period(from: Date, until: Date) -> DateRange {
 }
 
 impl Harness {
+    pub fn grpc_addr(&self) -> std::net::SocketAddr {
+        self.running.grpc_addr
+    }
+
     /// Moves the service's clock forward by whole days, waking its schedulers.
     pub fn advance_days(&self, days: i64) {
         self.running.platform.clock.advance(chrono::Duration::days(days));

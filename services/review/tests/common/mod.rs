@@ -138,6 +138,10 @@ pub fn date(year: i32, month: i32, day: i32) -> Date {
 }
 
 impl Harness {
+    pub fn grpc_addr(&self) -> std::net::SocketAddr {
+        self._running.grpc_addr
+    }
+
     /// Moves the service's clock forward by whole days, waking its scheduler.
     pub fn advance_days(&self, days: i64) {
         self._running.platform.clock.advance(chrono::Duration::days(days));
