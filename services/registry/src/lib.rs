@@ -3,8 +3,8 @@
 //! agreements, products and deadlines. Other services read it through its events.
 //!
 //! Implemented so far: jurisdictions, organizations, the catalog and negative list, registration,
-//! implementation plans, operator agreements, developer agreements, the blacklist and products. The other
-//! RPCs answer `UNIMPLEMENTED`.
+//! implementation plans, operator agreements, developer agreements, the blacklist and products, and the
+//! consequences of evaluation results (`evaluation_events`, `follow_ups`). The other RPCs answer `UNIMPLEMENTED`.
 
 mod agreements;
 mod blacklist;

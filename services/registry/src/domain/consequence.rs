@@ -85,7 +85,7 @@ fn measures(listed: &[i32], subject: &str, suspended: bool, rules: &EvaluationRu
     let mut found: Vec<Consequence> = Vec::new();
     for c in listed.iter().filter_map(|c| Consequence::try_from(*c).ok()) {
         let wanted = match c {
-            Consequence::SuspensionRecommended => !suspended && !developer,
+            Consequence::SuspensionRecommended => !suspended,
             Consequence::DeveloperDisqualification => disqualifies,
             other => measure(other).is_some(),
         };
