@@ -209,6 +209,7 @@ pub async fn create(
     .await
     .map_err(|e| ctx.db(e))?;
     let created = row.to_proto();
+    crate::follow_ups::meet_for_developer(ctx, &mut tx, &created.organization).await?;
     // Measures that take effect today act on running agreements now; a later start waits for the scheduler.
     if start <= ctx.platform.clock.today() {
         apply(ctx, &mut tx, caller, &row.id, &created).await?;

@@ -10,7 +10,7 @@ use pdop_proto::common::Deadline;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::{
     DeadlineState, GetDeadlineRequest, GetDeadlineResponse, ListDeadlinesRequest, ListDeadlinesResponse,
-    ObligationDeadline, ObligationKind,
+    ObligationDeadline, ObligationGround, ObligationKind,
 };
 use prost::Message;
 use sqlx::{Postgres, Transaction};
@@ -91,6 +91,17 @@ pub async fn open(
     o: Obligation<'_>,
     deadline: &Deadline,
 ) -> Result<(), Status> {
+    open_grounded(ctx, tx, o, deadline, None).await
+}
+
+/// [`open`], for an obligation opened on another service's fact, which it names as its `ground`.
+pub async fn open_grounded(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    o: Obligation<'_>,
+    deadline: &Deadline,
+    ground: Option<ObligationGround>,
+) -> Result<(), Status> {
     let Some(due) = due_date(Some(deadline)) else {
         return Ok(());
     };
@@ -102,6 +113,7 @@ pub async fn open(
         jurisdiction: o.jurisdiction.to_owned(),
         deadline: Some(deadline.clone()),
         state: DeadlineState::Open as i32,
+        ground,
         ..Default::default()
     };
     let responsible = names::parse(o.responsible, "organizations");

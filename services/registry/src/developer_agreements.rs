@@ -706,6 +706,7 @@ pub async fn terminate(
     } else {
         check_operator(ctx, caller, &d)?;
     }
+    crate::follow_ups::meet(ctx, &mut tx, &d.name).await?;
     let saved = end(
         ctx,
         &mut tx,

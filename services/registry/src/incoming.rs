@@ -27,7 +27,7 @@ use crate::context::{Ctx, Handling};
 use crate::convert::{actor, timestamp};
 use crate::events::objections;
 use crate::products::{save, snapshot};
-use crate::review_events;
+use crate::{evaluation_events, review_events};
 
 const APPROVED: &str = "pdop.review.product_review.approved";
 const REJECTED: &str = "pdop.review.product_review.rejected";
@@ -37,10 +37,10 @@ const EXITED: &str = "pdop.review.developer_admission.exited";
 const APPEAL_DECIDED: &str = "pdop.review.appeal.decided";
 const OBJECTION_FILED: &str = "pdop.disclosure.objection.filed";
 
-/// The durable consumers: product verdicts, developer admissions and exits, appeal decisions, objections (one
-/// filter subject each: NATS 2.9).
-pub fn specs() -> [ConsumerSpec; 5] {
-    [
+/// The durable consumers: product verdicts, developer admissions and exits, appeal decisions, objections, evaluation
+/// results and rectification orders (one filter subject each: NATS 2.9).
+pub fn specs() -> Vec<ConsumerSpec> {
+    let own = [
         ConsumerSpec {
             durable: "registry-objections".to_owned(),
             producer: "disclosure".to_owned(),
@@ -66,7 +66,8 @@ pub fn specs() -> [ConsumerSpec; 5] {
             producer: "review".to_owned(),
             filter_subject: APPEAL_DECIDED.to_owned(),
         },
-    ]
+    ];
+    own.into_iter().chain(evaluation_events::specs()).collect()
 }
 
 #[derive(Clone)]
@@ -86,7 +87,7 @@ pub(crate) fn consumer() -> Caller {
 
 /// A refusal (the event names something invalid, or asks for what the registry's state forbids) cannot succeed on
 /// retry and is dead-lettered; anything else (an outage, a deadlock reported as internal) is retried.
-fn handle_error(status: Status) -> HandleError {
+pub(crate) fn handle_error(status: Status) -> HandleError {
     let error = anyhow::anyhow!("{}: {}", status.code(), status.message());
     match status.code() {
         Code::InvalidArgument
@@ -105,6 +106,10 @@ impl Handler for Incoming {
         tx: &mut Transaction<'static, Postgres>,
         event: &IncomingEvent,
     ) -> Result<(), HandleError> {
+        if evaluation_events::handles(&event.subject) {
+            let date = pdop_kit::clock::china_date(self.fact_time(event));
+            return evaluation_events::handle(&self.ctx, tx, event, date).await;
+        }
         match event.subject.as_str() {
             APPROVED => {
                 let verdict = ProductComplianceApproved::decode(event.payload.clone())?;

@@ -3,8 +3,8 @@
 //! agreements, products and deadlines. Other services read it through its events.
 //!
 //! Implemented so far: jurisdictions, organizations, the catalog and negative list, registration,
-//! implementation plans, operator agreements, developer agreements, the blacklist and products. The other
-//! RPCs answer `UNIMPLEMENTED`.
+//! implementation plans, operator agreements, developer agreements, the blacklist and products, and the
+//! consequences of evaluation results (`evaluation_events`, `follow_ups`). The other RPCs answer `UNIMPLEMENTED`.
 
 mod agreements;
 mod blacklist;
@@ -14,7 +14,9 @@ mod convert;
 mod deadlines;
 mod developer_agreements;
 mod domain;
+mod evaluation_events;
 mod events;
+mod follow_ups;
 mod grpc;
 mod incoming;
 mod jurisdictions;
@@ -229,6 +231,12 @@ fn policy_table() -> Vec<(&'static str, Access)> {
         // Deadlines: the responsible organization sees its own; data authorities and auditors all.
         ("GetDeadline", anyone()),
         ("ListDeadlines", anyone()),
+        // Evaluation follow-ups: the supervising authority or the agreement's agency; the operator for its
+        // developers (the handler checks which obligation).
+        (
+            "RecordEvaluationFollowUp",
+            only(&[DataAuthority, ImplementingAgency, Operator]),
+        ),
         // Products: operators own them; listed products are public, the rest visible to owner and overseers.
         ("GetProduct", anyone()),
         ("ListProducts", anyone()),
@@ -317,6 +325,7 @@ pdop_kit::rpcs! {
     lift_blacklist_entry(pb::LiftBlacklistEntryRequest) -> pb::LiftBlacklistEntryResponse = blacklist::lift, caller;
     get_deadline(pb::GetDeadlineRequest) -> pb::GetDeadlineResponse = deadlines::get, caller;
     list_deadlines(pb::ListDeadlinesRequest) -> pb::ListDeadlinesResponse = deadlines::list, caller;
+    record_evaluation_follow_up(pb::RecordEvaluationFollowUpRequest) -> pb::RecordEvaluationFollowUpResponse = grpc::follow_ups::record;
     update_registration(pb::UpdateRegistrationRequest) -> pb::UpdateRegistrationResponse = grpc::lifecycle::update;
     list_registration_objections(pb::ListRegistrationObjectionsRequest) -> pb::ListRegistrationObjectionsResponse = grpc::objections::list;
     uphold_registration_objection(pb::UpholdRegistrationObjectionRequest) -> pb::UpholdRegistrationObjectionResponse = grpc::objections::uphold;

@@ -25,3 +25,7 @@ pub fn implementation_plan(id: &str) -> String {
 pub fn agreement(id: &str) -> String {
     format!("agreements/{id}")
 }
+
+pub fn deadline(id: &str) -> String {
+    format!("deadlines/{id}")
+}

@@ -137,17 +137,7 @@ async fn bad_entries_are_refused_naming_the_field() {
 
 /// The yearly-review obligations of an entry, by due date.
 async fn review_deadlines(h: &mut Harness, entry: &str) -> Vec<ObligationDeadline> {
-    let request = ListDeadlinesRequest {
-        subject: entry.into(),
-        kind: ObligationKind::NegativeListReview as i32,
-        ..Default::default()
-    };
-    h.client
-        .list_deadlines(authority(request))
-        .await
-        .unwrap()
-        .into_inner()
-        .deadlines
+    deadlines_of(h, entry, ObligationKind::NegativeListReview).await
 }
 
 #[tokio::test]

@@ -9,9 +9,8 @@ use pdop_proto::registry::v1::{
     Agreement, AgreementState, ApplyAgreementRenewalRequest, ApplyAgreementRenewalResponse,
     FileAgreementRequest, FileAgreementResponse, FileAgreementTerminationRequest,
     FileAgreementTerminationResponse, ObligationKind, RecordDataDestructionRequest,
-    RecordDataDestructionResponse, RenewAgreementRequest, RenewAgreementResponse, ResumeAgreementRequest,
-    ResumeAgreementResponse, SignAgreementRequest, SignAgreementResponse, SuspendAgreementRequest,
-    SuspendAgreementResponse, TerminateAgreementRequest, TerminateAgreementResponse, TerminationGround,
+    RecordDataDestructionResponse, RenewAgreementRequest, RenewAgreementResponse, SignAgreementRequest,
+    SignAgreementResponse, TerminateAgreementRequest, TerminateAgreementResponse, TerminationGround,
 };
 use pdop_rules::deadlines::{deadline, describe, rule_id, term_end};
 use sqlx::{Postgres, Transaction};
@@ -36,11 +35,16 @@ fn obligation(a: &Agreement, kind: ObligationKind) -> Obligation<'_> {
     }
 }
 
-fn require(ctx: &Ctx, a: &Agreement, allowed: &[AgreementState], action: &str) -> Result<(), Status> {
+pub(super) fn require(
+    ctx: &Ctx,
+    a: &Agreement,
+    allowed: &[AgreementState],
+    action: &str,
+) -> Result<(), Status> {
     ctx.require_state(&a.name, state_of(a), allowed, action)
 }
 
-fn reason_required(ctx: &Ctx, field: &str, value: &str, what: &str) -> Result<(), Status> {
+pub(super) fn reason_required(ctx: &Ctx, field: &str, value: &str, what: &str) -> Result<(), Status> {
     if value.trim().is_empty() {
         let mut v = Violations::new();
         v.add(field, what);
@@ -51,7 +55,7 @@ fn reason_required(ctx: &Ctx, field: &str, value: &str, what: &str) -> Result<()
 
 /// Implementing agencies act on their own agreements; data authorities supervise those of their jurisdiction
 /// and below it (THREATS H2), as agencies do.
-async fn check_agency_or_authority(
+pub(super) async fn check_agency_or_authority(
     ctx: &Ctx,
     tx: &mut Transaction<'static, Postgres>,
     caller: &Caller,
@@ -394,84 +398,6 @@ pub async fn renew(
     Ok(response)
 }
 
-pub async fn suspend(
-    ctx: &Ctx,
-    caller: &Caller,
-    req: SuspendAgreementRequest,
-) -> Result<SuspendAgreementResponse, Status> {
-    const METHOD: &str = "registry.SuspendAgreement";
-    reason_required(ctx, "reason", &req.reason, "must say why operation is suspended")?;
-    let mut tx = ctx.begin().await?;
-    let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
-    check_agency_or_authority(ctx, &mut tx, caller, &a).await?;
-    require(ctx, &a, &[AgreementState::Active], "suspension")?;
-    a.state = AgreementState::Suspended as i32;
-    a.suspension_reason = req.reason.trim().to_owned();
-    a.suspension_date = Some(date(ctx.platform.clock.today()));
-    let saved = commit_change(
-        ctx,
-        &mut tx,
-        caller,
-        &row,
-        &a,
-        &["state", "suspension_reason", "suspension_date"],
-        METHOD,
-        "pdop.registry.agreement.suspended",
-        |summary| ev::AgreementSuspended {
-            agreement: Some(summary),
-            reason: a.suspension_reason.clone(),
-            suspension_date: a.suspension_date,
-            actor: Some(actor(caller)),
-        },
-    )
-    .await?;
-    ctx.commit(tx).await?;
-    Ok(SuspendAgreementResponse {
-        agreement: Some(saved),
-    })
-}
-
-pub async fn resume(
-    ctx: &Ctx,
-    caller: &Caller,
-    req: ResumeAgreementRequest,
-) -> Result<ResumeAgreementResponse, Status> {
-    const METHOD: &str = "registry.ResumeAgreement";
-    reason_required(ctx, "reason", &req.reason, "must say why operation may resume")?;
-    let mut tx = ctx.begin().await?;
-    let (row, mut a) = for_change(ctx, &mut tx, &req.name, &req.etag).await?;
-    check_agency_or_authority(ctx, &mut tx, caller, &a).await?;
-    require(ctx, &a, &[AgreementState::Suspended], "resumption")?;
-    if term_of(&a).is_some_and(|(_, end)| end < ctx.platform.clock.today()) {
-        return Err(ctx.errors().failed_precondition(
-            "TERM_ENDED",
-            format!("{}'s term has ended; it cannot resume", a.name),
-        ));
-    }
-    a.state = AgreementState::Active as i32;
-    let reason = req.reason.trim().to_owned();
-    let saved = commit_change(
-        ctx,
-        &mut tx,
-        caller,
-        &row,
-        &a,
-        &["state"],
-        METHOD,
-        "pdop.registry.agreement.resumed",
-        |summary| ev::AgreementResumed {
-            agreement: Some(summary),
-            reason,
-            actor: Some(actor(caller)),
-        },
-    )
-    .await?;
-    ctx.commit(tx).await?;
-    Ok(ResumeAgreementResponse {
-        agreement: Some(saved),
-    })
-}
-
 pub async fn terminate(
     ctx: &Ctx,
     caller: &Caller,
@@ -545,6 +471,8 @@ pub async fn terminate(
         ))
     });
     deadlines::cancel(ctx, &mut tx, &a.name, ObligationKind::AgreementFiling).await?;
+    // Terminating is one of the measures an evaluation follow-up asks for (REVIEW-EVALUATION §3.8).
+    crate::follow_ups::meet(ctx, &mut tx, &a.name).await?;
     if let Some(d) = &a.termination_filing_deadline {
         let o = obligation(&a, ObligationKind::AgreementTerminationFiling);
         deadlines::open(ctx, &mut tx, o, d).await?;
@@ -754,49 +682,4 @@ pub(super) async fn scheduled<E: prost::Message>(
         event,
     )
     .await
-}
-
-/// Suspends the operator's running agreements in a jurisdiction because a blacklist measure took effect
-/// (暂停资格 / 取消资格, S-YN Art.21, 25): data access stops at once; resumption is the agency's decision.
-pub async fn suspend_operator(
-    ctx: &Ctx,
-    tx: &mut Transaction<'static, Postgres>,
-    caller: &Caller,
-    operator: &str,
-    jurisdiction: &str,
-    reason: &str,
-) -> Result<(), Status> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM agreements WHERE operator_id = $1 AND jurisdiction_id = $2 AND state = $3 ORDER BY id FOR UPDATE",
-    )
-    .bind(operator.trim_start_matches("organizations/"))
-    .bind(jurisdiction.trim_start_matches("jurisdictions/"))
-    .bind(AgreementState::Active as i16)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(|e| ctx.db(e))?;
-    for id in ids {
-        let (row, mut a) = for_change(ctx, tx, &crate::names::agreement(&id), "").await?;
-        a.state = AgreementState::Suspended as i32;
-        a.suspension_reason = reason.to_owned();
-        a.suspension_date = Some(date(ctx.platform.clock.today()));
-        commit_change(
-            ctx,
-            tx,
-            caller,
-            &row,
-            &a,
-            &["state", "suspension_reason", "suspension_date"],
-            "registry.CreateBlacklistEntry",
-            "pdop.registry.agreement.suspended",
-            |summary| ev::AgreementSuspended {
-                agreement: Some(summary),
-                reason: reason.to_owned(),
-                suspension_date: a.suspension_date,
-                actor: Some(actor(caller)),
-            },
-        )
-        .await?;
-    }
-    Ok(())
 }

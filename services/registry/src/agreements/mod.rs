@@ -6,6 +6,7 @@
 mod drafting;
 mod lifecycle;
 mod schedule;
+mod suspension;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pdop_kit::auth::{Caller, Role};
@@ -18,10 +19,10 @@ use tonic::Status;
 
 pub use self::drafting::{create, get, list, list_revisions, update};
 pub use self::lifecycle::{
-    apply_renewal, file, file_termination, record_destruction, renew, resume, sign, suspend,
-    suspend_operator, terminate,
+    apply_renewal, file, file_termination, record_destruction, renew, sign, terminate,
 };
 pub use self::schedule::sweep;
+pub use self::suspension::{resume, resume_on_ground, suspend, suspend_on_ground, suspend_operator};
 use crate::context::{Ctx, Handling, fetch_row};
 use crate::convert::{actor, etag, naive_date, timestamp};
 use crate::names;

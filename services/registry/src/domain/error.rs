@@ -26,6 +26,9 @@ pub enum ErrorReason {
     NotACancellationOfThis,
     NotExpired,
     AlreadyEnded,
+    DeadlineNotFound,
+    NotYourObligation,
+    NotAFollowUp,
 }
 
 impl pdop_kit::service_error::Reason for ErrorReason {
@@ -55,6 +58,9 @@ impl pdop_kit::service_error::Reason for ErrorReason {
             Self::NotACancellationOfThis => "NOT_A_CANCELLATION_OF_THIS",
             Self::NotExpired => "NOT_EXPIRED",
             Self::AlreadyEnded => "ALREADY_ENDED",
+            Self::DeadlineNotFound => "DEADLINE_NOT_FOUND",
+            Self::NotYourObligation => "NOT_YOUR_OBLIGATION",
+            Self::NotAFollowUp => "NOT_AN_EVALUATION_FOLLOW_UP",
         }
     }
 }

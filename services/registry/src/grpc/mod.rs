@@ -2,6 +2,7 @@
 //! then hand `mutate` a body that reads (in `storage`), decides (in `domain`) and writes (in `storage`); reads use
 //! the pool.
 
+pub mod follow_ups;
 pub mod lifecycle;
 pub mod notice;
 pub mod objections;

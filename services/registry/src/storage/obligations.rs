@@ -7,8 +7,10 @@ use pdop_proto::common::Deadline;
 use pdop_proto::registry::v1::{DeadlineState, ObligationDeadline, ObligationKind, Registration};
 use prost::Message;
 
+use chrono::{DateTime, Utc};
+
 use super::Tx;
-use crate::domain::Error;
+use crate::domain::{Error, ErrorReason};
 use crate::names;
 
 /// Every obligation about a registration application.
@@ -109,4 +111,76 @@ async fn close(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct Stored {
+    id: String,
+    due_date: chrono::NaiveDate,
+    state: i16,
+    met_late: bool,
+    body: Vec<u8>,
+}
+
+/// The obligation `name` (`deadlines/{id}`), locked, with its due date; NOT_FOUND if absent.
+pub async fn lock(tx: &mut Tx, name: &str) -> Result<(ObligationDeadline, chrono::NaiveDate), Error> {
+    let id = super::id_of(name, "deadlines", "name")?;
+    let row = sqlx::query_as::<_, Stored>(
+        "SELECT id, due_date, state, met_late, body FROM deadlines WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| Error::not_found(ErrorReason::DeadlineNotFound, name))?;
+    let mut d = ObligationDeadline::decode(row.body.as_slice()).unwrap_or_default();
+    d.name = names::deadline(&row.id);
+    d.state = i32::from(row.state);
+    d.met_late = row.met_late;
+    Ok((d, row.due_date))
+}
+
+/// Writes the closing of `d` (state, lateness, body), returning it as stored.
+pub async fn save(
+    tx: &mut Tx,
+    d: &ObligationDeadline,
+    now: DateTime<Utc>,
+) -> Result<ObligationDeadline, Error> {
+    let id = super::id_of(&d.name, "deadlines", "name")?;
+    let (create_time, update_time): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        "UPDATE deadlines SET state = $2, met_late = $3, body = $4, update_time = $5, version = version + 1
+         WHERE id = $1 RETURNING create_time, update_time",
+    )
+    .bind(id)
+    .bind(i16::try_from(d.state).unwrap_or(0))
+    .bind(d.met_late)
+    .bind(d.encode_to_vec())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(ObligationDeadline {
+        create_time: Some(timestamp(create_time)),
+        update_time: Some(timestamp(update_time)),
+        ..d.clone()
+    })
+}
+
+/// The implementing agency (`organizations/…`) of the agreement an obligation is about: the agreement's own, or for
+/// a developer agreement that of the operator agreement it hangs under; empty for other subjects.
+pub async fn agency_of_subject(tx: &mut Tx, subject: &str) -> Result<String, Error> {
+    let sql = if let Some(id) = names::parse(subject, "agreements") {
+        ("SELECT implementing_agency_id FROM agreements WHERE id = $1", id)
+    } else if let Some(id) = names::parse(subject, "developerAgreements") {
+        (
+            "SELECT a.implementing_agency_id FROM developer_agreements d JOIN agreements a ON a.id = d.agreement_id
+             WHERE d.id = $1",
+            id,
+        )
+    } else {
+        return Ok(String::new());
+    };
+    let agency: Option<String> = sqlx::query_scalar(sql.0)
+        .bind(sql.1)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(agency.map(|id| names::organization(&id)).unwrap_or_default())
 }

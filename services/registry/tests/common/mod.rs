@@ -4,6 +4,7 @@
 
 pub mod agreements;
 pub mod developers;
+pub mod evaluation;
 pub mod review;
 
 use std::cell::RefCell;
@@ -524,4 +525,19 @@ pub fn day(y: i32, m: i32, d: i32) -> Option<Date> {
 pub fn ymd(d: &Option<Date>) -> chrono::NaiveDate {
     let d = d.unwrap();
     chrono::NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
+}
+
+/// The obligations of `kind` about `subject`, by due date, as the data authority lists them.
+pub async fn deadlines_of(h: &mut Harness, subject: &str, kind: ObligationKind) -> Vec<ObligationDeadline> {
+    let request = ListDeadlinesRequest {
+        subject: subject.into(),
+        kind: kind as i32,
+        ..Default::default()
+    };
+    h.client
+        .list_deadlines(authority(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .deadlines
 }
