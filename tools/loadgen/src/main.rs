@@ -10,6 +10,7 @@
 mod baselines;
 mod calls;
 mod echo;
+mod evaluation;
 mod load;
 mod log_scale;
 mod pipeline;

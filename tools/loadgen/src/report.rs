@@ -44,6 +44,10 @@ pub struct Scenarios {
     pub review_create: Summary,
     /// The review service's read: a scenario application with its party check.
     pub review_get: Summary,
+    /// The evaluation service's write: three indicator scores computed and recorded (row and audit row).
+    pub evaluation_record: Summary,
+    /// The evaluation service's scoring: the exact weighted total, grade and calculation steps.
+    pub evaluation_calculate: Summary,
     pub pipeline: Vec<Step>,
     pub pipeline_highest_sustained_rate: f64,
     pub disclosure: DisclosureAtScale,
@@ -250,6 +254,16 @@ impl Results {
         out.push_str(&row(
             "review GetScenarioApplication",
             &s.review_get,
+            Some(("gRPC echo", &b.grpc_echo)),
+        ));
+        out.push_str(&row(
+            "evaluation RecordIndicatorScores",
+            &s.evaluation_record,
+            Some(("pgbench", &b.pgbench_registry_write)),
+        ));
+        out.push_str(&row(
+            "evaluation CalculateEvaluationResult",
+            &s.evaluation_calculate,
             Some(("gRPC echo", &b.grpc_echo)),
         ));
         out.push_str(&row(

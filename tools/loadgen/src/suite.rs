@@ -113,14 +113,38 @@ pub async fn run(mut args: SuiteArgs) -> anyhow::Result<()> {
     say(&format!("  {}", grpc_echo.line()));
     drop(echo);
 
-    say("starting every service for idle memory, then review, registry and pricing for their scenarios");
+    say("starting evaluation, review, registry and pricing for their scenarios and memory");
     let mut idle = Vec::new();
-    for service in ["evaluation"] {
-        let p = launcher.start(service, &[]).await?;
-        let m = p.memory()?;
-        idle.push(ServiceMemory::new(service, m, m));
-        p.stop().await?;
-    }
+    let evaluation = launcher.start("evaluation", &[]).await?;
+    let evaluation_idle = evaluation.memory()?;
+    let evaluation_channels = calls::channels(&evaluation.grpc_url, 4).await?;
+    let scored = crate::evaluation::fixture(
+        &nats.url(),
+        &evaluation.database_url,
+        evaluation_channels[0].clone(),
+        &tokens,
+    )
+    .await?;
+    say("scenario: evaluation RecordIndicatorScores");
+    let evaluation_record = drive(
+        closed_loop(c, seconds, warmup),
+        crate::evaluation::record(evaluation_channels.clone(), &tokens, scored.clone())?,
+    )
+    .await;
+    say(&format!("  {}", evaluation_record.line()));
+    say("scenario: evaluation CalculateEvaluationResult");
+    let evaluation_calculate = drive(
+        closed_loop(c, seconds, warmup),
+        crate::evaluation::calculate(evaluation_channels, &tokens, scored)?,
+    )
+    .await;
+    say(&format!("  {}", evaluation_calculate.line()));
+    idle.push(ServiceMemory::new(
+        "evaluation",
+        evaluation_idle,
+        evaluation.memory()?,
+    ));
+    evaluation.stop().await?;
     let review = launcher.start("review", &[]).await?;
     let review_idle = review.memory()?;
     let review_channels = calls::channels(&review.grpc_url, 4).await?;
@@ -323,6 +347,8 @@ pub async fn run(mut args: SuiteArgs) -> anyhow::Result<()> {
             registry_create,
             review_create,
             review_get,
+            evaluation_record,
+            evaluation_calculate,
             pipeline: steps,
             pipeline_highest_sustained_rate: highest,
             disclosure: DisclosureAtScale {
