@@ -306,12 +306,21 @@ async fn a_failed_verification_is_answered_again_until_the_deadline_passes() {
     }
     assert_eq!(h.events(VERIFIED, &o.name).await, 2);
     // §3.6: once the deadline has passed, the failed verification is final.
-    h.advance_days(52); // Fri 05-01
+    h.advance_days(52); // Fri 05-01, a holiday: the order is overdue all the same
+    until_overdue(&h, &o.name).await;
+    let read = GetRectificationOrderRequest { name: o.name.clone() };
+    let o = h
+        .client
+        .get_rectification_order(w.as_operator(read))
+        .await
+        .unwrap();
+    let o = o.into_inner().rectification_order.unwrap();
+    assert!(o.overdue);
     let err = h
         .client
         .submit_rectification_report(w.as_operator(report(&o)))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
     assert_eq!(reason(&err), "ORDER_FINAL");
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::orders::{day, document, order, plan, report, verification};
+use common::orders::{day, document, order, plan, refused, report, verification};
 use common::{Harness, World, date};
 use pdop_kit::auth::Role;
 use pdop_proto::common::{DateRange, JurisdictionRef, OrganizationRole};
@@ -14,13 +14,9 @@ use pdop_proto::evaluation::v1::{
     SubmitRectificationPlanRequest, VerificationOutcome,
 };
 use pdop_proto::registry::events::v1::DeveloperAgreementSigned;
-use pdop_testkit::{acting, acting_in, assert_invalid, reason};
+use pdop_testkit::{acting, acting_in, assert_invalid};
 use prost::Message;
 use tonic::Code;
-
-fn refused(err: &tonic::Status, code: Code, why: &str) {
-    assert_eq!((err.code(), reason(err).as_str()), (code, why), "{err:?}");
-}
 
 async fn issued(h: &mut Harness, w: &World) -> RectificationOrder {
     let o = order(

@@ -15,6 +15,15 @@ use prost::Message;
 
 use super::Harness;
 
+/// Asserts the status code and `ErrorInfo.reason` of a refusal.
+pub fn refused(err: &tonic::Status, code: tonic::Code, why: &str) {
+    assert_eq!(
+        (err.code(), pdop_testkit::reason(err).as_str()),
+        (code, why),
+        "{err:?}"
+    );
+}
+
 pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
