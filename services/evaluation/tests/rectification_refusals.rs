@@ -391,3 +391,72 @@ async fn the_state_machine_refuses_every_transition_out_of_order() {
         .unwrap_err();
     refused(&err, Code::NotFound, "RECTIFICATION_ORDER_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_request_id_replays_the_first_order_and_listings_page_by_deadline() {
+    let mut h = common::start_on(day(2026, 6, 1)).await;
+    let w = h.world("henan").await;
+    // AIP-155: the same request under the same id gives the same order; another request under it is refused.
+    let mut first = order(
+        Source::SupervisionInspection,
+        &w.op(),
+        "",
+        Some(date(2026, 7, 31)),
+    );
+    first.request_id = "req-1".into();
+    let a = h
+        .client
+        .create_rectification_order(w.as_da(first.clone()))
+        .await
+        .unwrap();
+    let b = h
+        .client
+        .create_rectification_order(w.as_da(first.clone()))
+        .await
+        .unwrap();
+    let a = a.into_inner().rectification_order.unwrap();
+    assert_eq!(a.name, b.into_inner().rectification_order.unwrap().name);
+    assert_eq!(
+        h.events("pdop.evaluation.rectification_order.issued", &a.name)
+            .await,
+        1
+    );
+    first.rectification_order.as_mut().unwrap().requested_due_date = Some(date(2026, 7, 30));
+    let err = h
+        .client
+        .create_rectification_order(w.as_da(first))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    // Two more orders due earlier: pages of one, by deadline.
+    for due in [date(2026, 6, 30), date(2026, 7, 15)] {
+        let o = order(Source::SupervisionInspection, &w.op(), "", Some(due));
+        h.client.create_rectification_order(w.as_da(o)).await.unwrap();
+    }
+    let mut dues = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = pdop_proto::evaluation::v1::ListRectificationOrdersRequest {
+            page_size: 1,
+            page_token: token,
+            subject: w.op(),
+            ..Default::default()
+        };
+        let page = h
+            .client
+            .list_rectification_orders(w.as_operator(page))
+            .await
+            .unwrap()
+            .into_inner();
+        dues.extend(
+            page.rectification_orders
+                .iter()
+                .map(|o| common::orders::due(o.deadline.as_ref()).0),
+        );
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(dues, [day(2026, 6, 30), day(2026, 7, 15), day(2026, 7, 31)]);
+}

@@ -117,6 +117,33 @@ async fn bad_reports_are_refused_naming_every_field() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted, "a stale etag");
+    // Listings page latest period first: Q4, Q3, then the annual report (quarter 0).
+    for quarter in [3, 4] {
+        let q = operator_report(&w.agreement(), ReportKind::Quarterly, 2025, quarter, &[]);
+        h.client.create_operator_report(w.as_operator(q)).await.unwrap();
+    }
+    let mut quarters = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = ListOperatorReportsRequest {
+            page_size: 1,
+            page_token: token,
+            year: 2025,
+            ..Default::default()
+        };
+        let page = h
+            .client
+            .list_operator_reports(w.as_operator(page))
+            .await
+            .unwrap()
+            .into_inner();
+        quarters.extend(page.operator_reports.iter().map(|r| r.quarter));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(quarters, [4, 3, 0]);
     // A return states what must be corrected.
     let back = ReturnOperatorReportRequest {
         name: r.name.clone(),

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod grading;
 pub mod indicator_system;
 pub mod rectification;
+mod rectification_checks;
 #[cfg(test)]
 mod rectification_tests;
 pub mod report_dues;
