@@ -243,10 +243,26 @@ async fn a_yunnan_order_runs_30_days_over_spring_festival() {
         .client
         .submit_rectification_plan(w.as_operator(plan(&o, date(2026, 2, 10))))
         .await;
-    assert_eq!(
-        o.unwrap().into_inner().rectification_order.unwrap().state,
-        State::PlanSubmitted as i32
-    );
+    let o = o.unwrap().into_inner().rectification_order.unwrap();
+    assert_eq!(o.state, State::PlanSubmitted as i32);
+    // S8's overdue variant: nothing verified by 02-24 → overdue once on Wed 02-25; a report that day is accepted
+    // and marked late ("报评估单位再次评估", S-YN Art.26).
+    h.advance_days(40);
+    until_overdue(&h, &o.name).await;
+    assert_eq!(changed_on(&h, &o.name).await, day(2026, 2, 25));
+    let read = GetRectificationOrderRequest { name: o.name.clone() };
+    let o = h.client.get_rectification_order(w.as_ia(read)).await.unwrap();
+    let o = o.into_inner().rectification_order.unwrap();
+    let o = h
+        .client
+        .submit_rectification_report(w.as_operator(report(&o)))
+        .await
+        .unwrap();
+    let o = o.into_inner().rectification_order.unwrap();
+    assert!(o.reports[0].late && o.overdue);
+    let e: ev::RectificationSubmitted = h.event(REPORTED, &o.name).await;
+    assert!(e.late);
+    assert_eq!(h.events(OVERDUE, &o.name).await, 1);
 }
 
 #[tokio::test]
