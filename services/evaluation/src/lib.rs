@@ -88,7 +88,6 @@ impl Service for Evaluation {
             let handler = incoming::Incoming { ctx: state.clone() };
             state.platform.spawn_consumer(spec, handler).await?;
         }
-        collection_sweep::start(state.clone(), state.scheduler_interval);
         for (spec, collector) in collectors::collectors(&state) {
             state.platform.spawn_consumer(spec, collector).await?;
         }

@@ -23,6 +23,7 @@ type Job = fn(&Ctx) -> BoxFuture<'_, Result<(), Error>>;
 
 /// The sweep's jobs, in order.
 const JOBS: &[(&str, Job)] = &[
+    ("self-assessment dates", collection),
     ("rectification deadlines", rectifications),
     ("operator report due dates", operator_reports),
 ];
@@ -42,6 +43,14 @@ pub async fn sweep(ctx: &Ctx) {
             tracing::warn!(job, error = %err, "a scheduler job could not read its due dates");
         }
     }
+}
+
+/// §3.4: evaluations still collecting data the day after their self-assessment date move to SCORING.
+fn collection(ctx: &Ctx) -> BoxFuture<'_, Result<(), Error>> {
+    Box::pin(async move {
+        crate::collection_sweep::sweep(ctx).await;
+        Ok(())
+    })
 }
 
 fn rectifications(ctx: &Ctx) -> BoxFuture<'_, Result<(), Error>> {
