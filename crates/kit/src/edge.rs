@@ -2,6 +2,7 @@
 //! bytes and lists, as `pdop_proto::edge` documents. A violation is `INVALID_ARGUMENT` naming the field path.
 
 use pdop_proto::Edge;
+use pdop_proto::common::DocumentRef;
 
 use crate::Violations;
 
@@ -17,6 +18,17 @@ pub fn check<M: Edge>(message: &M) -> Result<(), Violations> {
         violations.add(field, description);
     }
     Err(violations)
+}
+
+/// A document is named by its URI and pinned by its SHA-256 (64 hex digits) when one is given.
+pub fn document(d: Option<&DocumentRef>, field: &str, v: &mut Violations) {
+    let Some(d) = d else { return };
+    if d.uri.trim().is_empty() {
+        v.add(format!("{field}.uri"), "is required");
+    }
+    if !d.sha256.is_empty() && (d.sha256.len() != 64 || !d.sha256.bytes().all(|b| b.is_ascii_hexdigit())) {
+        v.add(format!("{field}.sha256"), "must be 64 hexadecimal digits");
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,7 @@
-//! The end of data collection (§3.4): once a day and whenever the clock is moved, every evaluation still
+//! The end of data collection (§3.4), a job of the daily sweep (`scheduler`): every evaluation still
 //! collecting data on the day after its self-assessment date moves to SCORING without one. The missing
 //! self-assessment is left for the evaluators to weigh as a REFUSAL_OR_CONCEALMENT veto candidate; it never
 //! triggers one by itself (R-EV-06). One unit of work per evaluation; a failure is logged and retried next sweep.
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use pdop_kit::uow::{Call, Mutate, Write};
 
@@ -14,14 +11,6 @@ use crate::storage::evaluations;
 
 const NAME: &str = "evaluation-collection";
 const METHOD: &str = "evaluation.CloseDataCollection";
-
-pub fn start(ctx: Arc<Ctx>, interval: Duration) {
-    let platform = ctx.platform.clone();
-    platform.spawn_interval(NAME, interval, move || {
-        let ctx = ctx.clone();
-        async move { sweep(&ctx).await }
-    });
-}
 
 pub async fn sweep(ctx: &Ctx) {
     let clock = &ctx.platform.clock;

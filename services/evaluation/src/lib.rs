@@ -15,6 +15,7 @@ mod context;
 mod domain;
 mod grpc;
 mod incoming;
+mod scheduler;
 mod storage;
 
 use std::sync::Arc;
@@ -87,10 +88,10 @@ impl Service for Evaluation {
             let handler = incoming::Incoming { ctx: state.clone() };
             state.platform.spawn_consumer(spec, handler).await?;
         }
-        collection_sweep::start(state.clone(), state.scheduler_interval);
         for (spec, collector) in collectors::collectors(&state) {
             state.platform.spawn_consumer(spec, collector).await?;
         }
+        scheduler::start(state.clone());
         Ok(())
     }
 }
@@ -222,6 +223,19 @@ pdop_kit::rpcs! {
     create_evidence_record(pb::CreateEvidenceRecordRequest) -> pb::CreateEvidenceRecordResponse = grpc::evidence::create;
     get_evidence_record(pb::GetEvidenceRecordRequest) -> pb::GetEvidenceRecordResponse = grpc::evidence::get;
     list_evidence_records(pb::ListEvidenceRecordsRequest) -> pb::ListEvidenceRecordsResponse = grpc::evidence::list;
+    create_rectification_order(pb::CreateRectificationOrderRequest) -> pb::CreateRectificationOrderResponse = grpc::rectification_orders::create;
+    get_rectification_order(pb::GetRectificationOrderRequest) -> pb::GetRectificationOrderResponse = grpc::rectification_orders::get;
+    list_rectification_orders(pb::ListRectificationOrdersRequest) -> pb::ListRectificationOrdersResponse = grpc::rectification_orders::list;
+    submit_rectification_plan(pb::SubmitRectificationPlanRequest) -> pb::SubmitRectificationPlanResponse = grpc::rectification_orders::submit_plan;
+    submit_rectification_report(pb::SubmitRectificationReportRequest) -> pb::SubmitRectificationReportResponse = grpc::rectification_orders::submit_report;
+    verify_rectification(pb::VerifyRectificationRequest) -> pb::VerifyRectificationResponse = grpc::rectification_orders::verify;
+    create_operator_report(pb::CreateOperatorReportRequest) -> pb::CreateOperatorReportResponse = grpc::operator_reports::create;
+    get_operator_report(pb::GetOperatorReportRequest) -> pb::GetOperatorReportResponse = grpc::operator_reports::get;
+    list_operator_reports(pb::ListOperatorReportsRequest) -> pb::ListOperatorReportsResponse = grpc::operator_reports::list;
+    update_operator_report(pb::UpdateOperatorReportRequest) -> pb::UpdateOperatorReportResponse = grpc::operator_reports::update;
+    submit_operator_report(pb::SubmitOperatorReportRequest) -> pb::SubmitOperatorReportResponse = grpc::operator_reports::submit;
+    accept_operator_report(pb::AcceptOperatorReportRequest) -> pb::AcceptOperatorReportResponse = grpc::operator_reports::accept;
+    return_operator_report(pb::ReturnOperatorReportRequest) -> pb::ReturnOperatorReportResponse = grpc::operator_reports::return_report;
 }
 
 #[cfg(test)]

@@ -72,6 +72,8 @@ reasons! {
     ContentMissing = "CONTENT_MISSING",
     NotARecipient = "NOT_A_RECIPIENT",
     ReportExists = "REPORT_EXISTS",
+    /// §3.7: the registry has announced no organization for a recipient the profile names.
+    NoRecipient = "NO_RECIPIENT",
 }
 
 pub type Error = pdop_kit::service_error::Error<ErrorReason>;

@@ -11,6 +11,9 @@ use pdop_kit::uow::Call;
 use crate::context::Ctx;
 use crate::domain::{Error, ErrorReason};
 
+pub mod operator_reports;
+pub mod rectification_orders;
+
 /// A party to the resource reads it; so does a `supervisor` (by role) of its jurisdiction or one above it; anyone
 /// else is PERMISSION_DENIED (`pdop_kit::scope::may_read`).
 pub async fn may_read(

@@ -7,6 +7,8 @@ pub mod evaluations;
 pub mod evidence;
 pub mod facts;
 pub mod indicator_systems;
+pub mod operator_reports;
+pub mod rectification_orders;
 
 pub use pdop_kit::documents::{check_etag, id_of, new_id};
 pub use pdop_kit::uow::Tx;

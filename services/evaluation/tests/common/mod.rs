@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod campaigns;
+pub mod orders;
 pub mod scoring;
 pub mod systems;
 

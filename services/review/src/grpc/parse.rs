@@ -17,16 +17,7 @@ pub fn required(text: &str, field: &str, v: &mut Violations) {
     }
 }
 
-/// A document is named by its URI and pinned by its SHA-256 (64 hex digits).
-pub fn document(d: Option<&DocumentRef>, field: &str, v: &mut Violations) {
-    let Some(d) = d else { return };
-    if d.uri.trim().is_empty() {
-        v.add(format!("{field}.uri"), "is required");
-    }
-    if !d.sha256.is_empty() && (d.sha256.len() != 64 || !d.sha256.bytes().all(|b| b.is_ascii_hexdigit())) {
-        v.add(format!("{field}.sha256"), "must be 64 hexadecimal digits");
-    }
-}
+pub use pdop_kit::edge::document;
 
 pub fn date_range(r: Option<&DateRange>, field: &str, v: &mut Violations) {
     let Some(r) = r else { return };
