@@ -2,8 +2,6 @@
 //! profile applies), organizations (roles, display names), operator agreements and developer agreements (who was
 //! active when) and resources (their provider). Applying an event twice leaves the same row.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent};
 use pdop_kit::names;
@@ -11,8 +9,6 @@ use pdop_proto::registry::events::v1 as rev;
 use pdop_proto::registry::v1::AgreementState;
 use prost::Message;
 use sqlx::{Postgres, Transaction};
-
-use crate::context::Ctx;
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -42,9 +38,7 @@ struct First<M: prost::Message + Default + PartialEq + Clone + std::fmt::Debug> 
 }
 
 #[derive(Clone)]
-pub struct Incoming {
-    pub ctx: Arc<Ctx>,
-}
+pub struct Incoming;
 
 impl Handler for Incoming {
     async fn handle(&self, tx: &mut Tx, event: &IncomingEvent) -> Result<(), HandleError> {

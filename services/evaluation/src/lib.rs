@@ -4,10 +4,7 @@
 //!
 //! Built on the unit-of-work shape (`design/SPINE.md`): `domain` decides (pure), `storage` reads and writes,
 //! `grpc` parses and delegates. What the registry announces is kept as a read model (`incoming`); the service never
-//! calls the registry. RPCs not built yet answer `UNIMPLEMENTED`.
-
-// The shared parts land before the RPCs that use them.
-#![allow(dead_code, unused_imports, unused_macros)]
+//! calls the registry.
 
 mod collection_sweep;
 mod collectors;
@@ -85,7 +82,7 @@ impl Service for Evaluation {
 
     async fn on_ready(state: Arc<Ctx>) -> anyhow::Result<()> {
         for spec in incoming::specs() {
-            let handler = incoming::Incoming { ctx: state.clone() };
+            let handler = incoming::Incoming;
             state.platform.spawn_consumer(spec, handler).await?;
         }
         for (spec, collector) in collectors::collectors(&state) {
@@ -97,8 +94,7 @@ impl Service for Evaluation {
 }
 
 /// Who may call what: one line per RPC of the contract (deny by default); handlers add the party, recusal and
-/// jurisdiction checks (R-EV-01, R-EV-02). While the service is being built, a line whose handler is not in the
-/// `rpcs!` list stays `Unimplemented`.
+/// jurisdiction checks (R-EV-01, R-EV-02).
 fn policy() -> Policy {
     use Role::*;
     let roles = |r: &[Role]| Access::Roles(r.to_vec());
@@ -189,13 +185,7 @@ fn policy() -> Policy {
             roles(&[ImplementingAgency, DataAuthority]),
         ),
     ];
-    Policy::table(
-        Evaluation::GRPC_SERVICE,
-        lines.map(|(method, access)| {
-            let built = Rpcs::IMPLEMENTED.contains(&pdop_kit::rpc::snake_case(method).as_str());
-            (method, if built { access } else { Access::Unimplemented })
-        }),
-    )
+    Policy::table(Evaluation::GRPC_SERVICE, lines)
 }
 
 pdop_kit::rpcs! {

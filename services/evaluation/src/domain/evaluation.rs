@@ -359,3 +359,51 @@ pub fn complete(
     e.result = Some(result);
     Ok(Change::new(&e.name, audit(e)).announce(event))
 }
+
+/// RECTIFYING → COMPLETED by the verification of the evaluation's order: the re-evaluation (再次评估, S-YN Art.26),
+/// PASS when the verification passed and FAIL when it failed (§3.6). The final result keeps the first result's
+/// figures and states the re-evaluation's grade and consequences; where the profile suspends on a final FAIL the
+/// record says so (S-HN Art.22).
+pub fn re_evaluate(
+    e: &mut Evaluation,
+    call: &Call,
+    grade: Grade,
+    consequences: Vec<Consequence>,
+    comments: String,
+    profile: &Profile,
+    p: &Parties,
+) -> Result<Change<ev::EvaluationCompleted>, Error> {
+    require_state(&e.name, state_of(e), &[State::Rectifying], "a re-evaluation")?;
+    let mut consequences = consequences;
+    if grade == Grade::Fail
+        && profile.evaluation.suspends_on(SuspensionGround::FinalFail)
+        && !consequences.contains(&Consequence::SuspensionRecommended)
+    {
+        consequences.push(Consequence::SuspensionRecommended);
+    }
+    let first = e.result.clone().unwrap_or_default();
+    let result = EvaluationResult {
+        grade: grade as i32,
+        re_evaluation: true,
+        summary: comments,
+        consequences: consequences.iter().map(|c| *c as i32).collect(),
+        decided: Some(audit_info(&call.caller, call.now)),
+        ..first
+    };
+    e.state = State::Completed as i32;
+    let event = ev::EvaluationCompleted {
+        evaluation: Some(summary(e, p)),
+        grade: result.grade,
+        total_score: result.total_score.clone(),
+        vetoed: result.vetoed,
+        grade_overridden: false,
+        rectification_pending: false,
+        re_evaluation: true,
+        consequences: result.consequences.clone(),
+        rectification_order: e.rectification_order.clone(),
+        summary: result.summary.clone(),
+        actor: Some(actor(&call.caller)),
+    };
+    e.final_result = Some(result);
+    Ok(Change::new(&e.name, audit(e)).announce(event))
+}

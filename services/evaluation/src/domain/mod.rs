@@ -19,4 +19,4 @@ pub mod scoring;
 #[cfg(test)]
 mod scoring_tests;
 
-pub use error::{Error, ErrorReason, require_state};
+pub use error::{Error, ErrorReason};

@@ -4,20 +4,17 @@
 //! deadline runs; an evaluation order is final at its first verification, which is the re-evaluation (inferred,
 //! §3.6).
 
-use std::collections::BTreeSet;
-
 use chrono::NaiveDate;
 use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
 use pdop_kit::convert::{actor, audit_info, due_date, optional_date, timestamp};
-use pdop_kit::edge::document;
 use pdop_kit::uow::{Call, Change};
 use pdop_proto::common::{Deadline, JurisdictionRef, OrganizationRef};
 use pdop_proto::evaluation::events::v1 as ev;
 use pdop_proto::evaluation::v1::{
-    EvaluationConsequence, EvaluationGrade, IssueMeasure, RectificationIssue, RectificationOrder,
-    RectificationOrderState as State, RectificationPlan, RectificationReport, RectificationSource as Source,
-    RectificationVerification, VerificationOutcome as Outcome,
+    EvaluationGrade, RectificationOrder, RectificationOrderState as State, RectificationPlan,
+    RectificationReport, RectificationSource as Source, RectificationVerification,
+    VerificationOutcome as Outcome,
 };
 use pdop_rules::{Calendar, Profile};
 

@@ -10,7 +10,7 @@ use pdop_kit::uow::{Call, Mutate};
 use pdop_proto::evaluation::v1 as pb;
 use pdop_proto::evaluation::v1::{
     Evaluation, EvaluationConsequence, EvaluationGrade, EvaluationState, IndicatorScore, IndicatorSystem,
-    ScoringMethod, VetoFinding,
+    RectificationIssue, RectificationOrder, RectificationSource, ScoringMethod, VetoFinding,
 };
 use rust_decimal::Decimal;
 
@@ -18,8 +18,8 @@ use crate::context::Ctx;
 use crate::domain::evaluation::{self, Decision, Parties, state_of};
 use crate::domain::evidence as evidence_rules;
 use crate::domain::scoring::{self, Measured};
-use crate::domain::{Error, ErrorReason, decimals, grading};
-use crate::storage::{Tx, evaluations, evidence, facts, indicator_systems};
+use crate::domain::{Error, ErrorReason, decimals, grading, rectification};
+use crate::storage::{Tx, evaluations, evidence, facts, indicator_systems, rectification_orders as orders};
 
 async fn parties(tx: &mut Tx, e: &Evaluation) -> Result<Parties, Error> {
     Ok(Parties {
@@ -470,7 +470,7 @@ pub async fn complete(
                 result_document: req.result_document,
                 rectification_order: None,
             };
-            let result = evaluation::decide(&e, &system, &profile, decision, u.call)?;
+            let result = evaluation::decide(&e, &system, &profile, decision.clone(), u.call)?;
             if result.grade != result.computed_grade && result.override_reason.trim().is_empty() {
                 return Err(Error::invalid(
                     "override_reason",
@@ -487,20 +487,100 @@ pub async fn complete(
                     ),
                 ));
             }
-            if rectification.is_some() {
-                // Issued with the rectification orders of §3.6.
-                return Err(Error::invalid(
-                    "rectification",
-                    "rectification orders are not issued by this service yet",
-                ));
-            }
             let p = parties(u.tx, &e).await?;
-            let change = evaluation::complete(&mut e, u.call, result, None, &p)?;
+            // The order is issued with the result (§3.6): the evaluating organization is its issuer and the
+            // evaluators verify it with it.
+            let ordered = match rectification {
+                None => None,
+                Some(r) => {
+                    let requested = r.due_date.as_ref().and_then(naive_date);
+                    let field = "rectification.due_date";
+                    let deadline = rectification::deadline(
+                        &u.state.calendar,
+                        &profile,
+                        u.call.today(),
+                        requested,
+                        field,
+                    )?;
+                    let mut order = RectificationOrder {
+                        name: orders::new_name(),
+                        source: RectificationSource::Evaluation as i32,
+                        evaluation: e.name.clone(),
+                        agreement: e.agreement.clone(),
+                        issues: r
+                            .issues
+                            .into_iter()
+                            .map(|i| RectificationIssue {
+                                description: i.description,
+                                indicator_key: i.indicator_key,
+                                required_action: i.required_action,
+                                ..Default::default()
+                            })
+                            .collect(),
+                        requested_due_date: r.due_date,
+                        ..Default::default()
+                    };
+                    let op = rectification::Parties {
+                        subject: p.subject.clone(),
+                        issuer: p.evaluating.clone(),
+                        jurisdiction: p.jurisdiction.clone(),
+                    };
+                    let change = rectification::issue(&mut order, u.call, &profile, deadline, &op)?;
+                    let verifiers: Vec<String> = e
+                        .evaluators
+                        .iter()
+                        .filter(|a| !a.recused)
+                        .map(|a| a.organization.clone())
+                        .collect();
+                    orders::insert(u.tx, &order, &verifiers, u.call.now).await?;
+                    Some((order.name.clone(), change))
+                }
+            };
+            // Decided again knowing the order: a final FAIL is not final while an order runs (§3.8).
+            let order = ordered.as_ref().map(|(n, _)| n.clone());
+            let decided = Decision {
+                rectification_order: order.clone(),
+                ..decision
+            };
+            let result = evaluation::decide(&e, &system, &profile, decided, u.call)?;
+            let change = evaluation::complete(&mut e, u.call, result, order, &p)?;
             let saved = evaluations::save(u.tx, &e, u.call.now).await?;
-            Ok(change.into_write(pb::CompleteEvaluationResponse {
+            let mut write = change.into_write(pb::CompleteEvaluationResponse {
                 evaluation: Some(saved),
-            }))
+            });
+            if let Some((_, issued)) = ordered {
+                write = write.and(issued);
+            }
+            Ok(write)
         })
     })
     .await
+}
+
+/// Completes the evaluation of a verified evaluation order: the re-evaluation graded by the verification.
+pub async fn re_evaluate(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    call: &Call,
+    order: &pb::RectificationOrder,
+) -> Result<
+    (
+        Evaluation,
+        pdop_kit::uow::Change<pdop_proto::evaluation::events::v1::EvaluationCompleted>,
+    ),
+    Error,
+> {
+    let mut e = evaluations::lock(tx, &order.evaluation, "").await?;
+    let verified = order.verifications.last().cloned().unwrap_or_default();
+    let grade = EvaluationGrade::try_from(verified.re_evaluation_grade).unwrap_or_default();
+    let consequences = verified
+        .consequences
+        .iter()
+        .map(|c| EvaluationConsequence::try_from(*c).unwrap_or_default())
+        .collect();
+    let profile = facts::profile(tx, &ctx.profiles, &e.jurisdiction).await?;
+    let p = parties(tx, &e).await?;
+    let change = evaluation::re_evaluate(&mut e, call, grade, consequences, verified.comments, &profile, &p)?;
+    let saved = evaluations::save(tx, &e, call.now).await?;
+    Ok((saved, change))
 }

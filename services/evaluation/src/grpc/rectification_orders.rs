@@ -281,16 +281,29 @@ pub async fn verify(
     if !v.is_empty() {
         return Err(Error::Invalid(v));
     }
-    let decide = |o: &mut _, call: &Call, verifiers: &[String], p: &Parties| {
-        rectification::verify(o, call, verification, verifiers, p)
-    };
-    // An evaluation's order is its re-evaluation (§3.4): completing that evaluation, with its
-    // EvaluationCompleted{re_evaluation}, belongs in this unit of work and fills `evaluation`.
-    transition(ctx, call, (req.name, req.etag), decide, |o| {
-        pb::VerifyRectificationResponse {
-            rectification_order: Some(o),
-            evaluation: None,
-        }
+    ctx.mutate(call, |u| {
+        Box::pin(async move {
+            let mut o = orders::lock(u.tx, &req.name, &req.etag).await?;
+            let verifiers = orders::verifiers(&mut **u.tx, &o.name).await?;
+            let p = orders::parties(u.tx, &o).await?;
+            let change = rectification::verify(&mut o, u.call, verification, &verifiers, &p)?;
+            let saved = orders::save(u.tx, &o, u.call.now).await?;
+            // An evaluation's order is its re-evaluation (§3.4, §3.6): the evaluation completes in this unit of work.
+            let re_evaluated = if source_of(&o) == Source::Evaluation {
+                Some(super::evaluations::re_evaluate(u.tx, u.state, u.call, &o).await?)
+            } else {
+                None
+            };
+            let evaluation = re_evaluated.as_ref().map(|(e, _)| e.clone());
+            let mut write = change.into_write(pb::VerifyRectificationResponse {
+                rectification_order: Some(saved),
+                evaluation,
+            });
+            if let Some((_, completed)) = re_evaluated {
+                write = write.and(completed);
+            }
+            Ok(write)
+        })
     })
     .await
 }

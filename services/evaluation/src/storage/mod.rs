@@ -10,7 +10,7 @@ pub mod indicator_systems;
 pub mod operator_reports;
 pub mod rectification_orders;
 
-pub use pdop_kit::documents::{check_etag, id_of, new_id};
+pub use pdop_kit::documents::{id_of, new_id};
 pub use pdop_kit::uow::Tx;
 
 /// `pdop_kit::document!` with the evaluation service's error reasons.
