@@ -272,8 +272,8 @@ pub fn developer_admitted(e: &vev::DeveloperAdmitted) -> Vec<Fact> {
     vec![Fact::new(o, K::DeveloperAdmitted, summary).in_jurisdiction(jur(a.jurisdiction.as_ref()))]
 }
 
-/// `pdop.pricing.annual_check.completed` → PRICE_DEVIATION for the case's operator, the deviation rate d as the
-/// quantity and a late business report (after 31 March, D10) marked.
+/// `pdop.pricing.annual_check.completed` outside the deviation threshold, or with a late business report (after
+/// 31 March, D10) → PRICE_DEVIATION for the case's operator, the deviation rate d as the quantity.
 pub fn annual_check(e: &pev::AnnualCheckCompleted) -> Vec<Fact> {
     let Some(c) = e.pricing_case.as_ref() else {
         return Vec::new();
@@ -283,6 +283,14 @@ pub fn annual_check(e: &pev::AnnualCheckCompleted) -> Vec<Fact> {
     };
     let rate = |r: Option<&pdop_proto::common::Rate>| r.map(|r| r.value.clone()).unwrap_or_default();
     let deviation = rate(e.deviation.as_ref());
+    // Evidence is a deviation outside the threshold (±10 %, N1 §五) or a late report; a check within it says
+    // nothing against the operator. An unset threshold is the national 0.10.
+    let exact = |text: &str| text.parse::<rust_decimal::Decimal>().ok();
+    let threshold = exact(&rate(e.deviation_threshold.as_ref())).unwrap_or(rust_decimal::Decimal::new(10, 2));
+    let outside = exact(&deviation).is_some_and(|d| d.abs() > threshold);
+    if !outside && !e.report_late {
+        return Vec::new();
+    }
     let late = if e.report_late {
         "，经营报告逾期报送"
     } else {

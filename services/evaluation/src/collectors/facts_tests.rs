@@ -137,6 +137,24 @@ fn a_price_deviation_keeps_the_rate_and_a_late_report() {
 }
 
 #[test]
+fn an_annual_check_within_the_threshold_and_on_time_is_no_evidence() {
+    // N1 §五: ±10 %; within it, with the report on time, the check says nothing against the operator.
+    let within = |d: &str, late: bool| pev::AnnualCheckCompleted {
+        pricing_case: Some(pev::PricingCaseSummary {
+            operator: org_of("organizations/op"),
+            ..Default::default()
+        }),
+        deviation: Some(Rate { value: d.into() }),
+        deviation_threshold: Some(Rate { value: "0.10".into() }),
+        report_late: late,
+        ..Default::default()
+    };
+    assert!(annual_check(&within("-0.1", false)).is_empty());
+    assert_eq!(annual_check(&within("-0.1001", false)).len(), 1);
+    assert_eq!(annual_check(&within("0.05", true)).len(), 1);
+}
+
+#[test]
 fn an_event_naming_nobody_records_nothing() {
     assert!(disclosed(&dev::EntryPublished::default()).is_empty());
     assert!(agreement_suspended(&rev::AgreementSuspended::default()).is_empty());
