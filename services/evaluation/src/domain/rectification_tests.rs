@@ -97,6 +97,21 @@ fn a_yunnan_deadline_runs_30_days_and_rolls_past_spring_festival() {
 }
 
 #[test]
+fn a_yunnan_deadline_rolls_past_national_day_and_into_2027_is_provisional() {
+    // D23, S-YN Art.26: 2026-09-05 + 30 CD = Mon 10-05, inside the National Day holiday (10-01…10-07) → Thu 10-08.
+    let profiles = Profiles::builtin();
+    let yunnan = profiles.get("yunnan").unwrap();
+    let calendar = Calendar::builtin();
+    let d = rectification::deadline(&calendar, yunnan, day(2026, 9, 5), None, "due_date").unwrap();
+    assert_eq!(due_date(Some(&d)), Some(day(2026, 10, 8)));
+    assert!(!d.provisional);
+    // R-EV-10: 2026-12-20 + 30 CD runs into 2027, past the loaded calendar: provisional.
+    let d = rectification::deadline(&calendar, yunnan, day(2026, 12, 20), None, "due_date").unwrap();
+    assert_eq!(due_date(Some(&d)), Some(day(2027, 1, 19)));
+    assert!(d.provisional);
+}
+
+#[test]
 fn without_a_profile_period_the_issuer_dates_the_order() {
     // Henan sets no rectification period: the issuer's date is required and used as written.
     let profiles = Profiles::builtin();
