@@ -87,13 +87,21 @@ fn operator_reports(ctx: &Ctx) -> BoxFuture<'_, Result<(), Error>> {
         let pool = &ctx.platform.pool;
         let clock = &ctx.platform.clock;
         for a in operator_reports::agreements_in_force(pool).await? {
-            let profile = pdop_kit::readmodel::profile(
+            // An agreement whose jurisdiction is not known yet waits for the next sweep; the others go on.
+            let profile = match pdop_kit::readmodel::profile(
                 pool,
                 &ctx.profiles,
                 &a.jurisdiction,
                 ErrorReason::JurisdictionNotFound,
             )
-            .await?;
+            .await
+            {
+                Ok(profile) => profile,
+                Err(err) => {
+                    tracing::warn!(agreement = %a.agreement, error = %err, "no profile for an agreement's reports");
+                    continue;
+                }
+            };
             let id = pdop_kit::documents::column(&a.agreement, "agreements");
             let settled = operator_reports::settled(pool, &id).await?;
             let owed = report_dues::owed(&ctx.calendar, &profile, a.from, a.until, clock.today());

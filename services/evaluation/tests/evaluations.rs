@@ -96,6 +96,24 @@ async fn yunnan_evaluates_every_operator_active_in_2025_and_grades_72_50_rectify
         EvaluationCampaignState::InProgress
     );
     assert_eq!(started.subjects, [w.op()]);
+    // R-EV-02 while the campaign runs: a subject never joins its evaluators.
+    let join = pb::UpdateEvaluationCampaignRequest {
+        evaluation_campaign: Some(pb::EvaluationCampaign {
+            name: c.name.clone(),
+            evaluators: vec![w.third(), w.op()],
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["evaluators".into()],
+        }),
+        etag: String::new(),
+    };
+    let err = h
+        .client
+        .update_evaluation_campaign(w.as_ia(join))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "EVALUATOR_IS_SUBJECT");
     let list = pb::ListEvaluationsRequest {
         campaign: c.name.clone(),
         ..Default::default()
@@ -336,6 +354,35 @@ async fn henan_veto_gives_fail_whatever_the_score_and_recommends_suspension() {
             .await,
         1
     );
+    // Recording the same triggered finding again (more evidence) announces nothing new.
+    let mut again = veto(&e.name, true, "2025-11-20 重大数据安全事件（补充）");
+    again.finding.as_mut().unwrap().evidence_records = e.evidence_records.clone();
+    h.client.record_veto_finding(w.as_da(again)).await.unwrap();
+    assert_eq!(
+        h.events("pdop.evaluation.evaluation.veto_triggered", &e.name)
+            .await,
+        1
+    );
+    // §3.4: a self-assessment after the date is accepted and marked late, once.
+    let late = h
+        .client
+        .submit_self_assessment(w.as_operator(self_assessment(&e.name, true)))
+        .await
+        .unwrap();
+    assert!(
+        late.into_inner()
+            .evaluation
+            .unwrap()
+            .self_assessment
+            .unwrap()
+            .late
+    );
+    let err = h
+        .client
+        .submit_self_assessment(w.as_operator(self_assessment(&e.name, true)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "WRONG_STATE");
     let calc = pb::CalculateEvaluationResultRequest { name: e.name.clone() };
     let r = h
         .client
@@ -429,6 +476,38 @@ async fn campaigns_into_2027_are_provisional_and_recused_evaluators_stop_acting(
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+    // §3.3: a listed subject must be of the campaign's kind, active in its jurisdiction and period.
+    let mut provider = campaign(
+        &system,
+        period(date(2024, 1, 1), date(2024, 12, 31)),
+        date(2026, 12, 31),
+        &[],
+    );
+    provider.year = 2024;
+    provider.subjects = vec![w.dp()];
+    let provider = h
+        .client
+        .create_evaluation_campaign(w.as_da(create(provider)))
+        .await
+        .unwrap();
+    let provider = provider.into_inner().evaluation_campaign.unwrap();
+    let err = h
+        .client
+        .start_evaluation_campaign(w.as_da(start(&provider)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "SUBJECT_OUT_OF_SCOPE")
+    );
+    let mut twice = c.clone();
+    twice.subjects = vec![w.op(), w.op()];
+    let err = h
+        .client
+        .create_evaluation_campaign(w.as_da(create(twice)))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["evaluation_campaign.subjects[1]"]);
     let mut backwards = c.clone();
     backwards.result_due_date = Some(date(2027, 1, 1));
     let err = h

@@ -53,17 +53,16 @@ pub fn check_shape(c: &EvaluationCampaign, field: &str, v: &mut Violations) {
             v.add(format!("{field}.{what}"), pdop_kit::names::expected(collection));
         }
     }
-    for (i, o) in c.evaluators.iter().chain(c.subjects.iter()).enumerate() {
-        if pdop_kit::names::parse(o, "organizations").is_none() {
-            let list = if i < c.evaluators.len() {
-                "evaluators"
-            } else {
-                "subjects"
-            };
-            v.add(
-                format!("{field}.{list}"),
-                pdop_kit::names::expected("organizations"),
-            );
+    for (list, orgs) in [("evaluators", &c.evaluators), ("subjects", &c.subjects)] {
+        for (i, o) in orgs.iter().enumerate() {
+            if pdop_kit::names::parse(o, "organizations").is_none() {
+                v.add(
+                    format!("{field}.{list}[{i}]"),
+                    pdop_kit::names::expected("organizations"),
+                );
+            } else if orgs[..i].contains(o) {
+                v.add(format!("{field}.{list}[{i}]"), format!("{o} is listed twice"));
+            }
         }
     }
     let Some((from, until)) = period(c) else {

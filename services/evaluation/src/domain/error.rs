@@ -48,6 +48,8 @@ reasons! {
     /// One annual campaign per year; periodic campaigns must not overlap (inferred).
     CampaignExists = "CAMPAIGN_EXISTS",
     NoSubjects = "NO_SUBJECTS",
+    /// §3.3: a listed subject is not of the campaign's kind, jurisdiction and covered period.
+    SubjectOutOfScope = "SUBJECT_OUT_OF_SCOPE",
     /// R-EV-02: an evaluator that is also a subject blocks the start.
     EvaluatorIsSubject = "EVALUATOR_IS_SUBJECT",
     /// §3.3: the campaign closes once every evaluation has a result.

@@ -10,8 +10,8 @@ use pdop_proto::common::{Deadline, JurisdictionRef, OrganizationRef};
 use pdop_proto::evaluation::events::v1 as ev;
 use pdop_proto::evaluation::v1::{
     Evaluation, EvaluationCampaign, EvaluationConsequence as Consequence, EvaluationGrade as Grade,
-    EvaluationResult, EvaluationState as State, EvaluatorAssignment, IndicatorScore, IndicatorSystem,
-    SelfAssessment, VetoFinding, VetoItem,
+    EvaluationResult, EvaluationState as State, EvaluationSubjectKind, EvaluatorAssignment, IndicatorScore,
+    IndicatorSystem, SelfAssessment, VetoFinding, VetoItem,
 };
 use pdop_rules::Profile;
 use pdop_rules::profiles::SuspensionGround;
@@ -79,6 +79,11 @@ pub fn open(
     Change::new(&e.name, audit(e)).announce(event)
 }
 
+/// The campaign's new due date or evaluators reached an open evaluation.
+pub fn campaign_changed(e: &Evaluation) -> Change {
+    Change::new(&e.name, audit(e))
+}
+
 /// The subject's own evaluation only.
 fn require_subject(e: &Evaluation, caller: &Caller) -> Result<(), Error> {
     if e.subject == caller.organization {
@@ -99,12 +104,16 @@ pub fn submit_self_assessment(
     p: &Parties,
 ) -> Result<Change<ev::SelfAssessmentSubmitted>, Error> {
     require_subject(e, &call.caller)?;
-    require_state(
-        &e.name,
-        state_of(e),
-        &[State::DataCollection],
-        "a self-assessment",
-    )?;
+    // Accepted late even once scoring opened without it (§3.4), but only once.
+    let open = state_of(e) == State::Scoring && e.self_assessment.is_none();
+    if !open {
+        require_state(
+            &e.name,
+            state_of(e),
+            &[State::DataCollection],
+            "a self-assessment",
+        )?;
+    }
     sa.late = late;
     sa.submitted = Some(audit_info(&call.caller, call.now));
     e.self_assessment = Some(sa);
@@ -193,10 +202,14 @@ pub fn record_veto(
         "a veto finding",
     )?;
     finding.recorded = Some(audit_info(&call.caller, call.now));
+    let was_triggered = e
+        .veto_findings
+        .iter()
+        .any(|x| x.veto_key == finding.veto_key && x.triggered);
     e.veto_findings.retain(|x| x.veto_key != finding.veto_key);
     e.veto_findings.push(finding.clone());
     let change = Change::new(&e.name, audit(e));
-    if !finding.triggered {
+    if !finding.triggered || was_triggered {
         return Ok(change);
     }
     Ok(change.announce(ev::EvaluationVetoTriggered {
@@ -294,10 +307,13 @@ pub fn decide(
             ),
         ));
     }
-    let suspends = (result.vetoed && profile.evaluation.suspends_on(SuspensionGround::Veto))
-        || (grade == Grade::Fail
-            && d.rectification_order.is_none()
-            && profile.evaluation.suspends_on(SuspensionGround::FinalFail));
+    // §3.8: the suspension a seed makes mandatory concerns operators (S-HN Art.22 一级开发主体).
+    let operator = e.subject_kind == EvaluationSubjectKind::Operator as i32;
+    let suspends = operator
+        && ((result.vetoed && profile.evaluation.suspends_on(SuspensionGround::Veto))
+            || (grade == Grade::Fail
+                && d.rectification_order.is_none()
+                && profile.evaluation.suspends_on(SuspensionGround::FinalFail)));
     if suspends && !d.consequences.contains(&Consequence::SuspensionRecommended) {
         d.consequences.push(Consequence::SuspensionRecommended);
     }
@@ -376,6 +392,7 @@ pub fn re_evaluate(
     require_state(&e.name, state_of(e), &[State::Rectifying], "a re-evaluation")?;
     let mut consequences = consequences;
     if grade == Grade::Fail
+        && e.subject_kind == EvaluationSubjectKind::Operator as i32
         && profile.evaluation.suspends_on(SuspensionGround::FinalFail)
         && !consequences.contains(&Consequence::SuspensionRecommended)
     {
@@ -395,7 +412,8 @@ pub fn re_evaluate(
         evaluation: Some(summary(e, p)),
         grade: result.grade,
         total_score: result.total_score.clone(),
-        vetoed: result.vetoed,
+        // The veto was the first result's; the re-evaluation judges the rectification.
+        vetoed: false,
         grade_overridden: false,
         rectification_pending: false,
         re_evaluation: true,

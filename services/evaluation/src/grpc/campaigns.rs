@@ -10,7 +10,7 @@ use pdop_kit::uow::{Call, Mutate, Write};
 use pdop_proto::common::OrganizationRole;
 use pdop_proto::evaluation::v1 as pb;
 use pdop_proto::evaluation::v1::{
-    EvaluationCampaign, EvaluationCampaignState, EvaluatorAssignment, IndicatorSystemState,
+    EvaluationCampaign, EvaluationCampaignState, EvaluationState, EvaluatorAssignment, IndicatorSystemState,
 };
 use pdop_rules::Profile;
 use pdop_rules::profiles::{Cadence, SubjectKind};
@@ -224,11 +224,17 @@ pub async fn list(
     })
 }
 
+/// The evaluators of an evaluation: the campaign's, keeping each one's recusal; a recused evaluator stays
+/// recused even when it is taken off the campaign and put back (R-EV-02).
 fn assignments(
     evaluators: &[String],
     previous: &[EvaluatorAssignment],
     third: &[String],
 ) -> Vec<EvaluatorAssignment> {
+    let recused = previous
+        .iter()
+        .filter(|a| a.recused && !evaluators.contains(&a.organization))
+        .cloned();
     evaluators
         .iter()
         .map(|o| {
@@ -242,6 +248,7 @@ fn assignments(
                     ..Default::default()
                 })
         })
+        .chain(recused)
         .collect()
 }
 
@@ -284,11 +291,23 @@ pub async fn update(
                 return Err(Error::Invalid(v));
             }
             check(u.tx, u.state, u.call, &c).await?;
+            let mut reached = Vec::new();
             if state_of(&c) == EvaluationCampaignState::InProgress {
-                // Due dates and evaluators reach the evaluations still open.
+                // R-EV-02: a subject never becomes an evaluator of the campaign.
+                if let Some(s) = c.evaluators.iter().find(|o| c.subjects.contains(o)) {
+                    return Err(Error::refused(
+                        ErrorReason::EvaluatorIsSubject,
+                        format!("{s} is evaluated in {}; it cannot evaluate there (回避)", c.name),
+                    ));
+                }
+                // Due dates and evaluators reach the evaluations still open, each audited.
                 let third = third_parties(u.tx, &c.evaluators).await?;
                 let today = u.call.today();
                 for mut e in evaluations::of_campaign(u.tx, &c.name).await? {
+                    let state = evaluation::state_of(&e);
+                    if !matches!(state, EvaluationState::DataCollection | EvaluationState::Scoring) {
+                        continue;
+                    }
                     e.evaluators = assignments(&c.evaluators, &e.evaluators, &third);
                     if e.state == pdop_proto::evaluation::v1::EvaluationState::DataCollection as i32 {
                         let provisional = c
@@ -300,12 +319,17 @@ pub async fn update(
                             campaign::self_assessment_deadline(&c, today, provisional);
                     }
                     evaluations::save(u.tx, &e, u.call.now).await?;
+                    reached.push(evaluation::campaign_changed(&e));
                 }
             }
             let saved = campaigns::save(u.tx, &c, u.call.now).await?;
-            Ok(change.into_write(pb::UpdateEvaluationCampaignResponse {
+            let mut write = change.into_write(pb::UpdateEvaluationCampaignResponse {
                 evaluation_campaign: Some(saved),
-            }))
+            });
+            for e in reached {
+                write = write.and(e);
+            }
+            Ok(write)
         })
     })
     .await
@@ -319,7 +343,7 @@ async fn subjects(tx: &mut Tx, c: &EvaluationCampaign) -> Result<Vec<(String, St
         SubjectKind::Operator => facts::operators_active(tx, &c.jurisdiction, from, until).await?,
         // S-YN Art.26: an operator evaluates its own developers.
         SubjectKind::Developer => {
-            facts::developers_active(tx, &c.evaluating_organization, from, until).await?
+            facts::developers_active(tx, &c.evaluating_organization, &c.jurisdiction, from, until).await?
         }
         SubjectKind::ImplementingAgency => with_no_agreement(
             facts::holders(tx, &c.jurisdiction, OrganizationRole::ImplementingAgency).await?,
@@ -334,12 +358,17 @@ async fn subjects(tx: &mut Tx, c: &EvaluationCampaign) -> Result<Vec<(String, St
     let mut listed = Vec::new();
     for (i, s) in c.subjects.iter().enumerate() {
         facts::known_organization(tx, s, &format!("{FIELD}.subjects[{i}]")).await?;
-        let agreement = active
-            .iter()
-            .find(|(o, _)| o == s)
-            .map(|(_, a)| a.clone())
-            .unwrap_or_default();
-        listed.push((s.clone(), agreement));
+        // A listed subject is one the campaign could evaluate: of its kind, in its jurisdiction, active then.
+        let Some((_, agreement)) = active.iter().find(|(o, _)| o == s) else {
+            return Err(Error::refused(
+                ErrorReason::SubjectOutOfScope,
+                format!(
+                    "{s} is not an organization of the campaign's kind active in {} during the covered period",
+                    c.jurisdiction
+                ),
+            ));
+        };
+        listed.push((s.clone(), agreement.clone()));
     }
     Ok(listed)
 }

@@ -424,6 +424,7 @@ pub async fn complete(
         .iter()
         .map(|c| EvaluationConsequence::try_from(*c).unwrap_or_default())
         .collect();
+    pdop_kit::edge::document(req.result_document.as_ref(), "result_document", &mut v);
     if consequences.contains(&EvaluationConsequence::Unspecified) {
         v.add("consequences", "every consequence must be set");
     }

@@ -91,22 +91,24 @@ pub async fn operators_active(
         .collect())
 }
 
-/// Developers with a developer agreement of `operator` in force at some day of `from..=until`, each with that
+/// Developers with a developer agreement of `operator` in `jurisdiction` in force at some day of `from..=until`, each with that
 /// developer agreement (the latest if several).
 pub async fn developers_active(
     tx: &mut Tx,
     operator: &str,
+    jurisdiction: &str,
     from: NaiveDate,
     until: NaiveDate,
 ) -> Result<Vec<(String, String)>, Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT DISTINCT ON (developer_id) developer_id, id FROM developer_agreements
-         WHERE operator_id = $1 AND active_from <= $3 AND COALESCE(active_until, $2) >= $2
+         WHERE operator_id = $1 AND jurisdiction_id = $4 AND active_from <= $3 AND COALESCE(active_until, $2) >= $2
          ORDER BY developer_id, active_from DESC, id DESC",
     )
     .bind(names::parse(operator, "organizations").unwrap_or_default())
     .bind(from)
     .bind(until)
+    .bind(names::parse(jurisdiction, "jurisdictions").unwrap_or_default())
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows
