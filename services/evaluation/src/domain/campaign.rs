@@ -11,6 +11,7 @@ use pdop_proto::evaluation::events::v1 as ev;
 use pdop_proto::evaluation::v1::{
     EvaluationCampaign, EvaluationCampaignState as State, EvaluationGrade, EvaluationResult,
 };
+use pdop_rules::Calendar;
 
 use super::error::{Error, ErrorReason, require_state};
 use super::{grading, indicator_system};
@@ -147,13 +148,15 @@ pub fn update(c: &EvaluationCampaign, call: &Call, paths: &[String]) -> Result<C
     Ok(Change::new(&c.name, audit(c)))
 }
 
-/// The self-assessment deadline: the campaign's fixed date (inferred: the sources require materials, not a date).
+/// The self-assessment deadline: the campaign's fixed date (inferred: the sources require materials, not a date),
+/// provisional past the loaded calendar (R-EV-10).
 pub fn self_assessment_deadline(
     c: &EvaluationCampaign,
     start: NaiveDate,
-    provisional: bool,
+    calendar: &Calendar,
 ) -> Option<Deadline> {
     let due = c.self_assessment_due_date.as_ref().and_then(naive_date)?;
+    let provisional = !calendar.covers(due);
     Some(Deadline {
         start_date: Some(date(start)),
         duration: 0,

@@ -310,13 +310,8 @@ pub async fn update(
                     }
                     e.evaluators = assignments(&c.evaluators, &e.evaluators, &third);
                     if e.state == pdop_proto::evaluation::v1::EvaluationState::DataCollection as i32 {
-                        let provisional = c
-                            .self_assessment_due_date
-                            .as_ref()
-                            .and_then(pdop_kit::convert::naive_date)
-                            .is_some_and(|d| !u.state.calendar.covers(d));
                         e.self_assessment_deadline =
-                            campaign::self_assessment_deadline(&c, today, provisional);
+                            campaign::self_assessment_deadline(&c, today, &u.state.calendar);
                     }
                     evaluations::save(u.tx, &e, u.call.now).await?;
                     reached.push(evaluation::campaign_changed(&e));
@@ -398,12 +393,7 @@ pub async fn start(
             let summary = campaign::summary(&c, jurisdiction.clone(), evaluating.clone());
             let started = campaign::start(&mut c, u.call, refs.clone(), summary)?;
             let third = third_parties(u.tx, &c.evaluators).await?;
-            let provisional = c
-                .self_assessment_due_date
-                .as_ref()
-                .and_then(pdop_kit::convert::naive_date)
-                .is_some_and(|d| !u.state.calendar.covers(d));
-            let deadline = campaign::self_assessment_deadline(&c, u.call.today(), provisional);
+            let deadline = campaign::self_assessment_deadline(&c, u.call.today(), &u.state.calendar);
             let mut opened = Vec::with_capacity(found.len());
             for ((subject, agreement), subject_ref) in found.into_iter().zip(refs) {
                 // The evidence of the covered period is linked to the evaluation (§3.3).
