@@ -79,6 +79,12 @@ async fn sth(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, 
     )
 }
 
+/// `/checkpoint`: the latest tree head as a C2SP `tlog-checkpoint` signed note, for witnesses and log tooling.
+async fn checkpoint(State(ctx): State<Arc<Ctx>>) -> Result<Response, Refusal> {
+    let note = proofs::checkpoint_note(&ctx).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
 async fn range(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
     let (start, end) = (number(&p, "start")?, number(&p, "end")?);
     if end < start || end - start >= 1000 {
@@ -243,6 +249,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .route("/", get(front))
         .route("/log/v1/info", get(info))
         .route("/log/v1/sth", get(sth))
+        .route("/checkpoint", get(checkpoint))
         .route("/log/v1/entries", get(range))
         .route("/log/v1/proof/inclusion", get(inclusion))
         .route("/log/v1/proof/consistency", get(consistency))

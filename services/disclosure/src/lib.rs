@@ -5,6 +5,7 @@
 //! `proofs`, `http`, `feeds`, `pages`); notices take objections (`notices`, `outcomes`); corrections and reports
 //! are appended, never edited (`corrections`, `reports`); `verify` is the checker behind `pdop-verify`.
 
+mod checkpoint;
 mod context;
 mod corrections;
 mod entries;
@@ -104,6 +105,13 @@ impl Service for Disclosure {
     }
 
     fn build(platform: Arc<Platform>, config: Self::Config) -> anyhow::Result<Self::State> {
+        // The origin names the checkpoint's signing key, so it must be a valid note key name.
+        if !checkpoint::valid_key_name(&config.origin) {
+            anyhow::bail!(
+                "disclosure.origin {:?} must be non-empty, without spaces or '+' (it names the checkpoint key)",
+                config.origin
+            );
+        }
         let signer = match &config.signing_key {
             Some(seed) => LogSigner::from_seed_base64(seed.expose_secret())?,
             None => {

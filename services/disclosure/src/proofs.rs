@@ -12,6 +12,7 @@ use pdop_proto::disclosure::v1::{
 };
 use tonic::Status;
 
+use crate::checkpoint;
 use crate::context::Ctx;
 use crate::signer;
 use crate::tree_heads::{self, Row};
@@ -49,6 +50,7 @@ pub async fn log_info(ctx: &Ctx, _req: GetLogInfoRequest) -> Result<GetLogInfoRe
     let mut listed: Vec<LogKey> = keys
         .into_iter()
         .map(|(key_id, public_key, first_used)| LogKey {
+            checkpoint_verifier_key: checkpoint_key(ctx, &public_key),
             state: if key_id == current {
                 LogKeyState::Active
             } else {
@@ -64,6 +66,7 @@ pub async fn log_info(ctx: &Ctx, _req: GetLogInfoRequest) -> Result<GetLogInfoRe
     if !listed.iter().any(|k| k.key_id == current) {
         let public_key = ctx.log.signer.public_key().to_vec();
         listed.push(LogKey {
+            checkpoint_verifier_key: checkpoint_key(ctx, &public_key),
             key_id: current,
             public_key_pem: signer::public_key_pem(&public_key),
             public_key,
@@ -84,6 +87,30 @@ pub async fn log_info(ctx: &Ctx, _req: GetLogInfoRequest) -> Result<GetLogInfoRe
             latest_tree_head: latest.map(|h| h.to_proto()),
         }),
     })
+}
+
+/// The latest signed tree head as a C2SP checkpoint in a signed note, signed under the log's origin.
+pub async fn checkpoint_note(ctx: &Ctx) -> Result<String, Status> {
+    let head = latest(ctx).await?;
+    let root: [u8; 32] = head
+        .root_hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| Status::internal("a stored root hash is not 32 bytes"))?;
+    let size = u64::try_from(head.tree_size).unwrap_or_default();
+    let text = checkpoint::body(&ctx.config.origin, size, &root);
+    Ok(checkpoint::signed_note(
+        &ctx.log.signer,
+        &ctx.config.origin,
+        &text,
+    ))
+}
+
+/// The note verifier key of `public_key` under the log's origin; empty for a key that is not 32 bytes.
+fn checkpoint_key(ctx: &Ctx, public_key: &[u8]) -> String {
+    <[u8; 32]>::try_from(public_key)
+        .map(|key| checkpoint::verifier_key(&ctx.config.origin, &key))
+        .unwrap_or_default()
 }
 
 pub async fn tree_head(

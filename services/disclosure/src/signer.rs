@@ -58,9 +58,12 @@ impl LogSigner {
     }
 
     pub fn sign(&self, timestamp_ms: u64, tree_size: u64, root: &[u8; 32]) -> [u8; 64] {
-        self.key
-            .sign(&signed_bytes(timestamp_ms, tree_size, root))
-            .to_bytes()
+        self.sign_bytes(&signed_bytes(timestamp_ms, tree_size, root))
+    }
+
+    /// An Ed25519 signature over `message` (a checkpoint note's text, or a tree head's signed bytes).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
     }
 }
 

@@ -18,16 +18,6 @@ fn hash(bytes: &[u8]) -> Hash {
     bytes.try_into().unwrap()
 }
 
-async fn head(h: &mut Harness, size: i64) -> SignedTreeHead {
-    h.client
-        .get_signed_tree_head(GetSignedTreeHeadRequest { tree_size: size })
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_head
-        .unwrap()
-}
-
 #[tokio::test]
 async fn public_facts_become_entries_once_and_verify_against_signed_heads() {
     let mut h = start().await;
@@ -51,7 +41,7 @@ async fn public_facts_become_entries_once_and_verify_against_signed_heads() {
     )
     .await;
     h.signed(2).await;
-    let first = head(&mut h, 2).await;
+    let first = h.tree_head(2).await;
 
     // Not a public fact: no entry. A redelivery of e-1 under another message id: no second entry.
     let created = OrganizationCreated::default().encode_to_vec();
@@ -111,16 +101,9 @@ async fn public_facts_become_entries_once_and_verify_against_signed_heads() {
     assert_eq!(entries[1].title, "上限收费标准：企业信用画像接口");
 
     // Anyone can rebuild each leaf from the entry and check it against the signed root.
-    let latest = head(&mut h, 0).await;
+    let latest = h.tree_head(0).await;
     assert_eq!(latest.tree_size, 5);
-    let info = h
-        .client
-        .get_log_info(GetLogInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .log_info
-        .unwrap();
+    let info = h.log_info().await;
     let key = &info.keys[0];
     assert_eq!(key.key_id, latest.key_id);
     let millis = |head: &SignedTreeHead| {

@@ -8,8 +8,10 @@ use pdop_disclosure::Disclosure;
 use pdop_kit::Running;
 use pdop_kit::events::Namespace;
 use pdop_proto::common::{Actor, JurisdictionRef, Money, OrganizationRef};
-use pdop_proto::disclosure::v1::Entry;
 use pdop_proto::disclosure::v1::disclosure_service_client::DisclosureServiceClient;
+use pdop_proto::disclosure::v1::{
+    Entry, GetLogInfoRequest, GetSignedTreeHeadRequest, LogInfo, SignedTreeHead,
+};
 use pdop_proto::pricing::events::v1::{CapPricePublished, CapPriceSnapshot};
 use pdop_proto::registry::events::v1::{AgreementSigned, AgreementSummary};
 use pdop_testkit::{
@@ -152,6 +154,28 @@ impl Harness {
         for outcome in ["retried", "dead_lettered"] {
             assert!(!metrics.contains(&format!("outcome=\"{outcome}\"")), "{metrics}");
         }
+    }
+
+    /// The log's parameters and keys (`GetLogInfo`).
+    pub async fn log_info(&mut self) -> LogInfo {
+        self.client
+            .get_log_info(GetLogInfoRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .log_info
+            .unwrap()
+    }
+
+    /// The signed tree head of `size` entries, 0 for the latest (`GetSignedTreeHead`).
+    pub async fn tree_head(&mut self, size: i64) -> SignedTreeHead {
+        self.client
+            .get_signed_tree_head(GetSignedTreeHeadRequest { tree_size: size })
+            .await
+            .unwrap()
+            .into_inner()
+            .tree_head
+            .unwrap()
     }
 
     /// Waits until a tree head covering `size` entries is signed.
