@@ -1,5 +1,6 @@
 //! The quickstart as a newcomer meets it: `make run`'s seed (`pdop-seed` with a token from `pdop-token`)
-//! creates the six profile jurisdictions once.
+//! creates the six profile jurisdictions once, and the Python client of `examples/python/` reads the
+//! registry and previews a price against the built binaries.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -7,11 +8,13 @@ mod support;
 
 use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use pdop_proto::registry::v1::{Jurisdiction, ListJurisdictionsRequest};
-use pdop_testkit::TestEnv;
-use support::{Process, mint_token, seed, spawn_dev};
+use pdop_testkit::{TestEnv, until_holds};
+use support::{Process, mint_token, repo_root, seed, spawn_dev};
+use tokio::process::Command;
 use tonic::Request;
 
 const REGISTRY: &str = "pdop.registry.v1.RegistryService";
+const PRICING: &str = "pdop.pricing.v1.PricingService";
 
 fn bearer<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
@@ -135,4 +138,84 @@ async fn the_seed_creates_the_profile_jurisdictions_once_through_the_api() {
     let refused = seed(&registry, &yunnan).await;
     assert!(!refused.status.success(), "seed as Yunnan: {refused:?}");
     assert_has(&refused.stderr, "PermissionDenied");
+}
+
+async fn python_example(
+    python: &str,
+    registry: &Process,
+    pricing: &Process,
+    token: &str,
+) -> std::process::Output {
+    Command::new(python)
+        .arg(repo_root().join("examples/python/example.py"))
+        .args(["--registry", &format!("127.0.0.1:{}", registry.grpc)])
+        .args(["--pricing", &format!("127.0.0.1:{}", pricing.grpc)])
+        .env("PDOP_TOKEN", token)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_python_example_reads_the_registry_and_previews_a_price() {
+    // The example's virtual environment under .pdop/, built only when its requirements change.
+    let pyenv = Command::new(repo_root().join("scripts/pyenv.sh"))
+        .arg("python-example")
+        .arg(repo_root().join("examples/python/requirements.txt"))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        pyenv.status.success(),
+        "scripts/pyenv.sh: {}",
+        text(&pyenv.stderr)
+    );
+    let python = text(&pyenv.stdout).trim().to_owned();
+
+    let env = TestEnv::new().await.unwrap();
+    let registry = spawn_dev("registry", REGISTRY, &env).await;
+    let pricing = spawn_dev("pricing", PRICING, &env).await;
+    let national = mint_token("data_authority", "jurisdictions/national").await;
+    let seeded = seed(&registry, &national).await;
+    assert!(seeded.status.success(), "seed: {seeded:?}");
+
+    // The pricing service learns jurisdictions from the registry's events: wait until it knows Yunnan.
+    until_holds(
+        &pricing.db.pool,
+        "pricing knows jurisdictions/yunnan",
+        "SELECT EXISTS (SELECT 1 FROM jurisdictions WHERE id = 'yunnan' AND profile_id = 'yunnan')",
+    )
+    .await
+    .unwrap();
+    let token = mint_token("pricing_authority", "jurisdictions/yunnan").await;
+
+    let ran = python_example(&python, &registry, &pricing, &token).await;
+    assert!(
+        ran.status.success(),
+        "example.py failed: {}{}",
+        text(&ran.stdout),
+        text(&ran.stderr)
+    );
+    for expected in [
+        "registry: jurisdictions/yunnan 云南省 level=PROVINCE profile=yunnan parent=jurisdictions/national \
+         division_code=530000",
+        "registry: 4 jurisdiction(s) under jurisdictions/national: jurisdictions/hebei, jurisdictions/henan, \
+         jurisdictions/hubei, jurisdictions/yunnan",
+        "pricing: preview for jurisdictions/yunnan (profile yunnan, markup at most 0.06)",
+        "pricing: max_allowed_revenue=8821333.33 CNY a year (allowed_profit=616000.00, taxes=205333.33)",
+        "example: OK",
+    ] {
+        assert_has(&ran.stdout, expected);
+    }
+
+    // A role the preview does not allow: the registry read passes, the preview fails, the exit code says so.
+    let developer = mint_token("developer", "jurisdictions/yunnan").await;
+    let refused = python_example(&python, &registry, &pricing, &developer).await;
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert_has(
+        &refused.stderr,
+        "example: pricing PreviewMaxAllowedRevenue: PERMISSION_DENIED",
+    );
+    assert_has(&refused.stdout, "registry: jurisdictions/yunnan 云南省");
+    assert!(!text(&refused.stdout).contains("example: OK"));
 }
