@@ -12,8 +12,8 @@ INFRA := eval "$$(scripts/infra.sh up)" && export DATABASE_URL NATS_URL
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-run: ## Install/start PostgreSQL and NATS if needed, build, start all five services, wait until SERVING
-	@scripts/services.sh start
+run: buf ## Install/start PostgreSQL and NATS if needed, build, start all five, seed jurisdictions (ARGS=--no-seed skips)
+	@scripts/services.sh start $(ARGS)
 
 stop: ## Stop the services and whatever `make run` started
 	@scripts/services.sh stop

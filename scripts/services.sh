@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts and stops the five pdop services locally (used by `make run` / `make stop`).
 #
-#   scripts/services.sh start   build, start all five in the background, wait until each is SERVING
-#   scripts/services.sh stop    stop the processes `start` started (by their recorded PIDs)
+#   scripts/services.sh start [--no-seed]   build, start all five in the background, wait until each is
+#                                           SERVING, then create the six profile jurisdictions (pdop-seed)
+#                                           unless --no-seed; existing ones are left as they are
+#   scripts/services.sh stop                stop the processes `start` started (by their recorded PIDs)
 #
 # Logs: .pdop/logs/<service>.log. Services run with auth.dev_mode on and a local HS256 secret.
 set -euo pipefail
@@ -22,6 +24,12 @@ database_url_for() {
 }
 
 start() {
+  local seed=1
+  case "${1:-}" in
+    "") ;;
+    --no-seed) seed="" ;;
+    *) echo "usage: $0 start [--no-seed]" >&2; exit 2 ;;
+  esac
   eval "$("$ROOT/scripts/infra.sh" up)"
   export DATABASE_URL NATS_URL
   log "building"
@@ -58,6 +66,11 @@ start() {
   done
   local token
   token="$("$BIN/pdop-token" --dev-secret "$DEV_SECRET" --roles data_authority,pricing_authority)"
+  if [ -n "$seed" ]; then
+    # Through the registry's API, as the national data authority: the same checks as anyone's call.
+    log "seeding the profile jurisdictions (skip with: make run ARGS=--no-seed)"
+    PDOP_TOKEN="$token" "$BIN/pdop-seed" --registry "http://127.0.0.1:50051" | sed 's/^/pdop: /' >&2
+  fi
   cat <<EOT
 
 pdop is running.
@@ -69,9 +82,10 @@ pdop is running.
   disclosure   127.0.0.1:50055   http://127.0.0.1:9095
   public disclosure pages, feeds and proofs: http://127.0.0.1:8080/
 
-A sample token (data_authority, pricing_authority, acting in jurisdictions/national: create the root
-jurisdiction with the id "national" to supervise everything below it; 1 hour; mint more with
-target/debug/pdop-token --help):
+${seed:+Jurisdictions: national > henan > zhengzhou; national > hubei; national > yunnan;
+national > hebei > baoding > laiyuan.
+}A sample token (data_authority, pricing_authority, acting in jurisdictions/national, which supervises
+everything below it; 1 hour; mint more with target/debug/pdop-token --help):
   export PDOP_TOKEN='$token'
 Stop with: make stop
 EOT
@@ -95,7 +109,7 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) stop ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -4,17 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use std::path::PathBuf;
-use std::process::Stdio;
+mod support;
+
 use std::time::Duration;
 
-use pdop_testkit::{TestEnv, free_port, wait_until};
-use tokio::process::{Child, Command};
+use pdop_testkit::TestEnv;
+use support::{Process, binary, spawn, wait_serving};
+use tokio::process::Command;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
@@ -27,72 +25,6 @@ const SERVICES: [(&str, &str); 5] = [
     ("evaluation", "pdop.evaluation.v1.EvaluationService"),
     ("disclosure", "pdop.disclosure.v1.DisclosureService"),
 ];
-
-fn binary(name: &str) -> PathBuf {
-    let dir = match std::env::var("PDOP_BIN_DIR") {
-        Ok(dir) => PathBuf::from(dir),
-        Err(_) => {
-            let target = std::env::var("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-            target.join("debug")
-        }
-    };
-    let path = dir.join(format!("pdop-{name}"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bins` first",
-        path.display()
-    );
-    path
-}
-
-struct Process {
-    name: &'static str,
-    child: Child,
-    grpc: u16,
-    admin: u16,
-}
-
-async fn spawn(name: &'static str, env: &TestEnv) -> anyhow::Result<Process> {
-    let db = env.fresh_database().await?;
-    let grpc = free_port()?;
-    let admin = free_port()?;
-    let mut command = Command::new(binary(name));
-    if name == "disclosure" {
-        // Its public HTTP port too, so that nothing else on the machine is in the way.
-        command.env(
-            "PDOP_DISCLOSURE__HTTP_ADDR",
-            format!("127.0.0.1:{}", free_port()?),
-        );
-    }
-    let child = command
-        .env("PDOP_DATABASE__URL", &db.url)
-        .env("PDOP_NATS__URL", &env.nats_url)
-        .env("PDOP_NATS__NAMESPACE", env.namespace.as_str())
-        .env("PDOP_GRPC__ADDR", format!("127.0.0.1:{grpc}"))
-        .env("PDOP_ADMIN__ADDR", format!("127.0.0.1:{admin}"))
-        .env("PDOP_TELEMETRY__LOG_FILTER", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    db.pool.close().await;
-    Ok(Process {
-        name,
-        child,
-        grpc,
-        admin,
-    })
-}
-
-async fn health(channel: Channel, service: &str) -> Option<ServingStatus> {
-    let mut client = HealthClient::new(channel);
-    let request = HealthCheckRequest {
-        service: service.to_owned(),
-    };
-    let response = client.check(request).await.ok()?;
-    ServingStatus::try_from(response.into_inner().status).ok()
-}
 
 async fn listed_services(channel: Channel) -> anyhow::Result<Vec<String>> {
     let mut client = ServerReflectionClient::new(channel);
@@ -134,27 +66,11 @@ async fn every_service_binary_serves_health_and_reflection_then_stops_cleanly() 
     let env = TestEnv::new().await.unwrap();
     let mut processes = Vec::new();
     for (name, _) in SERVICES {
-        processes.push(spawn(name, &env).await.unwrap());
+        processes.push(spawn(name, &env, &[]).await.unwrap());
     }
     for (process, (name, grpc_service)) in processes.iter_mut().zip(SERVICES) {
-        let endpoint = format!("http://127.0.0.1:{}", process.grpc);
-        let channel = Channel::from_shared(endpoint).unwrap();
-        wait_until(
-            &format!("{name} reports SERVING"),
-            Duration::from_secs(60),
-            || {
-                let channel = channel.clone();
-                async move {
-                    match channel.connect().await {
-                        Ok(ch) => health(ch, grpc_service).await == Some(ServingStatus::Serving),
-                        Err(_) => false,
-                    }
-                }
-            },
-        )
-        .await
-        .unwrap_or_else(|err| panic!("{err}; is {} still running? {:?}", name, process.child.try_wait()));
-        let connected = channel.connect().await.unwrap();
+        wait_serving(process, grpc_service).await;
+        let connected = process.connect().await;
         let listed = listed_services(connected).await.unwrap();
         assert!(
             listed.iter().any(|s| s == grpc_service),
