@@ -1,6 +1,6 @@
 //! Feeds of recent entries, newest first, filterable by jurisdiction and organization (discloser) and pageable
-//! backwards (`before`): Atom (RFC 4287, paging links per RFC 5005), JSON Feed 1.1, and a DCAT-AP JSON-LD
-//! catalog of the listed data products.
+//! backwards (`before`): Atom (RFC 4287, paging links per RFC 5005) and JSON Feed 1.1. The catalog of listed
+//! products is catalog.rs.
 
 use std::collections::HashMap;
 
