@@ -2,8 +2,9 @@
 //!
 //! Consumers turn the other services' public facts into entries of an RFC 9162 Merkle log with signed tree heads
 //! (`incoming`, `log`, `tree_heads`); the public reads are served over gRPC and on the public HTTP port (`entries`,
-//! `proofs`, `http`, `feeds`, `pages`); notices take objections (`notices`, `outcomes`); corrections and reports
-//! are appended, never edited (`corrections`, `reports`); `verify` is the checker behind `pdop-verify`.
+//! `proofs`, `http`, `feeds`, `catalog`, `pages`, with `markup` for text written out); notices take objections
+//! (`notices`, `outcomes`); corrections and reports are appended, never edited (`corrections`, `reports`); `verify`
+//! is the checker behind `pdop-verify`.
 
 mod catalog;
 mod checkpoint;
