@@ -1,6 +1,6 @@
 //! Feeds of recent entries, newest first, filterable by jurisdiction and organization (discloser) and pageable
-//! backwards (`before`): Atom (RFC 4287, paging links per RFC 5005), JSON Feed 1.1, and a DCAT-AP JSON-LD
-//! catalog of the listed data products.
+//! backwards (`before`): Atom (RFC 4287, paging links per RFC 5005) and JSON Feed 1.1. The catalog of listed
+//! products is catalog.rs.
 
 use std::collections::HashMap;
 
@@ -12,6 +12,7 @@ use tonic::Status;
 
 use crate::context::Ctx;
 use crate::log::{COLUMNS, Row};
+use crate::markup::{clean, encode, escape};
 
 /// Entries in one feed page (feed.proto: the latest 100).
 const PAGE: i64 = 100;
@@ -118,19 +119,26 @@ pub async fn recent(ctx: &Ctx, p: &HashMap<String, String>) -> Result<Recent, St
     Ok(Recent { entries, older })
 }
 
-fn time(e: &Entry) -> String {
+/// When the entry was published, with the sub-second digits the log keeps (RFC 3339, UTC).
+pub fn published(e: &Entry) -> Option<DateTime<Utc>> {
     e.publish_time
         .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+fn time(e: &Entry) -> String {
+    rfc3339(published(e).unwrap_or_default())
 }
 
 fn kind_name(e: &Entry) -> &'static str {
     EntryKind::try_from(e.kind).unwrap_or_default().as_str_name()
 }
 
-/// The feed's own query (filters only), so that paging links keep them.
-fn filters(p: &HashMap<String, String>) -> String {
+/// The filters of `p` as a query, sorted, so that paging links keep them.
+pub fn filters(p: &HashMap<String, String>) -> String {
     let mut pairs: Vec<String> = ["jurisdiction", "organization", "kind", "q"]
         .iter()
         .filter_map(|k| param(p, k).map(|v| format!("{k}={}", encode(v))))
@@ -139,19 +147,11 @@ fn filters(p: &HashMap<String, String>) -> String {
     pairs.join("&")
 }
 
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn link(base: &str, path: &str, query: &str, before: Option<i64>) -> String {
+/// `{base}{path}` with the query `filters` and the paging position `before`.
+pub fn link(base: &str, path: &str, filters: &str, before: Option<i64>) -> String {
     let mut parts: Vec<String> = Vec::new();
-    if !query.is_empty() {
-        parts.push(query.to_owned());
+    if !filters.is_empty() {
+        parts.push(filters.to_owned());
     }
     if let Some(b) = before {
         parts.push(format!("before={b}"));
@@ -163,64 +163,96 @@ fn link(base: &str, path: &str, query: &str, before: Option<i64>) -> String {
     }
 }
 
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// A feed page's own URLs.
+pub struct FeedUrls {
+    base: String,
+    path: String,
+    /// The URL as it was requested, query included: the document's self link.
+    requested: String,
+    /// The filters the reader asked for, without the paging position.
+    filters: String,
+    /// Identifies the log in entry ids.
+    origin: String,
 }
 
-/// The Atom document of a feed page; `path` is the feed's own path, e.g. `/feeds/yunnan.atom`.
-pub fn atom(base: &str, origin: &str, path: &str, page: &Recent, p: &HashMap<String, String>) -> String {
-    let base = base.trim_end_matches('/');
-    let query = filters(p);
-    let updated = page
-        .entries
-        .first()
-        .map_or_else(|| "1970-01-01T00:00:00Z".to_owned(), time);
+impl FeedUrls {
+    /// `path` and `raw_query` as requested; `asked`: the request's own parameters (not those the feed's
+    /// name stands for, which its path already says).
+    pub fn new(
+        base: &str,
+        origin: &str,
+        path: &str,
+        raw_query: Option<&str>,
+        asked: &HashMap<String, String>,
+    ) -> Self {
+        let base = base.trim_end_matches('/').to_owned();
+        let requested = match raw_query {
+            Some(q) => format!("{base}{path}?{q}"),
+            None => format!("{base}{path}"),
+        };
+        Self {
+            filters: filters(asked),
+            requested,
+            base,
+            path: path.to_owned(),
+            origin: origin.to_owned(),
+        }
+    }
+
+    /// The feed's first page, which also names the feed.
+    fn first(&self) -> String {
+        link(&self.base, &self.path, &self.filters, None)
+    }
+
+    fn older(&self, before: i64) -> String {
+        link(&self.base, &self.path, &self.filters, Some(before))
+    }
+
+    fn entry_id(&self, e: &Entry) -> String {
+        // Stable whatever the host name: a tag URI (RFC 4151) of the log's origin and the sequence.
+        format!("tag:{},2025:entries/{}", self.origin, e.sequence)
+    }
+
+    fn entry_url(&self, e: &Entry) -> String {
+        format!("{}/entries/{}", self.base, e.sequence)
+    }
+}
+
+/// The Atom document of a feed page. `now` dates a page without entries (it holds nothing as of now).
+pub fn atom(urls: &FeedUrls, page: &Recent, now: DateTime<Utc>) -> String {
+    let updated = page.entries.iter().filter_map(published).max().unwrap_or(now);
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n",
     );
     // The feed id names the filter, not the page: every page of one feed shares it.
-    out.push_str(&format!(
-        "  <id>{}</id>\n",
-        escape(&link(base, path, &query, None))
-    ));
+    out.push_str(&format!("  <id>{}</id>\n", escape(&urls.first())));
     out.push_str("  <title>公共数据资源授权运营信息披露</title>\n");
-    out.push_str(&format!("  <updated>{updated}</updated>\n"));
+    out.push_str(&format!("  <updated>{}</updated>\n", rfc3339(updated)));
     out.push_str("  <author><name>pdop disclosure log</name></author>\n");
-    let this_page = param(p, "before").and_then(|b| b.parse().ok());
     out.push_str(&format!(
         "  <link rel=\"self\" href=\"{}\"/>\n",
-        escape(&link(base, path, &query, this_page))
+        escape(&urls.requested)
     ));
     out.push_str(&format!(
         "  <link rel=\"first\" href=\"{}\"/>\n",
-        escape(&link(base, path, &query, None))
+        escape(&urls.first())
     ));
     if let Some(older) = page.older {
         out.push_str(&format!(
             "  <link rel=\"next\" href=\"{}\"/>\n",
-            escape(&link(base, path, &query, Some(older)))
+            escape(&urls.older(older))
         ));
     }
     for e in &page.entries {
-        let url = format!("{base}/entries/{}", e.sequence);
         let text = e.body.as_ref().map_or("", |b| b.text.as_str());
         out.push_str("  <entry>\n");
-        // Stable whatever the host name: a tag URI (RFC 4151) of the log's origin and the sequence.
-        out.push_str(&format!(
-            "    <id>tag:{},2025:entries/{}</id>\n",
-            escape(origin),
-            e.sequence
-        ));
+        out.push_str(&format!("    <id>{}</id>\n", escape(&urls.entry_id(e))));
         out.push_str(&format!("    <title>{}</title>\n", escape(&e.title)));
         out.push_str(&format!("    <updated>{}</updated>\n", time(e)));
         out.push_str(&format!("    <published>{}</published>\n", time(e)));
         out.push_str(&format!(
             "    <link rel=\"alternate\" href=\"{}\"/>\n",
-            escape(&url)
+            escape(&urls.entry_url(e))
         ));
         out.push_str(&format!("    <category term=\"{}\"/>\n", kind_name(e)));
         if let Some(corrects) = e
@@ -231,7 +263,7 @@ pub fn atom(base: &str, origin: &str, path: &str, page: &Recent, p: &HashMap<Str
         {
             out.push_str(&format!(
                 "    <link rel=\"related\" href=\"{}\"/>\n",
-                escape(&format!("{base}/{corrects}"))
+                escape(&format!("{}/{corrects}", urls.base))
             ));
         }
         out.push_str(&format!(
@@ -244,19 +276,17 @@ pub fn atom(base: &str, origin: &str, path: &str, page: &Recent, p: &HashMap<Str
     out
 }
 
-pub fn json_feed(base: &str, origin: &str, path: &str, page: &Recent, p: &HashMap<String, String>) -> Value {
-    let base = base.trim_end_matches('/');
-    let query = filters(p);
+/// The JSON Feed 1.1 document of a feed page; its `feed_url` is the URL requested, as Atom's self link.
+pub fn json_feed(urls: &FeedUrls, page: &Recent) -> Value {
     let items: Vec<Value> = page
         .entries
         .iter()
         .map(|e| {
-            let url = format!("{base}/entries/{}", e.sequence);
             json!({
-                "id": format!("tag:{origin},2025:entries/{}", e.sequence),
-                "url": url,
-                "title": e.title,
-                "content_text": e.body.as_ref().map_or("", |b| b.text.as_str()),
+                "id": urls.entry_id(e),
+                "url": urls.entry_url(e),
+                "title": clean(&e.title),
+                "content_text": clean(e.body.as_ref().map_or("", |b| b.text.as_str())),
                 "date_published": time(e),
                 "tags": [kind_name(e)],
             })
@@ -265,69 +295,13 @@ pub fn json_feed(base: &str, origin: &str, path: &str, page: &Recent, p: &HashMa
     let mut feed = json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": "公共数据资源授权运营信息披露",
-        "home_page_url": format!("{base}/"),
-        "feed_url": link(base, path, &query, None),
+        "home_page_url": format!("{}/", urls.base),
+        "feed_url": urls.requested,
         "language": "zh-CN",
         "items": items,
     });
     if let Some(older) = page.older {
-        feed["next_url"] = json!(link(base, path, &query, Some(older)));
+        feed["next_url"] = json!(urls.older(older));
     }
     feed
-}
-
-/// The listed data products as a DCAT-AP catalog: the latest PRODUCT_LISTED entry of each product that no
-/// later PRODUCT_WITHDRAWN entry took off the list.
-pub async fn dcat(ctx: &Ctx) -> Result<Value, Status> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM entries
-         WHERE entries.kind = $1
-           AND NOT EXISTS (SELECT 1 FROM entries w WHERE w.subject = entries.subject AND w.sequence > entries.sequence
-                           AND w.kind IN ($1, $2))
-         ORDER BY entries.sequence"
-    ))
-    .bind(EntryKind::ProductListed as i16)
-    .bind(EntryKind::ProductWithdrawn as i16)
-    .fetch_all(ctx.pool())
-    .await
-    .map_err(|e| ctx.db(e))?;
-    let base = ctx.config.http_base_url.trim_end_matches('/');
-    let datasets: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let e = r.to_proto(base);
-            let field = |key: &str| {
-                e.body
-                    .as_ref()
-                    .and_then(|b| b.fields.iter().find(|f| f.key == key))
-                    .map(|f| f.value.clone())
-                    .unwrap_or_default()
-            };
-            let publisher = e.discloser.clone().unwrap_or_default();
-            json!({
-                "@id": format!("{base}/entries/{}", e.sequence),
-                "@type": "dcat:Dataset",
-                "dct:identifier": e.subject,
-                "dct:title": { "@value": field("display_name"), "@language": "zh" },
-                "dct:description": { "@value": field("description"), "@language": "zh" },
-                "dct:issued": { "@value": time(&e), "@type": "xsd:dateTime" },
-                "dct:publisher": { "@type": "foaf:Agent", "dct:identifier": publisher.name, "foaf:name": publisher.display_name },
-                "dct:spatial": e.jurisdiction.as_ref().map(|j| j.name.clone()).unwrap_or_default(),
-                "dcat:landingPage": { "@id": format!("{base}/entries/{}", e.sequence) },
-            })
-        })
-        .collect();
-    Ok(json!({
-        "@context": {
-            "dcat": "http://www.w3.org/ns/dcat#",
-            "dct": "http://purl.org/dc/terms/",
-            "foaf": "http://xmlns.com/foaf/0.1/",
-            "xsd": "http://www.w3.org/2001/XMLSchema#"
-        },
-        "@id": format!("{base}/catalog.jsonld"),
-        "@type": "dcat:Catalog",
-        "dct:title": { "@value": "公共数据产品和服务目录", "@language": "zh" },
-        "dct:publisher": { "@type": "foaf:Agent", "foaf:name": ctx.config.origin },
-        "dcat:dataset": datasets,
-    }))
 }

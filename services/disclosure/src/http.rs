@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
@@ -20,7 +20,7 @@ use sha2::Digest as _;
 use tonic::Code;
 
 use crate::context::Ctx;
-use crate::{entries, feeds, leaf, pages, proofs, reports};
+use crate::{catalog, entries, feeds, leaf, pages, proofs, reports};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -152,7 +152,7 @@ async fn entry_page(State(ctx): State<Arc<Ctx>>, Path(sequence): Path<String>) -
 
 async fn front(State(ctx): State<Arc<Ctx>>, Query(p): Params) -> Result<Response, Refusal> {
     let recent = feeds::recent(&ctx, &p).await?;
-    Ok(html(pages::front(&recent, p.get("q").map_or("", String::as_str))))
+    Ok(html(pages::front(&recent, &p)))
 }
 
 fn html(body: String) -> Response {
@@ -164,6 +164,7 @@ async fn feed(
     State(ctx): State<Arc<Ctx>>,
     Path(file): Path<String>,
     Query(mut p): Params,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     let not_found = || Refusal(tonic::Status::not_found(format!("no feed {file}")));
@@ -172,6 +173,13 @@ async fn feed(
         (_, Some(name)) => (name, false),
         _ => return Err(not_found()),
     };
+    let urls = feeds::FeedUrls::new(
+        &ctx.config.http_base_url,
+        &ctx.config.origin,
+        uri.path(),
+        uri.query(),
+        &p,
+    );
     for (key, value) in feeds::feed_filters(name).ok_or_else(not_found)? {
         p.insert(key.to_owned(), value);
     }
@@ -186,30 +194,30 @@ async fn feed(
             newest.map(|e| e.sequence)
         )))[..16]
     );
+    // Seconds: what the header can say. An empty page has no date to give.
     let modified = newest
         .and_then(|e| e.publish_time)
-        .and_then(|t| chrono::DateTime::<chrono::Utc>::from_timestamp(t.seconds, 0))
-        .unwrap_or_default();
-    let last_modified = modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        .and_then(|t| chrono::DateTime::<chrono::Utc>::from_timestamp(t.seconds, 0));
     let unchanged = match headers.get(header::IF_NONE_MATCH) {
         Some(tag) => tag.to_str().is_ok_and(|t| t == etag),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| chrono::DateTime::parse_from_rfc2822(&v.replace("GMT", "+0000")).ok())
-            .is_some_and(|since| modified <= since),
+            .zip(modified)
+            .is_some_and(|(since, modified)| modified <= since),
     };
-    let cache = [(header::ETAG, etag), (header::LAST_MODIFIED, last_modified)];
+    let mut cache = HeaderMap::new();
+    cache.insert(header::ETAG, header_value(&etag));
+    if let Some(modified) = modified {
+        let date = modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        cache.insert(header::LAST_MODIFIED, header_value(&date));
+    }
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    let (base, origin, path) = (
-        &ctx.config.http_base_url,
-        &ctx.config.origin,
-        format!("/feeds/{file}"),
-    );
     Ok(if atom {
-        let body = feeds::atom(base, origin, &path, &page, &p);
+        let body = feeds::atom(&urls, &page, ctx.platform.clock.now());
         (
             cache,
             [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
@@ -217,14 +225,17 @@ async fn feed(
         )
             .into_response()
     } else {
-        let body = feeds::json_feed(base, origin, &path, &page, &p);
         (
             cache,
             [(header::CONTENT_TYPE, "application/feed+json")],
-            axum::Json(body),
+            axum::Json(feeds::json_feed(&urls, &page)),
         )
             .into_response()
     })
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `/reports/{organization}/{year}.json`: the annual report generated from the log, bound to a signed tree head.
@@ -240,7 +251,7 @@ async fn annual_report(
 }
 
 async fn catalog(State(ctx): State<Arc<Ctx>>) -> Result<Response, Refusal> {
-    let body = feeds::dcat(&ctx).await?;
+    let body = catalog::catalog(&ctx).await?;
     Ok(([(header::CONTENT_TYPE, "application/ld+json")], axum::Json(body)).into_response())
 }
 

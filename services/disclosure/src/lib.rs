@@ -2,9 +2,11 @@
 //!
 //! Consumers turn the other services' public facts into entries of an RFC 9162 Merkle log with signed tree heads
 //! (`incoming`, `log`, `tree_heads`); the public reads are served over gRPC and on the public HTTP port (`entries`,
-//! `proofs`, `http`, `feeds`, `pages`); notices take objections (`notices`, `outcomes`); corrections and reports
-//! are appended, never edited (`corrections`, `reports`); `verify` is the checker behind `pdop-verify`.
+//! `proofs`, `http`, `feeds`, `catalog`, `pages`, with `markup` for text written out); notices take objections
+//! (`notices`, `outcomes`); corrections and reports are appended, never edited (`corrections`, `reports`); `verify`
+//! is the checker behind `pdop-verify`.
 
+mod catalog;
 mod checkpoint;
 mod context;
 mod corrections;
@@ -16,6 +18,7 @@ mod incoming;
 mod jurisdictions;
 pub mod leaf;
 mod log;
+mod markup;
 mod node_cache;
 mod notices;
 mod outcomes;
@@ -55,8 +58,10 @@ pub struct Disclosure;
 pub struct DisclosureConfig {
     /// Identity of the log, stable for its lifetime (LogInfo.origin).
     pub origin: String,
-    /// Human-readable description of the log.
+    /// Human-readable description of the log (also the catalog's).
     pub description: String,
+    /// URL of the licence under which the DCAT-AP catalog of listed products (`/catalog.jsonld`) may be reused.
+    pub catalog_license: String,
     /// Address of the public HTTP port (JSON reads, entry pages, feeds).
     pub http_addr: std::net::SocketAddr,
     /// Base URL of the public HTTP interface as the public reaches it, for links.
@@ -85,6 +90,7 @@ impl Service for Disclosure {
     const CONFIG_DEFAULTS: &'static str = "disclosure:
   origin: disclosure.pdop.local
   description: 公共数据资源授权运营信息披露日志
+  catalog_license: https://creativecommons.org/licenses/by/4.0/
   http_addr: 0.0.0.0:8080
   http_base_url: http://127.0.0.1:8080
   signing_key: null

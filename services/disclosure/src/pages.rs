@@ -1,9 +1,12 @@
 //! Plain HTML pages: the front page (recent entries, a search box, proof links) and one page per entry. No
 //! scripts and no external assets, so the pages are fast and work anywhere.
 
+use std::collections::HashMap;
+
 use pdop_proto::disclosure::v1::{Entry, EntryKind};
 
-use crate::feeds::{Recent, escape};
+use crate::feeds::{Recent, filters, link};
+use crate::markup::escape;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
@@ -29,7 +32,9 @@ fn time(e: &Entry) -> String {
         .unwrap_or_default()
 }
 
-pub fn front(recent: &Recent, q: &str) -> String {
+/// The front page for the request parameters `p` (filters and the search text `q`).
+pub fn front(recent: &Recent, p: &HashMap<String, String>) -> String {
+    let q = p.get("q").map_or("", String::as_str);
     let mut body = String::from("<h1>公共数据资源授权运营信息披露</h1>");
     body.push_str(&format!(
         "<form method=\"get\" action=\"/\"><input type=\"search\" name=\"q\" value=\"{}\" placeholder=\"搜索披露信息\">\
@@ -50,12 +55,11 @@ pub fn front(recent: &Recent, q: &str) -> String {
     }
     body.push_str("</tbody></table>");
     if let Some(older) = recent.older {
-        let q = if q.is_empty() {
-            String::new()
-        } else {
-            format!("&q={}", escape(q))
-        };
-        body.push_str(&format!("<p><a href=\"/?before={older}{q}\">更早</a></p>"));
+        // The next page keeps the filters and search text, percent-encoded.
+        body.push_str(&format!(
+            "<p><a href=\"{}\">更早</a></p>",
+            escape(&link("", "/", &filters(p), Some(older)))
+        ));
     }
     page("信息披露", &body)
 }

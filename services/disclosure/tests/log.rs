@@ -261,14 +261,7 @@ async fn the_log_refuses_edits_and_deletions_at_the_database() {
 async fn listing_filters_and_pages_by_sequence() {
     let mut h = start().await;
     agreements(&h, 0..3).await;
-    h.publish(
-        "pdop.pricing.cap_price.published",
-        "e-c",
-        "e-c",
-        "capPrices/c1",
-        cap(),
-    )
-    .await;
+    publish_cap(&h).await;
     h.signed(4).await;
     let page = |token: String| ListEntriesRequest {
         page_size: 2,

@@ -127,14 +127,7 @@ async fn a_forged_tree_head_fails_its_signature() {
 async fn the_feeds_parse_and_the_pages_render() {
     let h = start().await;
     agreements(&h, 0..2).await;
-    h.publish(
-        "pdop.pricing.cap_price.published",
-        "e-c",
-        "e-c",
-        "capPrices/c1",
-        cap(),
-    )
-    .await;
+    publish_cap(&h).await;
     h.signed(3).await;
 
     // RFC 4287 Atom, read by a standard parser; entry ids are the stable entry URLs.

@@ -241,6 +241,18 @@ pub fn cap() -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// Publishes the CapPricePublished event `e-c` of [`cap`].
+pub async fn publish_cap(h: &Harness) {
+    h.publish(
+        "pdop.pricing.cap_price.published",
+        "e-c",
+        "e-c",
+        "capPrices/c1",
+        cap(),
+    )
+    .await;
+}
+
 /// Publishes AgreementSigned events `e-a{n}` for agreements `a{n}`, n in `range`.
 pub async fn agreements(h: &Harness, range: std::ops::Range<usize>) {
     for n in range {
