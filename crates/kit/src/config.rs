@@ -112,8 +112,12 @@ pub struct TelemetrySettings {
     pub log_format: LogFormat,
     /// `tracing_subscriber::EnvFilter` directives, e.g. `info,pdop_kit=debug`.
     pub log_filter: String,
-    /// OTLP/HTTP endpoint (e.g. `http://otel-collector:4318`); empty disables export.
+    /// OTLP/HTTP endpoint, `http://` or `https://` (e.g. `https://otel-collector:4318`); spans go to
+    /// `<endpoint>/v1/traces`. Empty disables export.
     pub otlp_endpoint: String,
+    /// PEM file of the CA certificates an `https://` endpoint is verified against, instead of the system's.
+    #[serde(default)]
+    pub otlp_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,7 +11,7 @@ use tonic::Code;
 use tracing::Instrument;
 
 use crate::metrics::Metrics;
-use crate::propagation;
+use crate::{propagation, spans};
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
@@ -60,7 +60,7 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let method = req.uri().path().to_owned();
-        let span = tracing::info_span!("grpc", rpc.method = %method, rpc.code = tracing::field::Empty);
+        let span = spans::rpc_server(&method);
         propagation::set_parent_from_http(&span, req.headers());
         let metrics = self.metrics.clone();
         let future = self.inner.call(req);
@@ -80,7 +80,7 @@ where
                         .unwrap_or(Code::Ok),
                     Err(_) => Code::Internal,
                 };
-                tracing::Span::current().record("rpc.code", tracing::field::debug(code));
+                spans::record_grpc_status(&tracing::Span::current(), code);
                 metrics.observe_grpc(&method, code, started.elapsed().as_secs_f64());
                 result
             }

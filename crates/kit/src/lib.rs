@@ -26,6 +26,7 @@ pub mod rpc;
 pub mod scope;
 pub mod server;
 pub mod service_error;
+pub mod spans;
 pub mod task;
 pub mod telemetry;
 pub mod testing;

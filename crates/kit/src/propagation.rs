@@ -70,7 +70,12 @@ pub fn set_parent_from_traceparent(span: &tracing::Span, traceparent: &str) {
 
 /// Returns the `traceparent` of the current span, if it belongs to a sampled or remote trace.
 pub fn current_traceparent() -> Option<String> {
-    let cx = tracing::Span::current().context();
+    traceparent_of(&tracing::Span::current())
+}
+
+/// Returns the `traceparent` naming `span`, if it belongs to a sampled or remote trace.
+pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
+    let cx = span.context();
     let mut carrier = TextMap(Default::default());
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
     carrier.0.remove(TRACEPARENT)

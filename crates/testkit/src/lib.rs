@@ -10,12 +10,14 @@
 //!   left.
 //! - [`acting`], [`assert_invalid`], [`reason`]: calling a service as somebody and reading its refusals;
 //!   [`assert_roles_enforced`]: every RPC refuses the roles its policy does not list.
+//! - [`OtlpReceiver`]: an OTLP/HTTP(S) trace receiver on 127.0.0.1 that keeps the spans services export.
 
 mod containers;
 mod env;
 mod events;
 mod grpc;
 mod nats_server;
+mod otlp;
 mod roles;
 mod service;
 mod streams;
@@ -25,6 +27,7 @@ pub use env::{TestDb, TestEnv, database_url_with_name};
 pub use events::{Envelope, publish_as_relay, publish_envelope, until_holds};
 pub use grpc::{acting, acting_in, assert_invalid, reason};
 pub use nats_server::{PrivateNats, nats_server_binary};
+pub use otlp::{OtlpReceiver, ReceivedSpan, SpanKind, test_ca_file};
 pub use roles::assert_roles_enforced;
 pub use service::{
     DEV_SECRET, bearer_signed_with, dev_token, dev_token_in, spawn_service, spawn_service_with_clock,

@@ -296,9 +296,9 @@ impl<H: Handler> Runner<H> {
         .await
     }
 
-    /// The span of one event's handling, a child of the producer's trace.
+    /// The span of one event's handling, a child of the relay's PRODUCER span in the producer's trace.
     fn span(&self, msg: &jetstream::Message, event: &IncomingEvent) -> tracing::Span {
-        let span = tracing::info_span!("consume", consumer = %self.spec.durable, subject = %event.subject, event_id = %event.id, attempt = event.attempt);
+        let span = crate::spans::consume(&self.spec.durable, &msg.subject, event);
         if let Some(h) = &msg.headers {
             propagation::set_parent_from_nats(&span, h);
         }

@@ -10,13 +10,15 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::wake::{Leading, NOTIFY_CHANNEL, OutboxWaker};
 use super::{Namespace, headers};
 use crate::config::OutboxSettings;
 use crate::metrics::Metrics;
-use crate::propagation::TRACEPARENT;
+use crate::propagation::{self, TRACEPARENT};
+use crate::spans;
 use crate::task::TaskHandle;
 
 /// Leadership among replicas: only the session holding this lock relays.
@@ -159,13 +161,21 @@ impl Relay {
             return Ok(0);
         }
         // Send the whole batch first (pipelined), then collect acks in order.
-        let mut pending: Vec<(i64, PublishAckFuture)> = Vec::with_capacity(rows.len());
+        // Each row's PRODUCER span lasts from its send to its PubAck.
+        let mut pending: Vec<(i64, PublishAckFuture, tracing::Span)> = Vec::with_capacity(rows.len());
         let mut send_error = None;
         for row in &rows {
             let subject = self.namespace.wire_subject(&row.subject);
-            match self.js.send_publish(subject.clone(), self.message(row)).await {
-                Ok(ack) => pending.push((row.seq, ack)),
+            let span = producer_span(&subject, row);
+            let sent = self
+                .js
+                .send_publish(subject.clone(), self.message(row, &span))
+                .instrument(span.clone())
+                .await;
+            match sent {
+                Ok(ack) => pending.push((row.seq, ack, span)),
                 Err(err) => {
+                    spans::record_failure(&span);
                     send_error = Some(anyhow::Error::new(err).context(format!("publishing {subject}")));
                     break;
                 }
@@ -173,10 +183,11 @@ impl Relay {
         }
         let mut acked = Vec::with_capacity(pending.len());
         let mut ack_error = None;
-        for (seq, ack) in pending {
-            match ack.await {
+        for (seq, ack, span) in pending {
+            match ack.into_future().instrument(span.clone()).await {
                 Ok(_) => acked.push(seq),
                 Err(err) => {
+                    spans::record_failure(&span);
                     ack_error = Some(anyhow::Error::new(err).context("awaiting JetStream PubAck"));
                     break;
                 }
@@ -198,7 +209,8 @@ impl Relay {
         Ok(acked.len())
     }
 
-    fn message(&self, row: &PendingRow) -> PublishMessage {
+    /// The row's message; its `traceparent` names the PRODUCER span, so consumers continue the row's trace there.
+    fn message(&self, row: &PendingRow, span: &tracing::Span) -> PublishMessage {
         let mut h = async_nats::HeaderMap::new();
         h.insert(headers::SPECVERSION, "1.0");
         h.insert(headers::ID, row.id.to_string().as_str());
@@ -212,7 +224,7 @@ impl Relay {
                 .as_str(),
         );
         h.insert(headers::CONTENT_TYPE, headers::PROTOBUF);
-        if let Some(tp) = &row.traceparent {
+        if let Some(tp) = propagation::traceparent_of(span).or_else(|| row.traceparent.clone()) {
             h.insert(TRACEPARENT, tp.as_str());
         }
         PublishMessage::build()
@@ -248,6 +260,15 @@ impl Relay {
             Err(err) => tracing::warn!(%err, "outbox purge failed"),
         }
     }
+}
+
+/// The PRODUCER span of publishing `row`, in the trace of the call that wrote it (a new trace when it has none).
+fn producer_span(wire_subject: &str, row: &PendingRow) -> tracing::Span {
+    let span = spans::publish(wire_subject, &row.id.to_string());
+    if let Some(tp) = &row.traceparent {
+        propagation::set_parent_from_traceparent(&span, tp);
+    }
+    span
 }
 
 async fn check_alive(conn: &mut PgConnection) -> anyhow::Result<()> {

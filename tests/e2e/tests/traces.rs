@@ -1,0 +1,263 @@
+//! Traces across processes: the registry and disclosure binaries export to an OTLP/HTTP receiver in this test
+//! (configured as an operator would, through `PDOP_TELEMETRY__OTLP_ENDPOINT`), and one `CreateResource` must come
+//! back as one trace: the registry's SERVER span, the relay's PRODUCER span and disclosure's CONSUMER span.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use pdop_kit::auth::Role;
+use pdop_proto::common::{JurisdictionLevel, OrganizationRole};
+use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
+use pdop_proto::registry::v1::{
+    CreateJurisdictionRequest, CreateOrganizationRequest, CreateResourceRequest, Jurisdiction, Organization,
+    Resource,
+};
+use pdop_testkit::{
+    DEV_SECRET, OtlpReceiver, ReceivedSpan, SpanKind, TestEnv, dev_token, free_port, wait_until,
+};
+use tokio::process::{Child, Command};
+use tonic::Request;
+use tonic::transport::Channel;
+
+const CREATE_RESOURCE: &str = "pdop.registry.v1.RegistryService/CreateResource";
+
+fn binary(name: &str) -> PathBuf {
+    let dir = match std::env::var("PDOP_BIN_DIR") {
+        Ok(dir) => PathBuf::from(dir),
+        Err(_) => std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+            .join("debug"),
+    };
+    dir.join(format!("pdop-{name}"))
+}
+
+/// Starts a service binary exporting its spans to `otlp_endpoint`; returns it and its gRPC port.
+async fn spawn(name: &str, env: &TestEnv, otlp_endpoint: &str) -> (Child, u16) {
+    let path = binary(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --bins` first",
+        path.display()
+    );
+    let db = env.fresh_database().await.unwrap();
+    let grpc = free_port().unwrap();
+    let mut command = Command::new(path);
+    if name == "disclosure" {
+        command.env(
+            "PDOP_DISCLOSURE__HTTP_ADDR",
+            format!("127.0.0.1:{}", free_port().unwrap()),
+        );
+    }
+    let child = command
+        .env("PDOP_DATABASE__URL", &db.url)
+        .env("PDOP_NATS__URL", &env.nats_url)
+        .env("PDOP_NATS__NAMESPACE", env.namespace.as_str())
+        .env("PDOP_GRPC__ADDR", format!("127.0.0.1:{grpc}"))
+        .env("PDOP_ADMIN__ADDR", format!("127.0.0.1:{}", free_port().unwrap()))
+        .env("PDOP_AUTH__DEV_MODE", "true")
+        .env("PDOP_AUTH__DEV_SECRET", DEV_SECRET)
+        .env("PDOP_TELEMETRY__LOG_FILTER", "warn")
+        .env("PDOP_TELEMETRY__OTLP_ENDPOINT", otlp_endpoint)
+        // Export within a fifth of a second rather than the default five.
+        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    db.pool.close().await;
+    (child, grpc)
+}
+
+async fn connect(grpc: u16) -> Channel {
+    let endpoint = Channel::from_shared(format!("http://127.0.0.1:{grpc}")).unwrap();
+    wait_until(
+        "the registry accepts connections",
+        Duration::from_secs(60),
+        || {
+            let endpoint = endpoint.clone();
+            async move { endpoint.connect().await.is_ok() }
+        },
+    )
+    .await
+    .unwrap();
+    endpoint.connect().await.unwrap()
+}
+
+fn as_role<T>(organization: &str, roles: &[Role], message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", dev_token(organization, roles).parse().unwrap());
+    request
+}
+
+/// A national root, Yunnan, and a data provider there: what `CreateResource` needs to succeed.
+async fn provider_in_yunnan(client: &mut RegistryServiceClient<Channel>) {
+    for (id, level, parent, profile) in [
+        ("china", JurisdictionLevel::National, "", "national"),
+        (
+            "yunnan",
+            JurisdictionLevel::Province,
+            "jurisdictions/china",
+            "yunnan",
+        ),
+    ] {
+        let request = CreateJurisdictionRequest {
+            jurisdiction: Some(Jurisdiction {
+                display_name: id.into(),
+                level: level as i32,
+                parent: parent.into(),
+                profile_id: profile.into(),
+                ..Default::default()
+            }),
+            jurisdiction_id: id.into(),
+            request_id: String::new(),
+        };
+        // Start-up may still be under way: UNAVAILABLE until the registry is ready.
+        wait_until(
+            &format!("jurisdiction {id} is created"),
+            Duration::from_secs(60),
+            || {
+                let mut client = client.clone();
+                let request = request.clone();
+                async move {
+                    client
+                        .create_jurisdiction(as_role(
+                            "organizations/authority",
+                            &[Role::DataAuthority],
+                            request,
+                        ))
+                        .await
+                        .is_ok()
+                }
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let organization = Organization {
+        display_name: "yn-stats".into(),
+        unified_social_credit_code: "91350100M000100Y43".into(),
+        roles: vec![OrganizationRole::DataProvider as i32],
+        jurisdiction: "jurisdictions/yunnan".into(),
+        ..Default::default()
+    };
+    let request = CreateOrganizationRequest {
+        organization: Some(organization),
+        organization_id: "yn-stats".into(),
+        request_id: String::new(),
+    };
+    client
+        .create_organization(as_role(
+            "organizations/authority",
+            &[Role::DataAuthority],
+            request,
+        ))
+        .await
+        .unwrap();
+}
+
+fn create_resource(display_name: &str) -> Request<CreateResourceRequest> {
+    let request = CreateResourceRequest {
+        resource: Some(Resource {
+            display_name: display_name.into(),
+            provider: "organizations/yn-stats".into(),
+            jurisdiction: "jurisdictions/yunnan".into(),
+            ..Default::default()
+        }),
+        resource_id: String::new(),
+        request_id: String::new(),
+    };
+    as_role("organizations/yn-stats", &[Role::DataProvider], request)
+}
+
+/// Whether a disclosure CONSUMER span shares its trace with a registry `CreateResource` span.
+fn reaches_disclosure(spans: &[ReceivedSpan]) -> bool {
+    spans.iter().filter(|s| s.name == CREATE_RESOURCE).any(|server| {
+        spans.iter().any(|s| {
+            s.service == "disclosure" && s.kind == SpanKind::Consumer && s.trace_id == server.trace_id
+        })
+    })
+}
+
+#[tokio::test]
+async fn one_create_resource_is_one_trace_from_the_registry_call_to_the_disclosure_consumer() {
+    let env = TestEnv::new().await.unwrap();
+    let receiver = OtlpReceiver::start().await.unwrap();
+    let (_registry, registry_grpc) = spawn("registry", &env, &receiver.endpoint()).await;
+    let (_disclosure, _) = spawn("disclosure", &env, &receiver.endpoint()).await;
+    let mut client = RegistryServiceClient::new(connect(registry_grpc).await);
+    provider_in_yunnan(&mut client).await;
+
+    let refused = client.create_resource(create_resource("")).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    client
+        .create_resource(create_resource("人口基础信息"))
+        .await
+        .unwrap();
+
+    // The ok call is the CreateResource span whose trace reaches disclosure; wait for that.
+    wait_until(
+        "the CreateResource trace reaches disclosure's consumer",
+        Duration::from_secs(60),
+        || {
+            let reached = reaches_disclosure(&receiver.spans());
+            async move { reached }
+        },
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{err}; spans received: {:#?}", receiver.spans()));
+    let spans = receiver.spans();
+
+    let consumer = spans
+        .iter()
+        .find(|s| {
+            s.service == "disclosure"
+                && s.kind == SpanKind::Consumer
+                && spans
+                    .iter()
+                    .any(|o| o.name == CREATE_RESOURCE && o.trace_id == s.trace_id)
+        })
+        .unwrap();
+    let server = spans
+        .iter()
+        .find(|s| s.name == CREATE_RESOURCE && s.trace_id == consumer.trace_id)
+        .unwrap();
+    assert_eq!(server.service, "registry");
+    assert_eq!(server.kind, SpanKind::Server);
+    assert_eq!(server.attribute("rpc.system"), Some("grpc"));
+    assert_eq!(
+        server.attribute("rpc.service"),
+        Some("pdop.registry.v1.RegistryService")
+    );
+    assert_eq!(server.attribute("rpc.method"), Some("CreateResource"));
+    assert_eq!(server.attribute("rpc.grpc.status_code"), Some("0"));
+
+    // The relay's publish sits between them: a PRODUCER span under the call, the consumer's parent.
+    let producer = spans
+        .iter()
+        .find(|s| s.span_id == consumer.parent_span_id)
+        .unwrap();
+    assert_eq!(producer.service, "registry");
+    assert_eq!(producer.kind, SpanKind::Producer);
+    assert_eq!(producer.trace_id, server.trace_id);
+    assert_eq!(producer.attribute("messaging.system"), Some("nats"));
+    let subject = producer.attribute("messaging.destination.name").unwrap();
+    assert!(subject.ends_with(".registry.resource.created"), "{subject}");
+    assert_eq!(consumer.name, format!("process {subject}"));
+    assert_eq!(
+        consumer.attribute("messaging.consumer.group.name"),
+        Some("disclosure-registry")
+    );
+
+    // The refused call has its own SERVER span, with the code the handler returned.
+    let refused_span = spans
+        .iter()
+        .find(|s| s.name == CREATE_RESOURCE && s.trace_id != server.trace_id)
+        .expect("a span for the refused CreateResource");
+    assert_eq!(refused_span.attribute("rpc.grpc.status_code"), Some("3"));
+}
