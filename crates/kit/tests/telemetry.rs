@@ -13,6 +13,8 @@ use pdop_kit::config::{LogFormat, TelemetrySettings};
 use pdop_kit::telemetry;
 use pdop_testkit::{OtlpReceiver, test_ca_file, wait_until};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 fn settings(endpoint: String, ca_file: Option<std::path::PathBuf>) -> TelemetrySettings {
@@ -100,33 +102,43 @@ impl Write for Captured {
     }
 }
 
-#[test]
-fn a_json_log_line_names_the_trace_and_span_it_was_written_in() {
+/// The JSON lines written, under `filter`, by a warning outside any span and one inside an INFO span; and the
+/// trace and span id of that span.
+fn logged_under(filter: &str) -> (Vec<serde_json::Value>, String, String) {
     let provider = telemetry::tracer_provider("registry", &settings(String::new(), None)).unwrap();
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
-        .with(telemetry::json_layer(move || writer.clone()));
+        .with(telemetry::json_layer(move || writer.clone()).with_filter(EnvFilter::new(filter)));
     let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
-        tracing::info!("outside any span");
+        tracing::warn!("outside any span");
         let span = tracing::info_span!("request");
         let _entered = span.enter();
-        tracing::info!(answer = 42, "inside the span");
+        tracing::warn!(answer = 42, "inside the span");
         let cx = span.context();
         let otel = cx.span();
         let sc = otel.span_context();
         (sc.trace_id().to_string(), sc.span_id().to_string())
     });
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<serde_json::Value> = text
+    let lines = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .collect();
-    assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[0].get("trace_id").is_none(), "{text}");
-    assert_eq!(lines[1]["trace_id"], trace_id.as_str(), "{text}");
-    assert_eq!(lines[1]["span_id"], span_id.as_str(), "{text}");
-    assert_eq!(lines[1]["fields"]["answer"], 42, "{text}");
-    assert_eq!(trace_id.len(), 32);
+    (lines, trace_id, span_id)
+}
+
+#[test]
+fn a_json_log_line_names_the_trace_and_span_it_was_written_in() {
+    // `warn` hides the span from the log itself, not its ids.
+    for filter in ["info", "warn"] {
+        let (lines, trace_id, span_id) = logged_under(filter);
+        assert_eq!(lines.len(), 2, "{filter}: {lines:?}");
+        assert!(lines[0].get("trace_id").is_none(), "{filter}: {lines:?}");
+        assert_eq!(lines[1]["trace_id"], trace_id.as_str(), "{filter}: {lines:?}");
+        assert_eq!(lines[1]["span_id"], span_id.as_str(), "{filter}: {lines:?}");
+        assert_eq!(lines[1]["fields"]["answer"], 42, "{filter}: {lines:?}");
+        assert_eq!(trace_id.len(), 32);
+    }
 }

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pdop_kit::auth::Role;
@@ -18,6 +19,7 @@ use pdop_proto::registry::v1::{
 use pdop_testkit::{
     DEV_SECRET, OtlpReceiver, ReceivedSpan, SpanKind, TestEnv, dev_token, free_port, wait_until,
 };
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::Request;
 use tonic::transport::Channel;
@@ -35,8 +37,11 @@ fn binary(name: &str) -> PathBuf {
     dir.join(format!("pdop-{name}"))
 }
 
-/// Starts a service binary exporting its spans to `otlp_endpoint`; returns it and its gRPC port.
-async fn spawn(name: &str, env: &TestEnv, otlp_endpoint: &str) -> (Child, u16) {
+/// The JSON lines a process wrote to stdout so far.
+type LogLines = Arc<Mutex<Vec<String>>>;
+
+/// Starts a service binary exporting its spans to `otlp_endpoint`; returns it, its gRPC port and its log.
+async fn spawn(name: &str, env: &TestEnv, otlp_endpoint: &str) -> (Child, u16, LogLines) {
     let path = binary(name);
     assert!(
         path.exists(),
@@ -52,7 +57,7 @@ async fn spawn(name: &str, env: &TestEnv, otlp_endpoint: &str) -> (Child, u16) {
             format!("127.0.0.1:{}", free_port().unwrap()),
         );
     }
-    let child = command
+    let mut child = command
         .env("PDOP_DATABASE__URL", &db.url)
         .env("PDOP_NATS__URL", &env.nats_url)
         .env("PDOP_NATS__NAMESPACE", env.namespace.as_str())
@@ -60,16 +65,25 @@ async fn spawn(name: &str, env: &TestEnv, otlp_endpoint: &str) -> (Child, u16) {
         .env("PDOP_ADMIN__ADDR", format!("127.0.0.1:{}", free_port().unwrap()))
         .env("PDOP_AUTH__DEV_MODE", "true")
         .env("PDOP_AUTH__DEV_SECRET", DEV_SECRET)
-        .env("PDOP_TELEMETRY__LOG_FILTER", "warn")
+        // sqlx logs each statement at DEBUG, inside the span of the call or event that runs it.
+        .env("PDOP_TELEMETRY__LOG_FILTER", "warn,sqlx::query=debug")
         .env("PDOP_TELEMETRY__OTLP_ENDPOINT", otlp_endpoint)
         // Export within a fifth of a second rather than the default five.
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     db.pool.close().await;
-    (child, grpc)
+    let log = LogLines::default();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let collected = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            collected.lock().unwrap().push(line);
+        }
+    });
+    (child, grpc, log)
 }
 
 async fn connect(grpc: u16) -> Channel {
@@ -188,8 +202,8 @@ fn reaches_disclosure(spans: &[ReceivedSpan]) -> bool {
 async fn one_create_resource_is_one_trace_from_the_registry_call_to_the_disclosure_consumer() {
     let env = TestEnv::new().await.unwrap();
     let receiver = OtlpReceiver::start().await.unwrap();
-    let (_registry, registry_grpc) = spawn("registry", &env, &receiver.endpoint()).await;
-    let (_disclosure, _) = spawn("disclosure", &env, &receiver.endpoint()).await;
+    let (_registry, registry_grpc, registry_log) = spawn("registry", &env, &receiver.endpoint()).await;
+    let (_disclosure, _, disclosure_log) = spawn("disclosure", &env, &receiver.endpoint()).await;
     let mut client = RegistryServiceClient::new(connect(registry_grpc).await);
     provider_in_yunnan(&mut client).await;
 
@@ -260,4 +274,27 @@ async fn one_create_resource_is_one_trace_from_the_registry_call_to_the_disclosu
         .find(|s| s.name == CREATE_RESOURCE && s.trace_id != server.trace_id)
         .expect("a span for the refused CreateResource");
     assert_eq!(refused_span.attribute("rpc.grpc.status_code"), Some("3"));
+
+    // The log lines written while handling the call and the event name the spans they were written in.
+    let in_span = |s: &ReceivedSpan| format!(r#""trace_id":"{}","span_id":"{}""#, s.trace_id, s.span_id);
+    for (log, span, what) in [
+        (&registry_log, server, "INSERT INTO resources"),
+        (&disclosure_log, consumer, "INSERT INTO inbox"),
+    ] {
+        let ids = in_span(span);
+        wait_until(
+            &format!("{} logs `{what}` with {ids}", span.service),
+            Duration::from_secs(10),
+            || {
+                let found = log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|line| line.contains(&ids) && line.contains(what));
+                async move { found }
+            },
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{err}; log: {:#?}", log.lock().unwrap()));
+    }
 }

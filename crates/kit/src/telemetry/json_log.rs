@@ -8,6 +8,7 @@ use opentelemetry::trace::TraceContextExt as _;
 use tracing::dispatcher::WeakDispatch;
 use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::Layer;
+use tracing_subscriber::Registry;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -54,7 +55,7 @@ where
     ) -> fmt::Result {
         let mut line = String::new();
         self.inner.format_event(ctx, Writer::new(&mut line), event)?;
-        if let Some((trace_id, span_id)) = self.trace_ids(ctx) {
+        if let Some((trace_id, span_id)) = self.trace_ids(event) {
             // The inner format wrote one JSON object and a newline: the ids go in before its closing brace.
             if let Some(end) = line.rfind('}') {
                 line.insert_str(end, &format!(r#","trace_id":"{trace_id}","span_id":"{span_id}""#));
@@ -65,20 +66,28 @@ where
 }
 
 impl<F> WithTraceIds<F> {
-    /// The trace and span id of the innermost span around the event that belongs to a trace.
-    fn trace_ids<S, N>(&self, ctx: &FmtContext<'_, S, N>) -> Option<(String, String)>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-        N: for<'a> FormatFields<'a> + 'static,
-    {
+    /// The trace and span id of the innermost span around `event` that belongs to a trace. The spans are looked
+    /// up in the registry itself: the log filter may hide them from the log layer (`warn` hides every request
+    /// span) while they are still traced.
+    fn trace_ids(&self, event: &Event<'_>) -> Option<(String, String)> {
         let dispatch = self.dispatch.get()?.upgrade()?;
-        // Spans below the trace export level have no trace context of their own; their parents do.
-        ctx.event_scope()?.find_map(|span| {
-            let cx = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)?;
-            let otel_span = cx.span();
-            let sc = otel_span.span_context();
-            sc.is_valid()
-                .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
-        })
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let mut next = if event.is_contextual() {
+            dispatch.current_span().id().cloned()
+        } else {
+            event.parent().cloned()
+        };
+        while let Some(id) = next {
+            // Spans below the trace export level have no trace context of their own; their parents do.
+            if let Some(cx) = tracing_opentelemetry::get_otel_context(&id, &dispatch) {
+                let otel_span = cx.span();
+                let sc = otel_span.span_context();
+                if sc.is_valid() {
+                    return Some((sc.trace_id().to_string(), sc.span_id().to_string()));
+                }
+            }
+            next = registry.span(&id)?.parent().map(|parent| parent.id());
+        }
+        None
     }
 }
