@@ -49,10 +49,11 @@ where
     S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
+    RB: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = http::Response<spans::TracedBody<RB>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<S::Response, S::Error>>;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -70,19 +71,15 @@ where
                 let result = future.await;
                 // Unary errors are "trailers-only" responses: the code is in the headers. A missing
                 // grpc-status header means the code comes in trailers, which is OK for unary calls.
-                let code = match &result {
-                    Ok(resp) => resp
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<i32>().ok())
-                        .map(Code::from_i32)
-                        .unwrap_or(Code::Ok),
-                    Err(_) => Code::Internal,
+                let in_headers = match &result {
+                    Ok(resp) => spans::grpc_status_in(resp.headers()),
+                    Err(_) => Some(Code::Internal),
                 };
-                spans::record_grpc_status(&tracing::Span::current(), code);
+                let code = in_headers.unwrap_or(Code::Ok);
                 metrics.observe_grpc(&method, code, started.elapsed().as_secs_f64());
-                result
+                // The span lasts until the body's trailers, which carry the final code of a call that sent any.
+                let span = tracing::Span::current();
+                result.map(|resp| resp.map(|body| spans::TracedBody::new(body, span, in_headers)))
             }
             .instrument(span),
         )

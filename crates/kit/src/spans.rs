@@ -2,6 +2,10 @@
 //! for RPC and messaging expect, so that tracing back ends group and link them: one SERVER span per gRPC call,
 //! one PRODUCER span per relayed outbox row and one CONSUMER span per handled event.
 
+use std::pin::Pin;
+use std::task::Poll;
+
+use http_body::{Body, Frame};
 use tonic::Code;
 
 use crate::events::IncomingEvent;
@@ -29,6 +33,83 @@ pub fn record_grpc_status(span: &tracing::Span, code: Code) {
     span.record("rpc.grpc.status_code", code as i64);
     if server_fault(code) {
         record_failure(span);
+    }
+}
+
+/// The gRPC status code in `headers` (or trailers), if they carry one.
+pub fn grpc_status_in(headers: &http::HeaderMap) -> Option<Code> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(Code::from_i32)
+}
+
+/// A gRPC response body that keeps the call's span open until the body ends, and records the code its trailers
+/// carry (a streaming call's, or an OK unary call's): the span covers the whole call, and its status is final.
+pub struct TracedBody<B> {
+    inner: B,
+    /// Until the code is recorded.
+    span: Option<tracing::Span>,
+}
+
+impl<B> TracedBody<B> {
+    /// Wraps `inner`; `known` is the code already read from the headers (a trailers-only response).
+    pub fn new(inner: B, span: tracing::Span, known: Option<Code>) -> Self {
+        let span = match known {
+            Some(code) => {
+                record_grpc_status(&span, code);
+                None
+            }
+            None => Some(span),
+        };
+        Self { inner, span }
+    }
+
+    fn finish(&mut self, code: Code) {
+        if let Some(span) = self.span.take() {
+            record_grpc_status(&span, code);
+        }
+    }
+}
+
+impl<B: Body + Unpin> Body for TracedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let code = grpc_status_in(trailers).unwrap_or(Code::Unknown);
+                    self.finish(code);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.finish(Code::Internal),
+            // gRPC clients read a body that ends without trailers as a failed call.
+            Poll::Ready(None) => self.finish(Code::Unknown),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for TracedBody<B> {
+    fn drop(&mut self) {
+        // Dropped before its end: the client went away.
+        self.finish(Code::Cancelled);
     }
 }
 
@@ -88,7 +169,110 @@ pub fn consume(consumer: &str, wire_subject: &str, event: &IncomingEvent) -> tra
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use futures_util::FutureExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
     use super::*;
+
+    /// Collects every `rpc.grpc.status_code` recorded on a span.
+    #[derive(Clone, Default)]
+    struct Codes(Arc<Mutex<Vec<i64>>>);
+
+    impl tracing::field::Visit for Codes {
+        fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+            if field.name() == "rpc.grpc.status_code" {
+                self.0.lock().unwrap().push(value);
+            }
+        }
+
+        fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Codes {
+        fn on_record(
+            &self,
+            _: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            values.record(&mut self.clone());
+        }
+    }
+
+    impl Codes {
+        fn seen(&self) -> Vec<i64> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    /// A response body of the given frames.
+    struct Frames(VecDeque<Frame<Bytes>>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    fn streamed(code: &str) -> Frames {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", code.parse().unwrap());
+        Frames(VecDeque::from([
+            Frame::data(Bytes::from_static(b"one")),
+            Frame::data(Bytes::from_static(b"two")),
+            Frame::trailers(trailers),
+        ]))
+    }
+
+    fn next_frame(body: &mut TracedBody<Frames>) -> bool {
+        std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx))
+            .now_or_never()
+            .flatten()
+            .is_some()
+    }
+
+    #[test]
+    fn a_streamed_call_records_the_code_of_its_trailers_when_they_come() {
+        let codes = Codes::default();
+        let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(codes.clone()));
+        let mut body = TracedBody::new(streamed("5"), rpc_server("/pdop.x.v1.X/Watch"), None);
+        assert!(next_frame(&mut body));
+        assert!(codes.seen().is_empty(), "no code before the trailers");
+        while next_frame(&mut body) {}
+        assert_eq!(codes.seen(), [Code::NotFound as i64]);
+        drop(body);
+        assert_eq!(codes.seen(), [Code::NotFound as i64], "recorded once");
+    }
+
+    #[test]
+    fn a_trailers_only_code_is_recorded_at_once_and_an_abandoned_stream_is_cancelled() {
+        let codes = Codes::default();
+        let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(codes.clone()));
+        let refused = TracedBody::new(
+            Frames(VecDeque::new()),
+            rpc_server("/pdop.x.v1.X/Get"),
+            Some(Code::InvalidArgument),
+        );
+        assert_eq!(codes.seen(), [Code::InvalidArgument as i64]);
+        drop(refused);
+        let mut abandoned = TracedBody::new(streamed("0"), rpc_server("/pdop.x.v1.X/Watch"), None);
+        assert!(next_frame(&mut abandoned));
+        drop(abandoned);
+        assert_eq!(
+            codes.seen(),
+            [Code::InvalidArgument as i64, Code::Cancelled as i64]
+        );
+    }
 
     #[test]
     fn only_server_side_codes_are_errors() {
