@@ -4,9 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+mod support;
+
 use std::time::Duration;
 
 use pdop_kit::auth::Role;
@@ -16,90 +15,11 @@ use pdop_proto::registry::v1::{
     CreateJurisdictionRequest, CreateOrganizationRequest, CreateResourceRequest, Jurisdiction, Organization,
     Resource,
 };
-use pdop_testkit::{
-    DEV_SECRET, OtlpReceiver, ReceivedSpan, SpanKind, TestEnv, dev_token, free_port, wait_until,
-};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use pdop_testkit::{OtlpReceiver, ReceivedSpan, SpanKind, TestEnv, dev_token, wait_until};
 use tonic::Request;
 use tonic::transport::Channel;
 
 const CREATE_RESOURCE: &str = "pdop.registry.v1.RegistryService/CreateResource";
-
-fn binary(name: &str) -> PathBuf {
-    let dir = match std::env::var("PDOP_BIN_DIR") {
-        Ok(dir) => PathBuf::from(dir),
-        Err(_) => std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-            .join("debug"),
-    };
-    dir.join(format!("pdop-{name}"))
-}
-
-/// The JSON lines a process wrote to stdout so far.
-type LogLines = Arc<Mutex<Vec<String>>>;
-
-/// Starts a service binary exporting its spans to `otlp_endpoint`; returns it, its gRPC port and its log.
-async fn spawn(name: &str, env: &TestEnv, otlp_endpoint: &str) -> (Child, u16, LogLines) {
-    let path = binary(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bins` first",
-        path.display()
-    );
-    let db = env.fresh_database().await.unwrap();
-    let grpc = free_port().unwrap();
-    let mut command = Command::new(path);
-    if name == "disclosure" {
-        command.env(
-            "PDOP_DISCLOSURE__HTTP_ADDR",
-            format!("127.0.0.1:{}", free_port().unwrap()),
-        );
-    }
-    let mut child = command
-        .env("PDOP_DATABASE__URL", &db.url)
-        .env("PDOP_NATS__URL", &env.nats_url)
-        .env("PDOP_NATS__NAMESPACE", env.namespace.as_str())
-        .env("PDOP_GRPC__ADDR", format!("127.0.0.1:{grpc}"))
-        .env("PDOP_ADMIN__ADDR", format!("127.0.0.1:{}", free_port().unwrap()))
-        .env("PDOP_AUTH__DEV_MODE", "true")
-        .env("PDOP_AUTH__DEV_SECRET", DEV_SECRET)
-        // sqlx logs each statement at DEBUG, inside the span of the call or event that runs it.
-        .env("PDOP_TELEMETRY__LOG_FILTER", "warn,sqlx::query=debug")
-        .env("PDOP_TELEMETRY__OTLP_ENDPOINT", otlp_endpoint)
-        // Export within a fifth of a second rather than the default five.
-        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    db.pool.close().await;
-    let log = LogLines::default();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let collected = log.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = stdout.next_line().await {
-            collected.lock().unwrap().push(line);
-        }
-    });
-    (child, grpc, log)
-}
-
-async fn connect(grpc: u16) -> Channel {
-    let endpoint = Channel::from_shared(format!("http://127.0.0.1:{grpc}")).unwrap();
-    wait_until(
-        "the registry accepts connections",
-        Duration::from_secs(60),
-        || {
-            let endpoint = endpoint.clone();
-            async move { endpoint.connect().await.is_ok() }
-        },
-    )
-    .await
-    .unwrap();
-    endpoint.connect().await.unwrap()
-}
 
 fn as_role<T>(organization: &str, roles: &[Role], message: T) -> Request<T> {
     let mut request = Request::new(message);
@@ -131,27 +51,14 @@ async fn provider_in_yunnan(client: &mut RegistryServiceClient<Channel>) {
             jurisdiction_id: id.into(),
             request_id: String::new(),
         };
-        // Start-up may still be under way: UNAVAILABLE until the registry is ready.
-        wait_until(
-            &format!("jurisdiction {id} is created"),
-            Duration::from_secs(60),
-            || {
-                let mut client = client.clone();
-                let request = request.clone();
-                async move {
-                    client
-                        .create_jurisdiction(as_role(
-                            "organizations/authority",
-                            &[Role::DataAuthority],
-                            request,
-                        ))
-                        .await
-                        .is_ok()
-                }
-            },
-        )
-        .await
-        .unwrap();
+        client
+            .create_jurisdiction(as_role(
+                "organizations/authority",
+                &[Role::DataAuthority],
+                request,
+            ))
+            .await
+            .unwrap();
     }
     let organization = Organization {
         display_name: "yn-stats".into(),
@@ -202,9 +109,23 @@ fn reaches_disclosure(spans: &[ReceivedSpan]) -> bool {
 async fn one_create_resource_is_one_trace_from_the_registry_call_to_the_disclosure_consumer() {
     let env = TestEnv::new().await.unwrap();
     let receiver = OtlpReceiver::start().await.unwrap();
-    let (_registry, registry_grpc, registry_log) = spawn("registry", &env, &receiver.endpoint()).await;
-    let (_disclosure, _, disclosure_log) = spawn("disclosure", &env, &receiver.endpoint()).await;
-    let mut client = RegistryServiceClient::new(connect(registry_grpc).await);
+    let endpoint = receiver.endpoint();
+    let exporting = [
+        ("PDOP_AUTH__DEV_MODE", "true"),
+        ("PDOP_AUTH__DEV_SECRET", support::DEV_SECRET),
+        ("PDOP_TELEMETRY__OTLP_ENDPOINT", endpoint.as_str()),
+        // sqlx logs each statement at DEBUG, inside the span of the call or event that runs it.
+        ("PDOP_TELEMETRY__LOG_FILTER", "warn,sqlx::query=debug"),
+        // Export within a fifth of a second rather than the default five.
+        ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+    ];
+    let (mut registry, registry_log) = support::spawn_logged("registry", &env, &exporting).await.unwrap();
+    let (mut disclosure, disclosure_log) = support::spawn_logged("disclosure", &env, &exporting)
+        .await
+        .unwrap();
+    support::wait_serving(&mut registry, "pdop.registry.v1.RegistryService").await;
+    support::wait_serving(&mut disclosure, "pdop.disclosure.v1.DisclosureService").await;
+    let mut client = RegistryServiceClient::new(registry.connect().await);
     provider_in_yunnan(&mut client).await;
 
     let refused = client.create_resource(create_resource("")).await.unwrap_err();

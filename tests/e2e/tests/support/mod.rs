@@ -5,9 +5,11 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pdop_testkit::{TestDb, TestEnv, free_port, wait_until};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -68,6 +70,41 @@ impl Process {
 /// Starts `pdop-<name>` on a fresh database, the test's NATS namespace and free ports, with `extra`
 /// environment on top.
 pub async fn spawn(name: &'static str, env: &TestEnv, extra: &[(&str, &str)]) -> anyhow::Result<Process> {
+    spawn_writing(name, env, extra, Stdio::null()).await
+}
+
+/// The lines a process has written to stdout so far (its JSON log).
+pub type LogLines = Arc<Mutex<Vec<String>>>;
+
+/// As [`spawn`], keeping what the process writes to stdout.
+pub async fn spawn_logged(
+    name: &'static str,
+    env: &TestEnv,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<(Process, LogLines)> {
+    let mut process = spawn_writing(name, env, extra, Stdio::piped()).await?;
+    let stdout = process
+        .child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let log = LogLines::default();
+    let collected = log.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            collected.lock().unwrap().push(line);
+        }
+    });
+    Ok((process, log))
+}
+
+async fn spawn_writing(
+    name: &'static str,
+    env: &TestEnv,
+    extra: &[(&str, &str)],
+    stdout: Stdio,
+) -> anyhow::Result<Process> {
     let db = env.fresh_database().await?;
     let grpc = free_port()?;
     let admin = free_port()?;
@@ -89,7 +126,7 @@ pub async fn spawn(name: &'static str, env: &TestEnv, extra: &[(&str, &str)]) ->
     for (key, value) in extra {
         command.env(key, value);
     }
-    let child = command.stdout(Stdio::null()).kill_on_drop(true).spawn()?;
+    let child = command.stdout(stdout).kill_on_drop(true).spawn()?;
     Ok(Process {
         name,
         child,
