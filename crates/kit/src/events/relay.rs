@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::wake::{Leading, NOTIFY_CHANNEL, OutboxWaker};
 use super::{Namespace, headers};
 use crate::config::OutboxSettings;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SentLabels};
 use crate::propagation::TRACEPARENT;
 use crate::task::TaskHandle;
 
@@ -159,12 +159,12 @@ impl Relay {
             return Ok(0);
         }
         // Send the whole batch first (pipelined), then collect acks in order.
-        let mut pending: Vec<(i64, PublishAckFuture)> = Vec::with_capacity(rows.len());
+        let mut pending: Vec<(&PendingRow, PublishAckFuture)> = Vec::with_capacity(rows.len());
         let mut send_error = None;
         for row in &rows {
             let subject = self.namespace.wire_subject(&row.subject);
             match self.js.send_publish(subject.clone(), self.message(row)).await {
-                Ok(ack) => pending.push((row.seq, ack)),
+                Ok(ack) => pending.push((row, ack)),
                 Err(err) => {
                     send_error = Some(anyhow::Error::new(err).context(format!("publishing {subject}")));
                     break;
@@ -173,9 +173,9 @@ impl Relay {
         }
         let mut acked = Vec::with_capacity(pending.len());
         let mut ack_error = None;
-        for (seq, ack) in pending {
+        for (row, ack) in pending {
             match ack.await {
-                Ok(_) => acked.push(seq),
+                Ok(_) => acked.push(row),
                 Err(err) => {
                     ack_error = Some(anyhow::Error::new(err).context("awaiting JetStream PubAck"));
                     break;
@@ -183,13 +183,20 @@ impl Relay {
             }
         }
         if !acked.is_empty() {
+            let seqs: Vec<i64> = acked.iter().map(|row| row.seq).collect();
             sqlx::query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)")
-                .bind(&acked)
+                .bind(&seqs)
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
-        self.metrics.outbox_published.inc_by(acked.len() as u64);
+        for row in &acked {
+            // The contract subject: one series per event type in every namespace.
+            self.metrics
+                .sent_messages
+                .get_or_create(&SentLabels::new(&row.subject))
+                .inc();
+        }
         self.refresh_backlog().await;
         if let Some(err) = send_error.or(ack_error) {
             return Err(err);
