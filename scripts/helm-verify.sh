@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Verifies the Helm chart without a cluster, a helm binary or Docker (part of `make test`):
 #   1. helm lint --strict, render with the defaults and every deploy/helm/pdop/ci/*.yaml, validate each object
-#      against the Kubernetes schemas, check the chart conventions, and check that values.schema.json refuses
-#      the files in deploy/helm/verify/bad-values/;
+#      against the Kubernetes schemas (the PrometheusRule against the vendored CRD schema in verify/crds/, the
+#      dashboard as JSON, their expressions as PromQL), check the chart conventions, and check that
+#      values.schema.json refuses the files in deploy/helm/verify/bad-values/;
 #   2. config parity: start each rendered service's binary with its rendered ConfigMap and environment
-#      (addresses pointed at the local PostgreSQL and a private NATS) and require SERVING, then SIGTERM;
+#      (addresses pointed at the local PostgreSQL and a private NATS) and require SERVING, then SIGTERM; every
+#      metric the rendered PrometheusRule and dashboard query must be on the binaries' /metrics;
 #   3. require that parity fails for deploy/helm/verify/rejected-by-binary/*.yaml (configs the binary refuses).
 # `scripts/helm-verify.sh --chart-only` runs step 1 alone (no binaries, PostgreSQL or NATS needed; `make lint`).
 # Helm's Go code comes from the helm-python-sdk wheel, the schemas from kubernetes-validate, both installed into

@@ -49,7 +49,8 @@ pub async fn serve(
     if state.dev_clock.is_some() {
         app = app.route("/dev/clock/advance", post(advance_clock));
     }
-    let app = app.with_state(state);
+    let observed = axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::observe_http);
+    let app = app.layer(observed).with_state(state);
     let task = tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(%err, "admin server failed");

@@ -117,7 +117,7 @@ impl Platform {
             service,
             settings,
             pool,
-            Metrics::new(service),
+            Metrics::new(),
             PlatformClock::new(clock),
             stopping,
         )
@@ -306,7 +306,7 @@ pub async fn start_with_clock<S: Service>(
 ) -> anyhow::Result<Running> {
     let name = S::DEFAULTS.name;
     let clock = PlatformClock::new(clock);
-    let metrics = Metrics::new(name);
+    let metrics = Metrics::new().with_grpc_methods(S::descriptor_set())?;
     let errors = ErrorDomain::new(name);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let connect_options = PgConnectOptions::from_str(settings.database.url.expose_secret())

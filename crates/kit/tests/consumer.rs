@@ -6,7 +6,6 @@ mod common;
 
 use std::sync::Mutex;
 
-use async_nats::HeaderMap;
 use common::*;
 use futures_util::StreamExt;
 use pdop_kit::events::{ConsumerSpec, HandleError, Handler, IncomingEvent, Namespace, spawn_consumer};
@@ -79,30 +78,6 @@ async fn times_applied(pool: &PgPool, id: &str) -> i32 {
         .unwrap_or(0)
 }
 
-fn envelope(id: &str, traceparent: Option<&str>) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert("ce-id", id);
-    h.insert("ce-type", "pdop.test.thing.created.v1");
-    h.insert("ce-subject", "things/1");
-    if let Some(tp) = traceparent {
-        h.insert("traceparent", tp);
-    }
-    h
-}
-
-/// Publishes event `id` to the test's stream and waits for JetStream's ack.
-async fn publish(js: &async_nats::jetstream::Context, namespace: &Namespace, service: &str, id: &str) {
-    js.publish_with_headers(
-        namespace.wire_subject(&format!("pdop.{service}.thing.created")),
-        envelope(id, None),
-        "x".into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
-}
-
 /// Watches the dead-letter subject of consumer `durable`.
 async fn dead_letters(
     js: &async_nats::jetstream::Context,
@@ -154,7 +129,7 @@ async fn redelivered_event_is_applied_once() {
     let recorder = Shared(std::sync::Arc::new(Recorder::new(1, false)));
     let handle = spawn_consumer(
         spec(service, "test-idem"),
-        consumer_runtime(&db.pool, &js, &env.namespace, service),
+        consumer_runtime(&db.pool, &js, &env.namespace),
         recorder.clone(),
     )
     .await
@@ -192,7 +167,7 @@ async fn poison_message_goes_to_the_dead_letter_subject() {
     publish(&js, &env.namespace, service, "bad").await;
     let handle = spawn_consumer(
         spec(service, &durable),
-        consumer_runtime(&db.pool, &js, &env.namespace, service),
+        consumer_runtime(&db.pool, &js, &env.namespace),
         Shared(std::sync::Arc::new(Recorder::new(0, true))),
     )
     .await
@@ -236,7 +211,7 @@ async fn trace_context_crosses_publish_and_consume() {
     let recorder = Shared(std::sync::Arc::new(Recorder::new(0, false)));
     let handle = spawn_consumer(
         spec(service, "test-trace"),
-        consumer_runtime(&db.pool, &js, &env.namespace, service),
+        consumer_runtime(&db.pool, &js, &env.namespace),
         recorder.clone(),
     )
     .await
@@ -306,7 +281,7 @@ async fn a_backlog_is_applied_in_shared_transactions_and_a_poison_event_holds_no
     }
     let handle = spawn_consumer(
         spec(service, "test-batch"),
-        consumer_runtime(&db.pool, &js, &env.namespace, service),
+        consumer_runtime(&db.pool, &js, &env.namespace),
         AllButPoison,
     )
     .await
@@ -370,7 +345,7 @@ async fn an_event_whose_transaction_aborted_is_not_acked_as_applied() {
     publish(&js, &env.namespace, service, "aborted").await;
     let handle = spawn_consumer(
         spec(service, &durable),
-        consumer_runtime(&db.pool, &js, &env.namespace, service),
+        consumer_runtime(&db.pool, &js, &env.namespace),
         SwallowsErrors,
     )
     .await

@@ -47,7 +47,7 @@ async fn every_name_the_kit_creates_in_nats_derives_from_the_namespace() {
             producer: service.to_owned(),
             filter_subject: format!("pdop.{service}.thing.>"),
         },
-        consumer_runtime(&db.pool, &js, &namespace, service),
+        consumer_runtime(&db.pool, &js, &namespace),
         subjects.clone(),
     )
     .await

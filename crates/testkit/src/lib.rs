@@ -15,6 +15,7 @@
 mod containers;
 mod env;
 mod events;
+mod exposition;
 mod grpc;
 mod nats_server;
 mod otlp;
@@ -25,6 +26,7 @@ mod wait;
 
 pub use env::{TestDb, TestEnv, database_url_with_name};
 pub use events::{Envelope, publish_as_relay, publish_envelope, until_holds};
+pub use exposition::{clashing_labels, label_names};
 pub use grpc::{acting, acting_in, assert_invalid, reason};
 pub use nats_server::{PrivateNats, nats_server_binary};
 pub use otlp::{OtlpReceiver, ReceivedSpan, SpanKind, test_ca_file};

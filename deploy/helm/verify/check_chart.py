@@ -13,6 +13,7 @@ import helm_python as helm
 import kubernetes_validate
 import yaml
 
+import monitoring
 from render import CHART, Rendering, render, value_sets
 
 # The newest release kubernetes-validate ships, and the oldest one Chart.yaml's kubeVersion admits.
@@ -26,7 +27,9 @@ LABEL_KEYS = SELECTOR_KEYS | {
     "helm.sh/chart",
 }
 # Kinds from CRDs: kubernetes-validate has no schema for them; they get the structural checks below.
-CRD_KINDS = {"ServiceMonitor"}
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+# The alerts the PrometheusRule must carry (issue 18): error ratio, p99 latency, outbox backlog, consumer lag, dead letters.
+ALERTS = {"PdopRpcErrorRatioHigh", "PdopRpcLatencyP99High", "PdopOutboxBacklog", "PdopConsumerLag", "PdopDeadLetters"}
 
 failures: list[str] = []
 passed = 0
@@ -53,8 +56,12 @@ def lint() -> None:
 def validate_objects(r: Rendering) -> None:
     for obj, source in zip(r.objects, r.sources):
         name = f"{r.label}: {obj.get('kind')}/{obj.get('metadata', {}).get('name')} ({source})"
-        if obj.get("kind") in CRD_KINDS:
+        if obj.get("kind") == "ServiceMonitor":
             check(servicemonitor_ok(r, obj), f"{name} matches its Service's admin port")
+            continue
+        if obj.get("kind") == "PrometheusRule":
+            problems = monitoring.rule_problems(obj)
+            check(not problems, f"{name} against the PrometheusRule CRD schema: {problems}")
             continue
         for version in KUBE_VERSIONS:
             try:
@@ -126,13 +133,36 @@ def optional_objects(r: Rendering) -> None:
     """The flags guard their objects: production turns every one on, the defaults leave the CRD-backed ones off."""
     kinds = {o["kind"] for o in r.objects}
     if r.label == "defaults":
-        check(kinds.isdisjoint({"ServiceMonitor", "NetworkPolicy", "HorizontalPodAutoscaler", "Ingress"}),
-              "defaults render no ServiceMonitor, NetworkPolicy, HPA or Ingress")
+        check(kinds.isdisjoint({"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "HorizontalPodAutoscaler", "Ingress"}),
+              "defaults render no ServiceMonitor, PrometheusRule, NetworkPolicy, HPA or Ingress")
+        check(not monitoring.dashboards(r), "defaults render no dashboard ConfigMap")
         check(len(r.of_kind("Deployment")) == 5, "defaults render five Deployments")
     if r.label.endswith("production-values.yaml"):
         for kind in ["ServiceMonitor", "NetworkPolicy", "HorizontalPodAutoscaler", "PodDisruptionBudget"]:
             check(len(r.of_kind(kind)) == 5, f"{r.label}: five {kind} objects")
         check(len(r.of_kind("Ingress")) == 1, f"{r.label}: one Ingress (disclosure)")
+        check(len(r.of_kind("PrometheusRule")) == 1, f"{r.label}: one PrometheusRule")
+        check(len(monitoring.dashboards(r)) == 1, f"{r.label}: one dashboard ConfigMap")
+
+
+def monitoring_objects(r: Rendering) -> None:
+    """The PrometheusRule has every alert, the dashboard is dashboard JSON, and every expression is PromQL."""
+    for rule in r.of_kind("PrometheusRule"):
+        alerts = set(monitoring.rule_expressions(rule))
+        check(ALERTS <= alerts, f"{r.label}: the PrometheusRule has the alerts {sorted(ALERTS)} (has {sorted(alerts)})")
+        jobs = [d["metadata"]["name"] for d in r.of_kind("Deployment")]
+        for name, expr in monitoring.rule_expressions(rule).items():
+            check('namespace="pdop"' in expr and f'job=~"{"|".join(sorted(jobs))}"' in expr,
+                  f"{r.label}: {name} selects this release's jobs")
+    for cm in monitoring.dashboards(r):
+        try:
+            problems = monitoring.dashboard_problems(monitoring.dashboard(cm))
+        except ValueError as err:
+            problems = [str(err)]
+        check(not problems, f"{r.label}: ConfigMap/{cm['metadata']['name']} is a Grafana dashboard: {problems}")
+    names, broken = monitoring.queried(r)
+    check(not broken, f"{r.label}: every rule and dashboard expression is PromQL: {broken}")
+    check(all(names.values()), f"{r.label}: every expression queries a metric: {[w for w, n in names.items() if not n]}")
 
 
 def schema_rejects_bad_values() -> None:
@@ -174,6 +204,7 @@ def main() -> int:
         validate_objects(r)
         conventions(r)
         optional_objects(r)
+        monitoring_objects(r)
     schema_rejects_bad_values()
     values_are_documented()
     print(f"chart: {passed} passed, {len(failures)} failed")

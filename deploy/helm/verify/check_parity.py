@@ -11,7 +11,8 @@ and mounted ConfigMap exactly as rendered and rewrites only what must point at t
   - PGUSER -> the local superuser (the role in the chart does not exist here).
 Secrets referenced with secretKeyRef come from the rendered Secret when the chart made it, else from test values.
 The service must reach SERVING (grpc.health.v1, for "" and for the readiness probe's service name), answer
-/healthz on its admin port (and /log/v1/info on the disclosure HTTP port), and exit 0 on SIGTERM.
+/healthz on its admin port (and /log/v1/info on the disclosure HTTP port), and exit 0 on SIGTERM. Every metric the
+rendered PrometheusRule and Grafana dashboard query must be one that the services' /metrics expose.
 
 Usage: python check_parity.py --bin-dir target/debug [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 """
@@ -35,12 +36,13 @@ import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+import monitoring
 from render import Rendering, render, value_sets
 
 START_TIMEOUT = 120.0
@@ -79,6 +81,8 @@ class Case:
     grace: float
     log: pathlib.Path
     problems: list[str]
+    # The sample names its /metrics exposes, read while it is SERVING.
+    exposed: set[str] = field(default_factory=set)
 
 
 def secret_value(r: Rendering, ref: dict, env_name: str, local_user: str) -> str:
@@ -223,11 +227,16 @@ def serving(port: int, name: str) -> bool:
 
 
 def http_ok(url: str) -> bool:
+    return http_text(url) is not None
+
+
+def http_text(url: str) -> str | None:
+    """The body at url when it answers 200, else None."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
+            return response.read().decode() if response.status == 200 else None
     except OSError:
-        return False
+        return None
 
 
 def run(case: Case) -> list[str]:
@@ -250,6 +259,11 @@ def run(case: Case) -> list[str]:
                 problems.append("admin /healthz did not answer 200")
             if case.http_port and not http_ok(f"http://127.0.0.1:{case.http_port}/log/v1/info"):
                 problems.append("public HTTP /log/v1/info did not answer 200")
+            exposition = http_text(f"http://127.0.0.1:{case.admin_port}/metrics")
+            if exposition is None:
+                problems.append("admin /metrics did not answer 200")
+            else:
+                case.exposed = monitoring.exposed_names(exposition)
     finally:
         took = time.monotonic() - started
         if proc.poll() is None:
@@ -304,6 +318,21 @@ def drop_databases(database_url: str) -> None:
                        capture_output=True)
 
 
+def queries_exposed(r: Rendering, cases: list[Case]) -> bool:
+    """Every metric the rendered rule and dashboard query is exposed by one of the services just run."""
+    exposed = set().union(*(c.exposed for c in cases))
+    names, broken = monitoring.queried(r)
+    if not names and not broken:
+        return True
+    missing = {where: sorted(n - exposed) for where, n in names.items() if n - exposed}
+    if broken or missing:
+        print(f"FAIL {r.label}: queries of metrics no service exposes: {missing or broken}", flush=True)
+        return False
+    queried = sorted(set().union(*names.values()))
+    print(f"ok {r.label}: the {len(names)} rule and dashboard queries use exposed metrics only {queried}", flush=True)
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", required=True, type=pathlib.Path)
@@ -328,6 +357,9 @@ def main() -> int:
                 results = list(pool.map(run, cases))
             total += len(cases)
             failures += sum(1 for problems in results if problems)
+            if not any(results):
+                total += 1
+                failures += 0 if queries_exposed(rendering, cases) else 1
     finally:
         if nats is not None:
             nats.terminate()

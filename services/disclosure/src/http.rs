@@ -278,7 +278,9 @@ pub async fn serve(ctx: Arc<Ctx>, addr: SocketAddr) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("binding disclosure.http_addr {addr}: {e}"))?;
     tracing::info!(addr = %listener.local_addr()?, "public HTTP port listening");
     let platform = ctx.platform.clone();
-    let app = router(ctx);
+    let observed =
+        axum::middleware::from_fn_with_state(platform.metrics.clone(), pdop_kit::metrics::observe_http);
+    let app = router(ctx).layer(observed);
     platform.spawn_task("public-http", move |mut stop| async move {
         let stop = async move {
             let _ = stop.wait_for(|s| *s).await;

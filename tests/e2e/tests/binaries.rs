@@ -47,6 +47,62 @@ async fn listed_services(channel: Channel) -> anyhow::Result<Vec<String>> {
     }
 }
 
+/// Calls a method no service serves, on a path a client made up; answers the status code.
+async fn unserved_call(channel: Channel) -> tonic::Code {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/made.Up/Method-7781");
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    match grpc.unary(tonic::Request::new(()), path, codec).await {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// The names and units of the OpenTelemetry semantic conventions, labels the Prometheus Operator leaves alone,
+/// and templates where a caller's path could have been.
+fn exposes_conventional_metrics(name: &str, metrics: &str, unserved: tonic::Code) {
+    let other = format!(
+        "rpc_server_call_duration_seconds_count{{rpc_system=\"grpc\",rpc_service=\"_OTHER\",rpc_method=\"_OTHER\",\
+         rpc_grpc_status_code=\"{}\"}} 1",
+        unserved as i32
+    );
+    // The health and reflection calls above went through the observed server, so they are counted.
+    for expected in [
+        "# TYPE rpc_server_call_duration_seconds histogram",
+        "# UNIT rpc_server_call_duration_seconds seconds",
+        "rpc_server_call_duration_seconds_bucket{le=\"+Inf\",rpc_system=\"grpc\",rpc_service=\"grpc.reflection.v1.ServerReflection\",rpc_method=\"ServerReflectionInfo\",rpc_grpc_status_code=\"0\"} 1",
+        "rpc_server_call_duration_seconds_count{rpc_system=\"grpc\",rpc_service=\"grpc.health.v1.Health\",rpc_method=\"Check\",rpc_grpc_status_code=\"0\"}",
+        // The made-up method is counted, under a fixed name.
+        &other,
+        "# UNIT http_server_request_duration_seconds seconds",
+        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/healthz\",http_response_status_code=\"200\"} 1",
+        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"\",http_response_status_code=\"404\"} 1",
+        "# TYPE messaging_client_sent_messages counter",
+        "# TYPE messaging_client_consumed_messages counter",
+        "# UNIT messaging_process_duration_seconds seconds",
+        "\npdop_outbox_backlog 0\n",
+        "# TYPE pdop_consumer_lag gauge",
+        "# TYPE pdop_dead_letters gauge",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{name} /metrics lacks {expected}: {metrics}"
+        );
+    }
+    for raw in ["Method-7781", "made.Up", "page-7781"] {
+        assert!(
+            !metrics.contains(raw),
+            "{name} /metrics names a requested path ({raw}): {metrics}"
+        );
+    }
+    let clashing = pdop_testkit::clashing_labels(metrics);
+    assert!(
+        clashing.is_empty(),
+        "{name} /metrics has labels the Prometheus Operator renames: {clashing:?}"
+    );
+}
+
 /// Sends SIGTERM to the process this test started (by its PID) and waits for its exit status.
 async fn terminate(process: &mut Process) -> anyhow::Result<std::process::ExitStatus> {
     let pid = process
@@ -80,21 +136,18 @@ async fn every_service_binary_serves_health_and_reflection_then_stops_cleanly() 
         let admin = format!("http://127.0.0.1:{}", process.admin);
         let healthz = reqwest::get(format!("{admin}/healthz")).await.unwrap();
         assert_eq!(healthz.status(), reqwest::StatusCode::OK, "{name} /healthz");
+        // Refused before any handler (PERMISSION_DENIED: no method, no policy entry), and still counted.
+        let unserved = unserved_call(channel.connect().await.unwrap()).await;
+        assert_ne!(unserved, tonic::Code::Ok, "{name}");
+        let missing = reqwest::get(format!("{admin}/no/such/page-7781")).await.unwrap();
+        assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND, "{name}");
         let metrics = reqwest::get(format!("{admin}/metrics"))
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        // The reflection call above went through the observed server, so it is counted.
-        assert!(
-            metrics.contains("pdop_grpc_requests_total{"),
-            "{name} /metrics: {metrics}"
-        );
-        assert!(
-            metrics.contains("pdop_outbox_backlog"),
-            "{name} /metrics: {metrics}"
-        );
+        exposes_conventional_metrics(name, &metrics, unserved);
     }
     for process in &mut processes {
         let status = terminate(process).await.unwrap();

@@ -6,7 +6,7 @@
 //! contract subjects (`pdop.…`); the consumer maps them to and from the namespace's subjects on the wire.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bytes::Bytes;
@@ -19,7 +19,7 @@ use tracing::Instrument;
 use super::wake::OutboxWaker;
 use super::{Namespace, headers};
 use crate::config::ConsumerSettings;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Outcome, ProcessLabels};
 use crate::propagation;
 use crate::task::TaskHandle;
 
@@ -183,8 +183,15 @@ pub async fn spawn_consumer<H: Handler>(
 }
 
 impl<H: Handler> Runner<H> {
-    async fn run(self, mut consumer: jetstream::consumer::PullConsumer, mut stopped: watch::Receiver<bool>) {
-        let mut lag_tick = tokio::time::interval(Duration::from_secs(5));
+    async fn run(self, consumer: jetstream::consumer::PullConsumer, mut stopped: watch::Receiver<bool>) {
+        super::consumer_gauges::spawn(super::consumer_gauges::Watched {
+            consumer: consumer.clone(),
+            js: self.js.clone(),
+            namespace: self.namespace.clone(),
+            spec: self.spec.clone(),
+            metrics: self.metrics.clone(),
+            stopped: stopped.clone(),
+        });
         'outer: while !*stopped.borrow() {
             let mut messages = match consumer
                 .stream()
@@ -202,7 +209,6 @@ impl<H: Handler> Runner<H> {
             loop {
                 tokio::select! {
                     _ = stopped.changed() => break 'outer,
-                    _ = lag_tick.tick() => self.update_lag(&mut consumer).await,
                     next = messages.next() => match next {
                         Some(Ok(msg)) => {
                             let (batch, ended) = take_ready(msg, &mut messages, self.settings.batch_size);
@@ -222,21 +228,10 @@ impl<H: Handler> Runner<H> {
         tracing::info!(consumer = %self.spec.durable, "consumer stopped");
     }
 
-    async fn update_lag(&self, consumer: &mut jetstream::consumer::PullConsumer) {
-        if let Ok(info) = consumer.info().await {
-            let labels = crate::metrics::ConsumerLabels {
-                consumer: self.spec.durable.clone(),
-            };
-            self.metrics
-                .consumer_lag
-                .get_or_create(&labels)
-                .set(info.num_pending as i64);
-        }
-    }
-
     /// Applies several messages in one transaction, so they share one commit; when any of them fails, that
     /// transaction is rolled back and each message is processed on its own, with its own retries.
     async fn process_batch(&self, batch: Vec<jetstream::Message>) {
+        let started = Instant::now();
         if batch.len() < 2 {
             for msg in batch {
                 self.process(msg).await;
@@ -247,13 +242,13 @@ impl<H: Handler> Runner<H> {
         for msg in batch {
             match decode_envelope(&msg, &self.namespace, attempt_of(&msg)) {
                 Ok(event) => decoded.push((msg, event)),
-                Err(reason) => self.dead_letter(&msg, &reason).await,
+                Err(reason) => self.dead_letter(&msg, &reason, started).await,
             }
         }
         match self.apply_together(&decoded).await {
             Ok(fresh) => {
-                for ((msg, _), fresh) in decoded.iter().zip(fresh) {
-                    self.acknowledge(msg, fresh).await;
+                for ((msg, event), fresh) in decoded.iter().zip(fresh) {
+                    self.acknowledge(msg, &event.subject, fresh, started).await;
                 }
             }
             Err(err) => {
@@ -266,29 +261,30 @@ impl<H: Handler> Runner<H> {
     }
 
     async fn process(&self, msg: jetstream::Message) {
+        let started = Instant::now();
         let attempt = attempt_of(&msg);
         let event = match decode_envelope(&msg, &self.namespace, attempt) {
             Ok(event) => event,
             Err(reason) => {
-                self.dead_letter(&msg, &reason).await;
+                self.dead_letter(&msg, &reason, started).await;
                 return;
             }
         };
         async {
             match self.apply(&event).await {
-                Ok(fresh) => self.acknowledge(&msg, fresh).await,
+                Ok(fresh) => self.acknowledge(&msg, &event.subject, fresh, started).await,
                 Err(HandleError::Permanent(err)) => {
-                    self.dead_letter(&msg, &format!("{err:#}")).await;
+                    self.dead_letter(&msg, &format!("{err:#}"), started).await;
                 }
                 Err(HandleError::Transient(err)) if attempt >= self.settings.max_deliver => {
-                    self.dead_letter(&msg, &format!("gave up after {attempt} attempts: {err:#}"))
-                        .await;
+                    let reason = format!("gave up after {attempt} attempts: {err:#}");
+                    self.dead_letter(&msg, &reason, started).await;
                 }
                 Err(HandleError::Transient(err)) => {
                     let delay = backoff(self.settings.initial_backoff, attempt);
                     tracing::warn!(error = %format!("{err:#}"), ?delay, "event not applied, will retry");
                     let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
-                    self.metrics.observe_consumed(&self.spec.durable, "retried");
+                    self.finished(&event.subject, Outcome::retried, started);
                 }
             }
         }
@@ -306,13 +302,27 @@ impl<H: Handler> Runner<H> {
     }
 
     /// Acks a message whose event has committed (or was already applied).
-    async fn acknowledge(&self, msg: &jetstream::Message, fresh: bool) {
+    async fn acknowledge(&self, msg: &jetstream::Message, subject: &str, fresh: bool, started: Instant) {
         if let Err(err) = msg.ack().await {
             // The commit happened; a redelivery will hit the inbox and be skipped.
             tracing::warn!(%err, "ack failed after commit");
         }
+        let outcome = if fresh {
+            Outcome::applied
+        } else {
+            Outcome::duplicate
+        };
+        self.finished(subject, outcome, started);
+    }
+
+    /// Counts a message of contract subject `subject` as done with, and how long it took since `started`.
+    fn finished(&self, subject: &str, outcome: Outcome, started: Instant) {
         self.metrics
-            .observe_consumed(&self.spec.durable, if fresh { "applied" } else { "duplicate" });
+            .observe_consumed(&self.spec.durable, subject, outcome);
+        self.metrics
+            .process_duration
+            .get_or_create(&ProcessLabels::new(&self.spec.durable, subject))
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// Returns whether the event was new (false: already applied earlier, nothing done).
@@ -376,7 +386,7 @@ impl<H: Handler> Runner<H> {
         Ok(fresh)
     }
 
-    async fn dead_letter(&self, msg: &jetstream::Message, reason: &str) {
+    async fn dead_letter(&self, msg: &jetstream::Message, reason: &str, started: Instant) {
         tracing::error!(consumer = %self.spec.durable, subject = %msg.subject, %reason, "moving message to dead-letter subject");
         let mut h = msg.headers.clone().unwrap_or_default();
         h.insert(
@@ -396,7 +406,12 @@ impl<H: Handler> Runner<H> {
         match published {
             Ok(()) => {
                 let _ = msg.ack_with(AckKind::Term).await;
-                self.metrics.observe_consumed(&self.spec.durable, "dead_lettered");
+                let contract = self.namespace.contract_subject(&msg.subject);
+                self.finished(
+                    contract.as_deref().unwrap_or(crate::metrics::OTHER),
+                    Outcome::dead_lettered,
+                    started,
+                );
             }
             Err(err) => {
                 // Keep the message: it is retried rather than lost.

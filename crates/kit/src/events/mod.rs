@@ -2,6 +2,7 @@
 //! durable pull consumers with an inbox for idempotency.
 
 mod consumer;
+mod consumer_gauges;
 mod namespace;
 mod nats;
 mod outbox;

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Deserialize;
 
 /// The first token of every contract subject (`pdop.registry.jurisdiction.created`).
-const CONTRACT_ROOT: &str = "pdop";
+pub(super) const CONTRACT_ROOT: &str = "pdop";
 const MAX_LEN: usize = 32;
 
 /// A validated `nats.namespace`: 1 to 32 lowercase ASCII letters, digits, `_` or `-`, starting with a letter.

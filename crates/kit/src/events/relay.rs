@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::wake::{Leading, NOTIFY_CHANNEL, OutboxWaker};
 use super::{Namespace, headers};
 use crate::config::OutboxSettings;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SentLabels};
 use crate::propagation::{self, TRACEPARENT};
 use crate::spans;
 use crate::task::TaskHandle;
@@ -162,7 +162,7 @@ impl Relay {
         }
         // Send the whole batch first (pipelined), then collect acks in order.
         // Each row's PRODUCER span lasts from its send to its PubAck.
-        let mut pending: Vec<(i64, PublishAckFuture, tracing::Span)> = Vec::with_capacity(rows.len());
+        let mut pending: Vec<(&PendingRow, PublishAckFuture, tracing::Span)> = Vec::with_capacity(rows.len());
         let mut send_error = None;
         for row in &rows {
             let subject = self.namespace.wire_subject(&row.subject);
@@ -173,7 +173,7 @@ impl Relay {
                 .instrument(span.clone())
                 .await;
             match sent {
-                Ok(ack) => pending.push((row.seq, ack, span)),
+                Ok(ack) => pending.push((row, ack, span)),
                 Err(err) => {
                     spans::record_failure(&span);
                     send_error = Some(anyhow::Error::new(err).context(format!("publishing {subject}")));
@@ -183,9 +183,9 @@ impl Relay {
         }
         let mut acked = Vec::with_capacity(pending.len());
         let mut ack_error = None;
-        for (seq, ack, span) in pending {
+        for (row, ack, span) in pending {
             match ack.into_future().instrument(span.clone()).await {
-                Ok(_) => acked.push(seq),
+                Ok(_) => acked.push(row),
                 Err(err) => {
                     spans::record_failure(&span);
                     ack_error = Some(anyhow::Error::new(err).context("awaiting JetStream PubAck"));
@@ -194,13 +194,20 @@ impl Relay {
             }
         }
         if !acked.is_empty() {
+            let seqs: Vec<i64> = acked.iter().map(|row| row.seq).collect();
             sqlx::query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)")
-                .bind(&acked)
+                .bind(&seqs)
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
-        self.metrics.outbox_published.inc_by(acked.len() as u64);
+        for row in &acked {
+            // The contract subject: one series per event type in every namespace.
+            self.metrics
+                .sent_messages
+                .get_or_create(&SentLabels::new(&row.subject))
+                .inc();
+        }
         self.refresh_backlog().await;
         if let Some(err) = send_error.or(ack_error) {
             return Err(err);

@@ -78,6 +78,27 @@ pub fn relay(
     )
 }
 
+/// A relay that reports to `metrics`.
+pub fn relay_observed(
+    pool: &PgPool,
+    js: &jetstream::Context,
+    namespace: &Namespace,
+    service: &'static str,
+    metrics: Metrics,
+) -> events::RelayHandle {
+    let settings = outbox_settings();
+    events::Relay::new(
+        pool.clone(),
+        js.clone(),
+        settings,
+        metrics,
+        service,
+        namespace.clone(),
+        Default::default(),
+    )
+    .spawn()
+}
+
 /// A relay with its own settings, woken through `waker`.
 pub fn relay_with(
     pool: &PgPool,
@@ -91,7 +112,7 @@ pub fn relay_with(
         pool.clone(),
         js.clone(),
         settings,
-        Metrics::new(service),
+        Metrics::new(),
         service,
         namespace.clone(),
         waker,
@@ -104,14 +125,13 @@ pub fn consumer_runtime(
     pool: &PgPool,
     js: &jetstream::Context,
     namespace: &Namespace,
-    service: &str,
 ) -> events::ConsumerRuntime {
     events::ConsumerRuntime {
         pool: pool.clone(),
         js: js.clone(),
         namespace: namespace.clone(),
         settings: consumer_settings(),
-        metrics: Metrics::new(service),
+        metrics: Metrics::new(),
         waker: events::OutboxWaker::default(),
         duplicate_window: Duration::from_secs(120),
     }
@@ -144,4 +164,29 @@ pub async fn pending(pool: &PgPool) -> i64 {
 pub async fn stream_messages(js: &jetstream::Context, namespace: &Namespace, service: &str) -> u64 {
     let mut stream = js.get_stream(namespace.stream(service)).await.expect("stream");
     stream.info().await.expect("stream info").state.messages
+}
+
+/// The CloudEvents headers of test event `id`.
+pub fn envelope(id: &str, traceparent: Option<&str>) -> async_nats::HeaderMap {
+    let mut h = async_nats::HeaderMap::new();
+    h.insert("ce-id", id);
+    h.insert("ce-type", "pdop.test.thing.created.v1");
+    h.insert("ce-subject", "things/1");
+    if let Some(tp) = traceparent {
+        h.insert("traceparent", tp);
+    }
+    h
+}
+
+/// Publishes event `id` to the test's stream and waits for JetStream's ack.
+pub async fn publish(js: &jetstream::Context, namespace: &Namespace, service: &str, id: &str) {
+    js.publish_with_headers(
+        namespace.wire_subject(&format!("pdop.{service}.thing.created")),
+        envelope(id, None),
+        "x".into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
 }

@@ -116,3 +116,19 @@ Arguments: (dict "root" $ "name" "registry" "svc" <merged service values>).
 {{- define "pdop.image" -}}
 {{- printf "%s:%s" .image.repository (toString .image.tag) -}}
 {{- end -}}
+
+{{/*
+The PromQL label matchers of this release's series, as the Prometheus Operator labels them when it scrapes the
+ServiceMonitors: the namespace and a job per enabled service (the job is the Service's name).
+*/}}
+{{- define "pdop.metricsSelector" -}}
+{{- $jobs := list -}}
+{{- range $name, $_ := .Values.services -}}
+{{- $svc := include "pdop.service" (dict "root" $ "name" $name) | fromYaml -}}
+{{- if $svc.enabled -}}
+{{- $jobs = append $jobs (include "pdop.componentName" (dict "root" $ "name" $name)) -}}
+{{- end -}}
+{{- end -}}
+namespace="{{ .Release.Namespace }}",job=~"{{ join "|" $jobs }}"
+{{- end -}}
+
