@@ -150,14 +150,23 @@ impl Platform {
 }
 
 /// Polls `condition` (an async block returning `anyhow::Result<bool>`) until it holds; an error ends the wait.
-pub async fn until<F, Fut>(what: &str, mut condition: F) -> anyhow::Result<()>
+pub async fn until<F, Fut>(what: &str, condition: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    until_within(what, EVENT_TIMEOUT, condition).await
+}
+
+/// [`until`] with its own timeout.
+pub async fn until_within<F, Fut>(what: &str, timeout: Duration, mut condition: F) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<bool>>,
 {
     // An error ends the wait at once and is returned, rather than polled again until the timeout.
     let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
-    pdop_testkit::wait_until(what, EVENT_TIMEOUT, || {
+    pdop_testkit::wait_until(what, timeout, || {
         let attempt = condition();
         let failure = failure.clone();
         async move {

@@ -9,7 +9,7 @@ use pdop_proto::common::{DocumentRef, PartyKind, RealNameParty};
 use pdop_proto::disclosure::v1::*;
 use tonic::Code;
 
-use crate::{Platform, Province, until};
+use crate::{Platform, Province, until, until_within};
 
 /// Waits until the disclosure service has opened the public notice of `subject`, and files a real-name objection
 /// to it with evidence (N3 Art.12); anyone may, without a token.
@@ -166,7 +166,9 @@ pub async fn disclosure_log(p: &mut Platform, j: &mut Province) -> anyhow::Resul
 pub async fn verified(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> {
     let last = j.entries.iter().copied().max().unwrap_or(0);
     let client = p.disclosure.clone();
-    until("a signed tree head covers the entries", || {
+    // `make run`'s disclosure service signs a head a minute (disclosure.signing_interval).
+    let within = std::time::Duration::from_secs(150);
+    until_within("a signed tree head covers the entries", within, || {
         let mut client = client.clone();
         async move {
             let head = client
