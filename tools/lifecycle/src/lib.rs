@@ -1,7 +1,8 @@
 //! The lifecycle of public data across the five services, driven over gRPC only, one `async fn` per step:
 //! jurisdictions, organizations, a resource and its registration through public notice, the implementation plan,
-//! the operator agreement, a product through compliance review to listing, its pricing, and the disclosure log
-//! that records every public fact, verified and summed up in the annual report.
+//! the operator agreement, the scenario and data use it allows, a product through compliance review to listing,
+//! its pricing, the operator's evaluation and rectification, and the disclosure log that records every public
+//! fact, verified and summed up in the annual report.
 //!
 //! [`Platform`] holds the clients, mints development tokens and moves the services' development clocks;
 //! [`Province`] is what one jurisdiction's walk through the steps has made so far. `tests/e2e` starts the five
@@ -17,11 +18,12 @@ use std::time::Duration;
 use pdop_kit::auth::{Role, SigningKey, claims_for, mint};
 use pdop_kit::config::AuthSettings;
 use pdop_proto::disclosure::v1::disclosure_service_client::DisclosureServiceClient;
+use pdop_proto::evaluation::v1::evaluation_service_client::EvaluationServiceClient;
 use pdop_proto::pricing::v1::pricing_service_client::PricingServiceClient;
 use pdop_proto::registry::v1::registry_service_client::RegistryServiceClient;
 use pdop_proto::review::v1::review_service_client::ReviewServiceClient;
-use tonic::Request;
 use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
 
 pub use parties::Province;
 
@@ -64,6 +66,7 @@ pub struct Platform {
     pub registry: RegistryServiceClient<Channel>,
     pub review: ReviewServiceClient<Channel>,
     pub pricing: PricingServiceClient<Channel>,
+    pub evaluation: EvaluationServiceClient<Channel>,
     pub disclosure: DisclosureServiceClient<Channel>,
     pub endpoints: Endpoints,
     pub http: reqwest::Client,
@@ -100,6 +103,7 @@ impl Platform {
             registry: RegistryServiceClient::new(channel(&endpoints.registry)?),
             review: ReviewServiceClient::new(channel(&endpoints.review)?),
             pricing: PricingServiceClient::new(channel(&endpoints.pricing)?),
+            evaluation: EvaluationServiceClient::new(channel(&endpoints.evaluation)?),
             disclosure: DisclosureServiceClient::new(channel(&endpoints.disclosure)?),
             endpoints,
             http: reqwest::Client::new(),
@@ -136,6 +140,31 @@ impl Platform {
             .metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse()?);
         Ok(request)
+    }
+
+    /// `message` sent through `call` as `organization` holding `roles`, repeated while the service does not know
+    /// what it names yet (see [`once_known`]); a fresh token each attempt.
+    pub async fn once_known_as<M, T, F, Fut>(
+        &self,
+        what: &str,
+        organization: &str,
+        roles: &[Role],
+        message: M,
+        mut call: F,
+    ) -> anyhow::Result<T>
+    where
+        M: Clone,
+        F: FnMut(Request<M>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Status>>,
+    {
+        // Boxed: inline, the service call's future (large in debug builds) would sit on the stack at every layer.
+        Box::pin(once_known(what, || {
+            let attempt = self
+                .acting(organization, roles, message.clone())
+                .map(|request| Box::pin(call(request)));
+            async move { Ok(attempt?.await) }
+        }))
+        .await
     }
 
     /// Records one thing a step did.
@@ -188,4 +217,53 @@ where
         Some(err) => Err(err.context(format!("while waiting until {what}"))),
         None => Ok(()),
     }
+}
+
+/// Whether a refusal means another service's event has not reached the one called yet.
+fn not_yet_known(status: &Status) -> bool {
+    matches!(status.code(), Code::NotFound | Code::FailedPrecondition)
+}
+
+/// Repeats `call` while the service does not know what it names yet (it learns it from another service's
+/// events); returns its answer. Any other refusal ends the wait.
+async fn once_known<T, F, Fut>(what: &str, mut call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Result<T, Status>>>,
+{
+    let answer = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let last = std::sync::Arc::new(std::sync::Mutex::new(None));
+    until(what, || {
+        let attempt = call();
+        let (answer, last) = (answer.clone(), last.clone());
+        async move {
+            match attempt.await? {
+                Ok(value) => {
+                    *answer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(value);
+                    Ok(true)
+                }
+                Err(status) if not_yet_known(&status) => {
+                    *last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+                    Ok(false)
+                }
+                Err(status) => Err(status.into()),
+            }
+        }
+    })
+    .await
+    .map_err(|err| {
+        let last = last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match last {
+            Some(status) => err.context(format!("last refusal: {status:?}")),
+            None => err,
+        }
+    })?;
+    let value = answer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    value.ok_or_else(|| anyhow::anyhow!("{what}: no answer"))
 }

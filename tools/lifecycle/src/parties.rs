@@ -17,6 +17,9 @@ pub struct Province {
     pub objection_filed: String,
     pub plan: String,
     pub agreement: String,
+    /// The scenario application (一场景一审核), where the profile reviews scenarios.
+    pub scenario: String,
+    pub data_use: String,
     pub product: String,
     pub product_review: String,
     pub product_registration: String,
@@ -26,8 +29,11 @@ pub struct Province {
     pub cap_price: String,
     pub specific_price: String,
     pub annual_check: String,
-    /// Sequence numbers of its entries in the disclosure log.
-    pub entries: Vec<i64>,
+    pub evaluation: String,
+    /// The evaluation's rectification order, where its grade asks for one.
+    pub rectification_order: String,
+    /// Its entries in the disclosure log, oldest first.
+    pub entries: Vec<pdop_proto::disclosure::v1::Entry>,
 }
 
 /// The parties of a province, as `(id suffix, roles)`.

@@ -1,10 +1,12 @@
 //! Disclosure steps: an objection to a public notice, every public fact of a province in the log, the log
 //! verified by `pdop-verify`, and the annual report generated from it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::Datelike;
 use pdop_kit::auth::Role;
+use pdop_kit::clock::china_date;
 use pdop_proto::common::{DocumentRef, PartyKind, RealNameParty};
 use pdop_proto::disclosure::v1::*;
 use tonic::Code;
@@ -62,21 +64,32 @@ pub async fn object_to_notice(p: &mut Platform, subject: &str) -> anyhow::Result
     Ok(filed.name)
 }
 
-/// The kinds of public fact every province's walk puts in the log.
-fn expected(j: &Province) -> Vec<EntryKind> {
+/// The public facts every province's walk puts in the log: how many entries of each kind.
+fn expected(j: &Province) -> Vec<(EntryKind, usize)> {
     let mut kinds = vec![
-        EntryKind::RegistrationNotice,
-        EntryKind::RegistrationResult,
-        EntryKind::ImplementationPlan,
-        EntryKind::AgreementSigned,
-        EntryKind::ProductListed,
-        EntryKind::CapPrice,
-        EntryKind::SpecificPrice,
+        // The resource's registration and the product's.
+        (EntryKind::RegistrationNotice, 2),
+        (EntryKind::RegistrationResult, 2),
+        (EntryKind::ImplementationPlan, 1),
+        (EntryKind::AgreementSigned, 1),
+        (EntryKind::ProductListed, 1),
+        // Each published, then ended: their 2025 period is over on the services' clocks.
+        (EntryKind::CapPrice, 2),
+        (EntryKind::SpecificPrice, 2),
+        // The result, and after a rectification the re-evaluation (R-EV-08: the rectification outcome).
+        (
+            EntryKind::EvaluationResult,
+            if j.rectification_order.is_empty() { 1 } else { 2 },
+        ),
     ];
     if j.objection {
-        kinds.push(EntryKind::ObjectionOutcome);
+        kinds.push((EntryKind::ObjectionOutcome, 1));
     }
     kinds
+}
+
+fn count(entries: &[Entry], kind: EntryKind) -> usize {
+    entries.iter().filter(|e| e.kind == kind as i32).count()
 }
 
 /// Whether an entry's `subject` is `name` or below it (an objection's outcome names
@@ -100,6 +113,7 @@ async fn entries_of(p: &Platform, j: &Province) -> anyhow::Result<Vec<Entry>> {
         &j.product_registration,
         &j.cap_price,
         &j.specific_price,
+        &j.evaluation,
     ];
     let mut found = Vec::new();
     let mut page_token = String::new();
@@ -124,7 +138,8 @@ async fn entries_of(p: &Platform, j: &Province) -> anyhow::Result<Vec<Entry>> {
     Ok(found)
 }
 
-/// Waits until every public fact of the province is in the log, and notes each entry with its public page.
+/// Waits until every public fact of the province is in the log, checks there is no more of each than the walk
+/// made and that evaluation results publish no score, and notes each entry with its public page.
 pub async fn disclosure_log(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> {
     let wanted = expected(j);
     let platform = &*p;
@@ -133,18 +148,40 @@ pub async fn disclosure_log(p: &mut Platform, j: &mut Province) -> anyhow::Resul
         let wanted = wanted.clone();
         async move {
             let entries = entries_of(platform, province).await?;
-            Ok(wanted.iter().all(|k| entries.iter().any(|e| e.kind == *k as i32)))
+            Ok(wanted.iter().all(|(k, n)| count(&entries, *k) >= *n))
         }
     })
     .await;
     let entries = entries_of(p, j).await?;
+    let found: Vec<(&str, usize, usize)> = wanted
+        .iter()
+        .map(|(k, n)| (k.as_str_name(), *n, count(&entries, *k)))
+        .filter(|(_, n, c)| n != c)
+        .collect();
     if let Err(err) = result {
-        let missing: Vec<&str> = wanted
+        return Err(err.context(format!("(kind, wanted, found): {found:?}")));
+    }
+    anyhow::ensure!(
+        found.is_empty(),
+        "more entries than public facts (kind, wanted, found): {found:?}"
+    );
+    for entry in entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::EvaluationResult as i32)
+    {
+        let keys: Vec<&str> = entry
+            .body
             .iter()
-            .filter(|k| !entries.iter().any(|e| e.kind == **k as i32))
-            .map(|k| k.as_str_name())
+            .flat_map(|b| &b.fields)
+            .map(|f| f.key.as_str())
             .collect();
-        return Err(err.context(format!("missing from the log: {missing:?}")));
+        // R-EV-08: subject, year, grade and the rectification outcome; never the score.
+        anyhow::ensure!(
+            keys.iter().any(|k| k.ends_with("grade")) && !keys.iter().any(|k| k.contains("score")),
+            "entry {} of {} shows {keys:?}",
+            entry.sequence,
+            entry.subject
+        );
     }
     for entry in &entries {
         let kind = EntryKind::try_from(entry.kind).map_or("?", |k| k.as_str_name());
@@ -157,14 +194,14 @@ pub async fn disclosure_log(p: &mut Platform, j: &mut Province) -> anyhow::Resul
         );
         p.note(line);
     }
-    j.entries = entries.iter().map(|e| e.sequence).collect();
+    j.entries = entries;
     Ok(())
 }
 
 /// Waits until a signed tree head covers the province's entries, then runs `pdop-verify` on the log: head
 /// signature, consistency with the head it trusted before (when there is one), and inclusion of each entry.
 pub async fn verified(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> {
-    let last = j.entries.iter().copied().max().unwrap_or(0);
+    let last = j.entries.iter().map(|e| e.sequence).max().unwrap_or(0);
     let client = p.disclosure.clone();
     // `make run`'s disclosure service signs a head a minute (disclosure.signing_interval).
     let within = std::time::Duration::from_secs(150);
@@ -189,8 +226,8 @@ pub async fn verified(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> 
         .arg(&p.endpoints.public)
         .arg("--state")
         .arg(&p.verify_state);
-    for sequence in &j.entries {
-        command.arg("--entry").arg(sequence.to_string());
+    for entry in &j.entries {
+        command.arg("--entry").arg(entry.sequence.to_string());
     }
     let output = command
         .output()
@@ -211,7 +248,10 @@ pub async fn verified(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The agency's annual disclosure of last year (N4), then the annual report the log generates for it this year.
+/// The agency's annual disclosure of last year (N4), then the annual reports the log generates for the agency:
+/// for each year holding entries of the walk it disclosed (plan, agreement, cap price, and where it evaluates, the
+/// evaluation results), and for this year with the disclosure just published, the report must list each of
+/// them under its kind.
 pub async fn annual_report(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> {
     let year = p.today().await?.year();
     let section = |key: &str, heading: &str| ReportSection {
@@ -243,6 +283,7 @@ pub async fn annual_report(p: &mut Platform, j: &mut Province) -> anyhow::Result
         request_id: String::new(),
     };
     let request = p.acting(&j.agency(), &[Role::ImplementingAgency], publish)?;
+    let mut listed: Vec<Entry> = agency_entries(j)?;
     match p.disclosure.publish_disclosure_report(request).await {
         Ok(published) => {
             let entry = published.into_inner().entry.unwrap_or_default();
@@ -254,6 +295,7 @@ pub async fn annual_report(p: &mut Platform, j: &mut Province) -> anyhow::Result
                 p.entry_page(entry.sequence)
             );
             p.note(line);
+            listed.push(entry);
         }
         // One per organization and year: a second demo run finds it published.
         Err(status) if status.code() == Code::AlreadyExists => {
@@ -265,34 +307,116 @@ pub async fn annual_report(p: &mut Platform, j: &mut Province) -> anyhow::Result
         }
         Err(status) => return Err(status.into()),
     }
+    let mut years: BTreeMap<i32, Vec<Entry>> = BTreeMap::new();
+    for entry in listed {
+        years.entry(published_year(&entry)?).or_default().push(entry);
+    }
+    for (year, entries) in years {
+        report_lists(p, j, year, &entries).await?;
+    }
+    Ok(())
+}
+
+/// The province's entries the implementing agency disclosed; the walk gives it its plan, agreement and cap price.
+fn agency_entries(j: &Province) -> anyhow::Result<Vec<Entry>> {
+    let agency = j.agency();
+    let entries: Vec<Entry> = j
+        .entries
+        .iter()
+        .filter(|e| e.discloser.as_ref().is_some_and(|d| d.name == agency))
+        .cloned()
+        .collect();
+    for kind in [
+        EntryKind::ImplementationPlan,
+        EntryKind::AgreementSigned,
+        EntryKind::CapPrice,
+    ] {
+        anyhow::ensure!(
+            entries.iter().any(|e| e.kind == kind as i32),
+            "{agency} disclosed no {} entry of the walk",
+            kind.as_str_name()
+        );
+    }
+    Ok(entries)
+}
+
+/// The year in China an entry was published, which files it in that year's annual report.
+fn published_year(entry: &Entry) -> anyhow::Result<i32> {
+    let at = entry
+        .publish_time
+        .as_ref()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .ok_or_else(|| anyhow::anyhow!("entry {} has no publish time", entry.sequence))?;
+    Ok(china_date(at).year())
+}
+
+/// Waits until the agency's annual report of `year` lists each of `entries` under its kind (the report covers
+/// what a signed tree head covers), and notes its counts.
+async fn report_lists(p: &mut Platform, j: &Province, year: i32, entries: &[Entry]) -> anyhow::Result<()> {
     let url = format!(
         "{}/reports/{}/{year}.json",
         p.endpoints.public,
         j.org_id("agency")
     );
     let http = p.http.clone();
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-    let seen = count.clone();
-    until("the annual report lists the year's entries", || {
-        let (http, url, seen) = (http.clone(), url.clone(), seen.clone());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(serde_json::Value::Null));
+    let last = seen.clone();
+    // `make run`'s disclosure service signs a head a minute.
+    let within = std::time::Duration::from_secs(150);
+    let what = format!("the {year} annual report lists the agency's entries");
+    let result = until_within(&what, within, || {
+        let (http, url, last) = (http.clone(), url.clone(), last.clone());
         async move {
             let response = http.get(&url).send().await?;
             if !response.status().is_success() {
                 return Ok(false);
             }
             let report: serde_json::Value = response.json().await?;
-            let entries = report["entryCount"].as_i64().unwrap_or(0);
-            seen.store(entries, std::sync::atomic::Ordering::Relaxed);
-            Ok(entries > 0 && report["treeHead"]["treeSize"].is_string())
+            let all = entries.iter().all(|e| lists(&report, e));
+            *last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = report;
+            Ok(all)
         }
     })
-    .await?;
-    let entries = count.load(std::sync::atomic::Ordering::Relaxed);
+    .await;
+    let report = seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Err(err) = result {
+        let missing: Vec<i64> = entries
+            .iter()
+            .filter(|e| !lists(&report, e))
+            .map(|e| e.sequence)
+            .collect();
+        return Err(err.context(format!("{url} lacks entries {missing:?}")));
+    }
+    let kinds: Vec<String> = report["entriesByKind"]
+        .as_object()
+        .map(|by| {
+            by.iter()
+                .map(|(kind, list)| {
+                    let n = list.as_array().map_or(0, Vec::len);
+                    format!("{} {n}", kind.trim_start_matches("ENTRY_KIND_"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     p.note(format!(
-        "{}: annual report of {year}: {entries} entries — {url}",
-        j.id
+        "{}: annual report of {year}: {} entries ({}), the walk's {} among them — {url}",
+        j.id,
+        report["entryCount"].as_i64().unwrap_or(0),
+        kinds.join(", "),
+        entries.len()
     ));
     Ok(())
+}
+
+/// Whether a generated report lists `entry` under its kind.
+fn lists(report: &serde_json::Value, entry: &Entry) -> bool {
+    let kind = EntryKind::try_from(entry.kind).map_or("?", |k| k.as_str_name());
+    report["entriesByKind"][kind]
+        .as_array()
+        .is_some_and(|listed| listed.iter().any(|l| l["entry"] == entry.name.as_str()))
 }
 
 /// Where `pdop-verify` keeps the head it trusts: one file per run.

@@ -9,10 +9,10 @@ use pdop_kit::auth::Role;
 use pdop_proto::common::{BillingUnit, Date, DateRange, Decimal, Money, Rate};
 use pdop_proto::pricing::v1::calculation_input::{CostBasis, YieldBasis};
 use pdop_proto::pricing::v1::*;
-use tonic::{Code, Status};
+use tonic::Code;
 
 use super::{date, doc};
-use crate::{Platform, Province, until};
+use crate::{Platform, Province};
 
 fn range(from: (i32, u32, u32), to: (i32, u32, u32)) -> Option<DateRange> {
     let d = |(y, m, day): (i32, u32, u32)| NaiveDate::from_ymd_opt(y, m, day).map(date);
@@ -29,54 +29,6 @@ fn cny(amount: &str) -> Option<Money> {
     })
 }
 
-/// Whether a refusal means the registry's event has not reached the pricing service yet.
-fn not_yet_known(status: &Status) -> bool {
-    matches!(status.code(), Code::NotFound | Code::FailedPrecondition)
-}
-
-/// Repeats `call` while the pricing service does not know what it names yet; returns its answer.
-async fn once_known<T, F, Fut>(what: &str, mut call: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Result<T, Status>>>,
-{
-    let answer = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let last = std::sync::Arc::new(std::sync::Mutex::new(None));
-    until(what, || {
-        let attempt = call();
-        let (answer, last) = (answer.clone(), last.clone());
-        async move {
-            match attempt.await? {
-                Ok(value) => {
-                    *answer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(value);
-                    Ok(true)
-                }
-                Err(status) if not_yet_known(&status) => {
-                    *last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
-                    Ok(false)
-                }
-                Err(status) => Err(status.into()),
-            }
-        }
-    })
-    .await
-    .map_err(|err| {
-        let last = last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match last {
-            Some(status) => err.context(format!("last refusal: {status:?}")),
-            None => err,
-        }
-    })?;
-    let value = answer
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take();
-    value.ok_or_else(|| anyhow::anyhow!("{what}: no answer"))
-}
-
 /// A first pricing case over 2025–2027 under the agreement: applied for by the agency, its basis found.
 pub async fn pricing_case(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> {
     let (agency, drc) = (j.agency(), j.drc());
@@ -90,23 +42,25 @@ pub async fn pricing_case(p: &mut Platform, j: &mut Province) -> anyhow::Result<
         ..Default::default()
     };
     let client = p.pricing.clone();
-    let platform = &*p;
-    let created = once_known("the pricing service knows the agreement", || {
-        let mut client = client.clone();
-        let request = platform.acting(
+    let create = CreatePricingCaseRequest {
+        pricing_case: Some(case),
+        request_id: String::new(),
+    };
+    let created = p
+        .once_known_as(
+            "the pricing service knows the agreement",
             &agency,
             &[Role::ImplementingAgency],
-            CreatePricingCaseRequest {
-                pricing_case: Some(case.clone()),
-                request_id: String::new(),
+            create,
+            |request| {
+                let mut client = client.clone();
+                async move { client.create_pricing_case(request).await }
             },
-        );
-        async move { Ok(client.create_pricing_case(request?).await) }
-    })
-    .await?
-    .into_inner()
-    .pricing_case
-    .unwrap_or_default();
+        )
+        .await?
+        .into_inner()
+        .pricing_case
+        .unwrap_or_default();
     let apply = SubmitPricingApplicationRequest {
         name: created.name.clone(),
         full_year_period: range((2025, 1, 1), (2025, 12, 31)),
@@ -306,23 +260,25 @@ pub async fn cap_and_specific_prices(p: &mut Platform, j: &mut Province) -> anyh
         ..Default::default()
     };
     let client = p.pricing.clone();
-    let platform = &*p;
-    let created = once_known("the pricing service knows the listed product", || {
-        let mut client = client.clone();
-        let request = platform.acting(
+    let create = CreateCapPriceRequest {
+        cap_price: Some(cap),
+        request_id: String::new(),
+    };
+    let created = p
+        .once_known_as(
+            "the pricing service knows the listed product",
             &agency,
             &[Role::ImplementingAgency],
-            CreateCapPriceRequest {
-                cap_price: Some(cap.clone()),
-                request_id: String::new(),
+            create,
+            |request| {
+                let mut client = client.clone();
+                async move { client.create_cap_price(request).await }
             },
-        );
-        async move { Ok(client.create_cap_price(request?).await) }
-    })
-    .await?
-    .into_inner()
-    .cap_price
-    .unwrap_or_default();
+        )
+        .await?
+        .into_inner()
+        .cap_price
+        .unwrap_or_default();
     let set = SetCapPriceRequest {
         name: created.name.clone(),
         written_report: doc("书面报告"),

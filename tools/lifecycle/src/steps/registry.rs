@@ -497,6 +497,29 @@ pub async fn operator_agreement(p: &mut Platform, j: &mut Province) -> anyhow::R
     Ok(())
 }
 
+/// Waits until the registry has activated the province's agreement: its scheduler does so once the term has
+/// begun, on its next sweep, which each move of the clocks (even by nothing) starts.
+pub async fn agreement_active(p: &Platform, j: &Province) -> anyhow::Result<()> {
+    let client = p.registry.clone();
+    let sup = authority(p);
+    until(&format!("{} is ACTIVE", j.agreement), || {
+        let mut client = client.clone();
+        let get = p.acting(
+            &sup,
+            &[Role::DataAuthority],
+            GetAgreementRequest {
+                name: j.agreement.clone(),
+            },
+        );
+        async move {
+            p.advance("0s").await?;
+            let found = client.get_agreement(get?).await?.into_inner().agreement;
+            Ok(found.is_some_and(|a| a.state == AgreementState::Active as i32))
+        }
+    })
+    .await
+}
+
 /// The operator's product over the resource, submitted for compliance review.
 pub async fn product(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> {
     let operator = j.operator();
@@ -508,6 +531,12 @@ pub async fn product(p: &mut Platform, j: &mut Province) -> anyhow::Result<()> {
             agreement: j.agreement.clone(),
             source_resources: vec![j.resource.clone()],
             use_class: UseClass::IndustryDevelopment as i32,
+            // The scenario it serves, where the profile reviews scenarios (一场景一审核).
+            scenario_applications: if j.scenario.is_empty() {
+                Vec::new()
+            } else {
+                vec![j.scenario.clone()]
+            },
             ..Default::default()
         }),
         request_id: String::new(),
