@@ -7,13 +7,17 @@ BUF := .pdop/tools/node_modules/.bin/buf
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 INFRA := eval "$$(scripts/infra.sh up)" && export DATABASE_URL NATS_URL
 
-.PHONY: help run stop test lint fmt bench buf clean-test-dbs helm
+.PHONY: help run stop demo test lint fmt bench buf clean-test-dbs helm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: buf ## Install/start PostgreSQL and NATS if needed, build, start all five, seed jurisdictions (ARGS=--no-seed skips)
 	@scripts/services.sh start $(ARGS)
+
+demo: ## Walk Yunnan and Hubei through the lifecycle on the services `make run` started; prints each entry's page
+	cargo build --bins --quiet
+	$(TARGET)/debug/pdop-demo
 
 stop: ## Stop the services and whatever `make run` started
 	@scripts/services.sh stop

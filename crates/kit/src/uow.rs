@@ -245,7 +245,8 @@ where
         )
         .await?;
         if let Some(event) = change.event {
-            events::enqueue(tx, event).await?;
+            // Dated by the call's clock, so consumers date the fact as the service did.
+            events::enqueue_at(tx, event, call.now).await?;
             announced = true;
         }
     }

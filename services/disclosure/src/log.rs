@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use pdop_kit::convert::timestamp;
-use pdop_kit::events::{OutgoingEvent, enqueue};
+use pdop_kit::events::{OutgoingEvent, enqueue_at};
 use pdop_merkle::{Hash, NodeId, append_plan, leaf_hash};
 use pdop_proto::common::{Deadline, JurisdictionRef, OrganizationRef};
 use pdop_proto::disclosure::events::v1::EntryPublished;
@@ -205,9 +205,11 @@ pub async fn append(
         late: entry.late,
         ..Default::default()
     };
-    enqueue(
+    // Dated as the entry's publish time, by the service's clock.
+    enqueue_at(
         tx,
         OutgoingEvent::new("pdop.disclosure.entry.published", &name, &published),
+        now,
     )
     .await?;
     Ok(Some(Entry {

@@ -137,7 +137,7 @@ async fn every_service_binary_serves_health_and_reflection_then_stops_cleanly() 
         let healthz = reqwest::get(format!("{admin}/healthz")).await.unwrap();
         assert_eq!(healthz.status(), reqwest::StatusCode::OK, "{name} /healthz");
         // Refused before any handler (PERMISSION_DENIED: no method, no policy entry), and still counted.
-        let unserved = unserved_call(channel.connect().await.unwrap()).await;
+        let unserved = unserved_call(process.connect().await).await;
         assert_ne!(unserved, tonic::Code::Ok, "{name}");
         let missing = reqwest::get(format!("{admin}/no/such/page-7781")).await.unwrap();
         assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND, "{name}");
