@@ -1,6 +1,7 @@
 //! The write path every mutating RPC shares: inside the transaction that changes state, append the
 //! audit row and enqueue the outgoing event, so all three commit or none does.
 
+use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 
 use crate::audit::{self, AuditRecord};
@@ -19,11 +20,12 @@ pub struct Change<'a> {
     pub event: Option<OutgoingEvent>,
 }
 
-/// Records `change` by `caller` in `tx` (audit row, then outbox row).
+/// Records `change` by `caller` in `tx` (audit row, then outbox row), the event dated `at` on the service's clock.
 pub async fn record(
     tx: &mut Transaction<'_, Postgres>,
     caller: &Caller,
     change: Change<'_>,
+    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     audit::append(
         tx,
@@ -37,7 +39,7 @@ pub async fn record(
     )
     .await?;
     if let Some(event) = change.event {
-        events::enqueue(tx, event).await?;
+        events::enqueue_at(tx, event, at).await?;
     }
     Ok(())
 }

@@ -94,7 +94,9 @@ pub trait Handling: Sync {
             detail,
             event: None,
         };
-        change::record(tx, caller, change).await.map_err(|e| self.db(e))
+        change::record(tx, caller, change, self.platform().clock.now())
+            .await
+            .map_err(|e| self.db(e))
     }
 
     /// Appends the audit row and enqueues the `(subject, payload)` event for the change to `resource`.
@@ -116,7 +118,9 @@ pub trait Handling: Sync {
             detail,
             event: Some(event),
         };
-        change::record(tx, caller, change).await.map_err(|e| self.db(e))
+        change::record(tx, caller, change, self.platform().clock.now())
+            .await
+            .map_err(|e| self.db(e))
     }
 
     /// The id in `<collection>/{id}`, or `INVALID_ARGUMENT` naming `field`.

@@ -78,7 +78,9 @@ async fn rolled_back_transaction_publishes_nothing() {
     let payload = "never".to_owned();
     let event =
         pdop_kit::events::OutgoingEvent::new(&format!("pdop.{service}.thing.created"), "things/x", &payload);
-    pdop_kit::events::enqueue(&mut tx, event).await.unwrap();
+    pdop_kit::events::enqueue_at(&mut tx, event, chrono::Utc::now())
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     // A committed event after it proves the relay ran past the rolled-back one.
     commit_events(&db.pool, service, 1).await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pdop_kit::Platform;
-use pdop_kit::events::{OutgoingEvent, enqueue};
+use pdop_kit::events::{OutgoingEvent, enqueue_at};
 use pdop_merkle::{empty_root, root_plan};
 use pdop_proto::disclosure::events::v1::TreeHeadSigned;
 use pdop_proto::disclosure::v1::SignedTreeHead;
@@ -125,13 +125,14 @@ pub async fn sign_if_due(
         key_id: head.key_id.clone(),
         previous_tree_size: last.as_ref().map_or(0, |h| h.tree_size),
     };
-    enqueue(
+    enqueue_at(
         &mut tx,
         OutgoingEvent::new(
             "pdop.disclosure.tree_head.signed",
             format!("treeHeads/{size}"),
             &event,
         ),
+        now,
     )
     .await?;
     tx.commit().await?;

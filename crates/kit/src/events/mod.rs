@@ -14,7 +14,7 @@ pub use consumer::{
 };
 pub use namespace::{InvalidNamespace, Namespace};
 pub use nats::{connect, ensure_dead_letter_stream, ensure_stream};
-pub use outbox::{OutgoingEvent, enqueue, enqueue_at};
+pub use outbox::{OutgoingEvent, enqueue_at};
 pub use relay::{Relay, RelayHandle};
 pub use wake::OutboxWaker;
 

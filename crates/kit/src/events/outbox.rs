@@ -32,31 +32,18 @@ impl OutgoingEvent {
 }
 
 /// Adds the event to the outbox in `tx`; it is published only if `tx` commits. Returns the event id
-/// (a UUIDv7, also the `Nats-Msg-Id` that lets JetStream drop a re-publish). Its `ce-time` is the database's
-/// clock; [`enqueue_at`] dates it by the service's own.
-pub async fn enqueue(tx: &mut Transaction<'_, Postgres>, event: OutgoingEvent) -> Result<Uuid, sqlx::Error> {
-    insert(tx, event, None).await
-}
-
-/// [`enqueue`], the event's `ce-time` being `time`: the moment the change happened on the service's clock, which
-/// consumers take as the fact's date (in development that clock is moved ahead of the database's).
+/// (a UUIDv7, also the `Nats-Msg-Id` that lets JetStream drop a re-publish). Its `ce-time` is `time`: the moment
+/// the change happened on the service's clock, which consumers take as the fact's date (in development that clock
+/// is moved ahead of the database's, so there is deliberately no variant dated by the database).
 pub async fn enqueue_at(
     tx: &mut Transaction<'_, Postgres>,
     event: OutgoingEvent,
     time: DateTime<Utc>,
 ) -> Result<Uuid, sqlx::Error> {
-    insert(tx, event, Some(time)).await
-}
-
-async fn insert(
-    tx: &mut Transaction<'_, Postgres>,
-    event: OutgoingEvent,
-    time: Option<DateTime<Utc>>,
-) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO outbox (id, subject, ce_type, ce_subject, payload, traceparent, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()))",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(&event.subject)

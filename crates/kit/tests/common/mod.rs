@@ -148,7 +148,11 @@ pub async fn commit_events(pool: &PgPool, service: &str, n: usize) -> Vec<uuid::
             format!("things/{i}"),
             &payload,
         );
-        ids.push(events::enqueue(&mut tx, event).await.expect("enqueue"));
+        ids.push(
+            events::enqueue_at(&mut tx, event, chrono::Utc::now())
+                .await
+                .expect("enqueue"),
+        );
     }
     tx.commit().await.expect("commit");
     ids
