@@ -60,8 +60,8 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let method = req.uri().path().to_owned();
-        let span = spans::rpc_server(&method);
+        let (service, method) = self.metrics.grpc_method(req.uri().path());
+        let span = spans::rpc_server(&service, &method);
         propagation::set_parent_from_http(&span, req.headers());
         let metrics = self.metrics.clone();
         let future = self.inner.call(req);
@@ -69,17 +69,24 @@ where
         Box::pin(
             async move {
                 let result = future.await;
-                // Unary errors are "trailers-only" responses: the code is in the headers. A missing
-                // grpc-status header means the code comes in trailers, which is OK for unary calls.
-                let in_headers = match &result {
-                    Ok(resp) => spans::grpc_status_in(resp.headers()),
-                    Err(_) => Some(Code::Internal),
-                };
-                let code = in_headers.unwrap_or(Code::Ok);
-                metrics.observe_grpc(&method, code, started.elapsed().as_secs_f64());
-                // The span lasts until the body's trailers, which carry the final code of a call that sent any.
+                // The span and the duration last until the body's trailers, which carry the final code of a
+                // call that sent any (a stream's, an OK unary call's); unary errors are "trailers-only"
+                // responses, whose code is in the headers.
                 let span = tracing::Span::current();
-                result.map(|resp| resp.map(|body| spans::TracedBody::new(body, span, in_headers)))
+                let on_end: spans::OnEnd = Box::new(move |code| {
+                    spans::record_grpc_status(&span, code);
+                    metrics.observe_rpc(service, method, code, started.elapsed().as_secs_f64());
+                });
+                match result {
+                    Ok(resp) => {
+                        let in_headers = spans::grpc_status_in(resp.headers());
+                        Ok(resp.map(|body| spans::TracedBody::new(body, in_headers, on_end)))
+                    }
+                    Err(err) => {
+                        on_end(Code::Internal);
+                        Err(err)
+                    }
+                }
             }
             .instrument(span),
         )

@@ -10,11 +10,15 @@ use tonic::Code;
 
 use crate::events::IncomingEvent;
 
-/// The span of one gRPC call at the server, named `pdop.<service>.v1.<Service>/<Method>` from its request path.
+/// The span of one gRPC call at the server, named `pdop.<service>.v1.<Service>/<Method>`. `service` and `method`
+/// are those the server knows (`_OTHER` for a path that names none, so callers cannot mint span names).
 /// [`record_grpc_status`] completes it once the call's status is known.
-pub fn rpc_server(path: &str) -> tracing::Span {
-    let name = path.trim_start_matches('/');
-    let (service, method) = name.split_once('/').unwrap_or((name, ""));
+pub fn rpc_server(service: &str, method: &str) -> tracing::Span {
+    let name = if method == crate::metrics::OTHER {
+        method.to_owned()
+    } else {
+        format!("{service}/{method}")
+    };
     tracing::info_span!(
         "grpc",
         otel.name = name,
@@ -45,30 +49,33 @@ pub fn grpc_status_in(headers: &http::HeaderMap) -> Option<Code> {
         .map(Code::from_i32)
 }
 
-/// A gRPC response body that keeps the call's span open until the body ends, and records the code its trailers
-/// carry (a streaming call's, or an OK unary call's): the span covers the whole call, and its status is final.
+/// What to do once a call's final code is known (record its span's status and its duration).
+pub type OnEnd = Box<dyn FnOnce(Code) + Send + Sync>;
+
+/// A gRPC response body that runs the call's [`OnEnd`] when the body ends, with the code its trailers carry (a
+/// streaming call's, or an OK unary call's): span and duration cover the whole call, and the status is final.
 pub struct TracedBody<B> {
     inner: B,
-    /// Until the code is recorded.
-    span: Option<tracing::Span>,
+    /// Until the code is known.
+    on_end: Option<OnEnd>,
 }
 
 impl<B> TracedBody<B> {
     /// Wraps `inner`; `known` is the code already read from the headers (a trailers-only response).
-    pub fn new(inner: B, span: tracing::Span, known: Option<Code>) -> Self {
-        let span = match known {
-            Some(code) => {
-                record_grpc_status(&span, code);
-                None
-            }
-            None => Some(span),
+    pub fn new(inner: B, known: Option<Code>, on_end: OnEnd) -> Self {
+        let mut body = Self {
+            inner,
+            on_end: Some(on_end),
         };
-        Self { inner, span }
+        if let Some(code) = known {
+            body.finish(code);
+        }
+        body
     }
 
     fn finish(&mut self, code: Code) {
-        if let Some(span) = self.span.take() {
-            record_grpc_status(&span, code);
+        if let Some(on_end) = self.on_end.take() {
+            on_end(code);
         }
     }
 }
@@ -130,11 +137,11 @@ fn server_fault(code: Code) -> bool {
 pub fn publish(wire_subject: &str, message_id: &str) -> tracing::Span {
     tracing::info_span!(
         "publish",
-        otel.name = format!("publish {wire_subject}"),
+        otel.name = format!("send {wire_subject}"),
         otel.kind = "producer",
         messaging.system = "nats",
         messaging.operation.type = "send",
-        messaging.operation.name = "publish",
+        messaging.operation.name = "send",
         messaging.destination.name = wire_subject,
         messaging.message.id = message_id,
         otel.status_code = tracing::field::Empty,
@@ -234,6 +241,12 @@ mod tests {
         ]))
     }
 
+    /// `body` as the observe layer wraps it, its end recorded on an RPC span.
+    fn traced(body: Frames, known: Option<Code>) -> TracedBody<Frames> {
+        let span = rpc_server("pdop.x.v1.X", "Watch");
+        TracedBody::new(body, known, Box::new(move |code| record_grpc_status(&span, code)))
+    }
+
     fn next_frame(body: &mut TracedBody<Frames>) -> bool {
         std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx))
             .now_or_never()
@@ -245,7 +258,7 @@ mod tests {
     fn a_streamed_call_records_the_code_of_its_trailers_when_they_come() {
         let codes = Codes::default();
         let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(codes.clone()));
-        let mut body = TracedBody::new(streamed("5"), rpc_server("/pdop.x.v1.X/Watch"), None);
+        let mut body = traced(streamed("5"), None);
         assert!(next_frame(&mut body));
         assert!(codes.seen().is_empty(), "no code before the trailers");
         while next_frame(&mut body) {}
@@ -258,14 +271,10 @@ mod tests {
     fn a_trailers_only_code_is_recorded_at_once_and_an_abandoned_stream_is_cancelled() {
         let codes = Codes::default();
         let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(codes.clone()));
-        let refused = TracedBody::new(
-            Frames(VecDeque::new()),
-            rpc_server("/pdop.x.v1.X/Get"),
-            Some(Code::InvalidArgument),
-        );
+        let refused = traced(Frames(VecDeque::new()), Some(Code::InvalidArgument));
         assert_eq!(codes.seen(), [Code::InvalidArgument as i64]);
         drop(refused);
-        let mut abandoned = TracedBody::new(streamed("0"), rpc_server("/pdop.x.v1.X/Watch"), None);
+        let mut abandoned = traced(streamed("0"), None);
         assert!(next_frame(&mut abandoned));
         drop(abandoned);
         assert_eq!(

@@ -270,8 +270,13 @@ impl<H: Handler> Runner<H> {
                 return;
             }
         };
+        let span = self.span(&msg, &event);
         async {
-            match self.apply(&event).await {
+            let applied = self.apply(&event).await;
+            if applied.is_err() {
+                crate::spans::record_failure(&span);
+            }
+            match applied {
                 Ok(fresh) => self.acknowledge(&msg, &event.subject, fresh, started).await,
                 Err(HandleError::Permanent(err)) => {
                     self.dead_letter(&msg, &format!("{err:#}"), started).await;
@@ -288,7 +293,7 @@ impl<H: Handler> Runner<H> {
                 }
             }
         }
-        .instrument(self.span(&msg, &event))
+        .instrument(span.clone())
         .await
     }
 
@@ -338,17 +343,26 @@ impl<H: Handler> Runner<H> {
         &self,
         events: &[(jetstream::Message, IncomingEvent)],
     ) -> Result<Vec<bool>, HandleError> {
-        let mut tx = self.pool.begin().await?;
-        let mut fresh = Vec::with_capacity(events.len());
-        for (msg, event) in events {
-            fresh.push(
-                self.apply_in(&mut tx, event)
-                    .instrument(self.span(msg, event))
-                    .await?,
-            );
+        let mut spans = Vec::with_capacity(events.len());
+        let together = async {
+            let mut tx = self.pool.begin().await?;
+            let mut fresh = Vec::with_capacity(events.len());
+            for (msg, event) in events {
+                let span = self.span(msg, event);
+                spans.push(span.clone());
+                fresh.push(self.apply_in(&mut tx, event).instrument(span).await?);
+            }
+            self.commit(tx).await?;
+            Ok(fresh)
         }
-        self.commit(tx).await?;
-        Ok(fresh)
+        .await;
+        if together.is_err() {
+            // Rolled back: these spans did nothing, and each event is handled again under a span of its own.
+            for span in &spans {
+                crate::spans::record_failure(span);
+            }
+        }
+        together
     }
 
     /// Commits what the handlers did, then wakes the relay for the events they may have enqueued (also when

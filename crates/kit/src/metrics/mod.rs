@@ -193,10 +193,20 @@ impl Metrics {
         out
     }
 
-    /// Records one finished gRPC call to `path` (`/package.Service/Method`); a path that names no method the
-    /// server knows is recorded as `_OTHER`, so callers cannot mint series.
+    /// The service and method a request `path` (`/package.Service/Method`) names, or `_OTHER` twice for a path
+    /// that names no method the server knows, so callers cannot mint series or span names.
+    pub fn grpc_method(&self, path: &str) -> (Arc<str>, Arc<str>) {
+        self.methods.resolve(path)
+    }
+
+    /// Records one finished gRPC call to `path` (`/package.Service/Method`); see [`Self::grpc_method`].
     pub fn observe_grpc(&self, path: &str, code: tonic::Code, seconds: f64) {
-        let (service, method) = self.methods.resolve(path);
+        let (service, method) = self.grpc_method(path);
+        self.observe_rpc(service, method, code, seconds);
+    }
+
+    /// Records one finished gRPC call to a method [`Self::grpc_method`] resolved.
+    pub fn observe_rpc(&self, service: Arc<str>, method: Arc<str>, code: tonic::Code, seconds: f64) {
         self.rpc_duration
             .get_or_create(&RpcLabels {
                 rpc_system: "grpc",
