@@ -15,9 +15,13 @@ use crate::signer::LogSigner;
 /// Signature type byte of an Ed25519 key in a note verifier key (signed-note "Signatures").
 const ED25519: u8 = 0x01;
 
-/// Whether `name` may name a note key: non-empty, no Unicode whitespace, no `+` (signed-note "Signatures").
+/// Whether `name` may name a note key: non-empty, no Unicode whitespace, no `+` (signed-note "Signatures"), and no
+/// control character (the name is the checkpoint's first line, which must not look like other signed bytes).
 pub fn valid_key_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
 }
 
 /// The checkpoint body for a tree of `size` leaves with root `root`.
@@ -98,5 +102,6 @@ mod tests {
         assert!(!valid_key_name("a b"));
         assert!(!valid_key_name("a+b"));
         assert!(!valid_key_name("a\u{3000}b"));
+        assert!(!valid_key_name("\u{0}\u{1}log"));
     }
 }

@@ -175,6 +175,24 @@ pub struct FeedUrls {
     origin: String,
 }
 
+/// `query` as a valid RFC 3986 query: a well-formed one unchanged, any other byte percent-encoded, so the self
+/// link stays a URI whatever a reader put in the request line.
+fn valid_query(query: &str) -> String {
+    let bytes = query.as_bytes();
+    let mut out = String::with_capacity(query.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape_ok = b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b) || escape_ok {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl FeedUrls {
     /// `path` and `raw_query` as requested; `asked`: the request's own parameters (not those the feed's
     /// name stands for, which its path already says).
@@ -187,7 +205,7 @@ impl FeedUrls {
     ) -> Self {
         let base = base.trim_end_matches('/').to_owned();
         let requested = match raw_query {
-            Some(q) => format!("{base}{path}?{q}"),
+            Some(q) => format!("{base}{path}?{}", valid_query(q)),
             None => format!("{base}{path}"),
         };
         Self {
@@ -304,4 +322,20 @@ pub fn json_feed(urls: &FeedUrls, page: &Recent) -> Value {
         feed["next_url"] = json!(urls.older(older));
     }
     feed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_query;
+
+    #[test]
+    fn a_well_formed_query_is_kept_and_anything_else_is_percent_encoded() {
+        assert_eq!(
+            valid_query("kind=cap-price&q=%E4%BA%91&before=9"),
+            "kind=cap-price&q=%E4%BA%91&before=9"
+        );
+        assert_eq!(valid_query("q=\"x\"{|}"), "q=%22x%22%7B%7C%7D");
+        assert_eq!(valid_query("q=100%"), "q=100%25");
+        assert_eq!(valid_query("q=云"), "q=%E4%BA%91");
+    }
 }

@@ -89,15 +89,25 @@ pub async fn log_info(ctx: &Ctx, _req: GetLogInfoRequest) -> Result<GetLogInfoRe
     })
 }
 
-/// The latest signed tree head as a C2SP checkpoint in a signed note, signed under the log's origin.
+/// The latest signed tree head as a C2SP checkpoint in a signed note, signed under the log's origin. Only a head
+/// whose own signature this process's key verifies is re-signed, so a row written to `tree_heads` by anything else
+/// never gets the log's signature.
 pub async fn checkpoint_note(ctx: &Ctx) -> Result<String, Status> {
-    let head = latest(ctx).await?;
+    let head = recent_latest(ctx).await?;
     let root: [u8; 32] = head
         .root_hash
         .as_slice()
         .try_into()
         .map_err(|_| Status::internal("a stored root hash is not 32 bytes"))?;
     let size = u64::try_from(head.tree_size).unwrap_or_default();
+    let timestamp_ms = u64::try_from(head.timestamp_ms).unwrap_or_default();
+    let public_key = ctx.log.signer.public_key();
+    if !signer::verify(&public_key, timestamp_ms, size, &root, &head.signature) {
+        // A head of a retired key: the current key signs a new one within the signing interval.
+        return Err(Status::unavailable(
+            "the latest tree head is not signed by the current key; retry after the signing interval",
+        ));
+    }
     let text = checkpoint::body(&ctx.config.origin, size, &root);
     Ok(checkpoint::signed_note(
         &ctx.log.signer,

@@ -85,3 +85,33 @@ async fn an_origin_that_cannot_name_a_note_key_stops_start_up() {
     let err = format!("{:#}", refused.err().unwrap());
     assert!(err.contains("disclosure.origin"), "{err}");
 }
+
+#[tokio::test]
+async fn a_tree_head_row_the_log_did_not_sign_is_never_signed_as_a_checkpoint() {
+    let h = common::start().await;
+    common::agreements(&h, 0..2).await;
+    h.signed(2).await;
+    // A row written straight into the table, as by someone with database access: size 99, a made-up root.
+    sqlx::query(
+        "INSERT INTO tree_heads (tree_size, root_hash, timestamp_ms, signature, key_id)
+         SELECT 99, decode(repeat('ab', 32), 'hex'), timestamp_ms + 1, signature, key_id
+         FROM tree_heads ORDER BY id DESC LIMIT 1",
+    )
+    .execute(&h.db.pool)
+    .await
+    .unwrap();
+    let url = format!("{}/checkpoint", h.http);
+    pdop_testkit::wait_until(
+        "the checkpoint refuses the forged head",
+        std::time::Duration::from_secs(10),
+        || async {
+            let response = reqwest::get(&url).await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert!(!text.contains("\n99\n"), "the forged head was signed: {text}");
+            status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+        },
+    )
+    .await
+    .unwrap();
+}
