@@ -19,7 +19,12 @@ want="$(sha256sum "$REQS" | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     log "installing python3-venv (apt)"
-    if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
+    # Never wait on a password prompt inside a test run: without root or passwordless sudo, say what is missing.
+    if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo -n); fi
+    if ! "${sudo_cmd[@]}" true 2>/dev/null; then
+      log "python3 lacks venv/ensurepip: install the Debian package python3-venv, then retry"
+      exit 1
+    fi
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
   fi

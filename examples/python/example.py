@@ -10,27 +10,29 @@ Prints what each call answered; exits 1 naming the call and its gRPC status when
 import argparse
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 PROTO = HERE.parent.parent / "proto"
-GENERATED = HERE / "generated"
+
+# This run's generated stubs; the directory is removed when the process ends.
+STUBS = tempfile.TemporaryDirectory(prefix="pdop-python-stubs-")
 
 
 def generate_stubs():
-    """Regenerates the stubs from proto/ on every run (under a second), so they never lag the contract."""
-    shutil.rmtree(GENERATED, ignore_errors=True)
-    GENERATED.mkdir()
+    """Generates the stubs from proto/ on every run (under a second), so they never lag the contract, into a
+    directory of this run's own, so a read-only checkout or two runs at once are fine."""
+    generated = pathlib.Path(STUBS.name)
     protos = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
     # `python -m grpc_tools.protoc` adds the well-known types (google/protobuf/*.proto) to the include path.
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO}", f"--python_out={GENERATED}",
-         f"--grpc_python_out={GENERATED}", *protos],
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO}", f"--python_out={generated}",
+         f"--grpc_python_out={generated}", *protos],
         check=True,
     )
-    sys.path.insert(0, str(GENERATED))
+    sys.path.insert(0, str(generated))
 
 
 class CallFailed(Exception):

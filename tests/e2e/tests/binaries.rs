@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use pdop_testkit::TestEnv;
-use support::{Process, binary, spawn, wait_serving};
+use support::{Process, SERVICES, binary, spawn, wait_serving};
 use tokio::process::Command;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
@@ -17,14 +17,6 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-
-const SERVICES: [(&str, &str); 5] = [
-    ("registry", "pdop.registry.v1.RegistryService"),
-    ("review", "pdop.review.v1.ReviewService"),
-    ("pricing", "pdop.pricing.v1.PricingService"),
-    ("evaluation", "pdop.evaluation.v1.EvaluationService"),
-    ("disclosure", "pdop.disclosure.v1.DisclosureService"),
-];
 
 async fn listed_services(channel: Channel) -> anyhow::Result<Vec<String>> {
     let mut client = ServerReflectionClient::new(channel);

@@ -219,3 +219,46 @@ async fn the_python_example_reads_the_registry_and_previews_a_price() {
     assert_has(&refused.stdout, "registry: jurisdictions/yunnan 云南省");
     assert!(!text(&refused.stdout).contains("example: OK"));
 }
+
+/// The README's first call, exactly as written there but for the binaries' directory, the development secret and
+/// the registry's port: a seeded jurisdiction read with `buf curl` over reflection.
+#[tokio::test]
+async fn the_readmes_first_call_answers_with_a_seeded_jurisdiction() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(code, _)| code))
+        .find(|code| code.contains("buf curl") && code.contains("GetJurisdiction"))
+        .expect("the README shows its first call in a ```sh block with buf curl");
+    // `make test` installs buf first (`make buf`); a plain `cargo nextest` run installs it here.
+    let buf = repo_root().join(".pdop/tools/node_modules/.bin/buf");
+    if !buf.exists() {
+        let made = Command::new("make")
+            .arg("buf")
+            .current_dir(repo_root())
+            .output()
+            .await
+            .unwrap();
+        assert!(made.status.success(), "make buf: {made:?}");
+    }
+    let env = TestEnv::new().await.unwrap();
+    let registry = spawn_dev("registry", REGISTRY, &env).await;
+    let national = mint_token("data_authority", "jurisdictions/national").await;
+    assert!(seed(&registry, &national).await.status.success());
+
+    let bin_dir = support::binary("token").parent().unwrap().display().to_string();
+    let script = block
+        .replace("target/debug/", &format!("{bin_dir}/"))
+        .replace("pdop-local-dev-secret", support::DEV_SECRET)
+        .replace("127.0.0.1:50051", &format!("127.0.0.1:{}", registry.grpc));
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(repo_root())
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "the README's first call: {output:?}");
+    assert_has(&output.stdout, "\"displayName\": \"云南省\"");
+    assert_has(&output.stdout, "\"profileId\": \"yunnan\"");
+}

@@ -19,6 +19,15 @@ use tonic_health::pb::health_client::HealthClient;
 /// The HS256 secret of the services a test starts in development mode (`pdop-token --dev-secret`).
 pub const DEV_SECRET: &str = pdop_testkit::DEV_SECRET;
 
+/// Each service binary's name and the gRPC service it serves.
+pub const SERVICES: [(&str, &str); 5] = [
+    ("registry", "pdop.registry.v1.RegistryService"),
+    ("review", "pdop.review.v1.ReviewService"),
+    ("pricing", "pdop.pricing.v1.PricingService"),
+    ("evaluation", "pdop.evaluation.v1.EvaluationService"),
+    ("disclosure", "pdop.disclosure.v1.DisclosureService"),
+];
+
 /// The repository's root (scripts/, examples/, proto/).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
