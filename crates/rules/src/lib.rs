@@ -6,6 +6,7 @@
 //! - [`money`]: exact CNY amounts and rates, bounded at parse, with arithmetic that reports overflow.
 //! - [`profiles`]: jurisdiction rule profiles (national, Henan, Hubei, Yunnan, Laiyuan, Zhengzhou)
 //!   as data, every value citing the provision it comes from.
+//! - [`resident_id`]: resident identity numbers (公民身份号码, GB 11643-1999) and their check character.
 //! - [`uscc`]: unified social credit codes (统一社会信用代码, GB 32100-2015, with the GB 11714
 //!   organization-code check).
 //!
@@ -36,6 +37,7 @@ pub mod calendar;
 pub mod deadlines;
 pub mod money;
 pub mod profiles;
+pub mod resident_id;
 pub mod uscc;
 
 pub use self::calendar::{Calendar, CalendarError, Deadline, ParsePeriodError, Period};

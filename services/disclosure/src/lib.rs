@@ -75,6 +75,12 @@ pub struct DisclosureConfig {
     /// After an append, how long to gather more before signing.
     #[serde(with = "humantime_secs")]
     pub batch_delay: Duration,
+    /// At most this many objections per objector identity within `objection_window` (THREATS H6): a person
+    /// objects to a handful of notices, a script to hundreds.
+    pub objections_per_identity: u32,
+    /// The window over which `objections_per_identity` counts.
+    #[serde(with = "humantime_secs")]
+    pub objection_window: Duration,
 }
 
 impl Service for Disclosure {
@@ -96,6 +102,8 @@ impl Service for Disclosure {
   signing_key: null
   signing_interval: 60s
   batch_delay: 200ms
+  objections_per_identity: 10
+  objection_window: 24h
 ";
 
     fn descriptor_set() -> &'static [u8] {

@@ -9,7 +9,7 @@ use pdop_kit::Violations;
 use pdop_kit::auth::{Caller, Role};
 use pdop_kit::convert::{naive_date, timestamp};
 use pdop_kit::handling::{Handling as _, optional_name};
-use pdop_proto::common::{DateRange, Deadline, OrganizationRef, PartyKind};
+use pdop_proto::common::{DateRange, Deadline, OrganizationRef, PartyKind, RealNameParty};
 use pdop_proto::disclosure::events::v1::ObjectionFiled;
 use pdop_proto::disclosure::v1::{
     CreateObjectionRequest, CreateObjectionResponse, Entry, EntryKind, GetNoticeRequest, GetNoticeResponse,
@@ -19,8 +19,9 @@ use pdop_proto::disclosure::v1::{
 };
 use prost::Message;
 use prost_reflect::DynamicMessage;
+use sha2::{Digest as _, Sha256};
 use sqlx::{Postgres, Transaction};
-use tonic::Status;
+use tonic::{Code, Status};
 
 use crate::context::Ctx;
 
@@ -209,10 +210,14 @@ fn validate(o: &Objection, v: &mut Violations) {
         );
     }
     match PartyKind::try_from(objector.party_kind).unwrap_or_default() {
-        PartyKind::Person if objector.identity_number.trim().len() < 6 => v.add(
-            "objection.objector.identity_number",
-            "must give the objector's identity document number (实名)",
-        ),
+        PartyKind::Person => {
+            if let Err(err) = pdop_rules::resident_id::verify(objector.identity_number.trim()) {
+                v.add(
+                    "objection.objector.identity_number",
+                    format!("must be the objector's 18-character resident identity number (实名): {err}"),
+                );
+            }
+        }
         PartyKind::Organization
             if pdop_rules::UnifiedSocialCreditCode::parse(&objector.unified_social_credit_code).is_err() =>
         {
@@ -258,6 +263,117 @@ impl ObjectionRow {
     }
 }
 
+/// Who objects, as a SHA-256 of the kind and the normalized identity number or USCC: the key of the one pending
+/// objection per notice and of the per-identity limit (THREATS H6), without a second copy of the number.
+fn objector_key(objector: &RealNameParty) -> String {
+    let identity = match PartyKind::try_from(objector.party_kind).unwrap_or_default() {
+        PartyKind::Organization => format!("organization:{}", objector.unified_social_credit_code.trim()),
+        _ => format!("person:{}", objector.identity_number.trim()),
+    };
+    hex::encode(Sha256::digest(identity.to_uppercase().as_bytes()))
+}
+
+/// The idempotency key's hash (THREATS M1): the caller and the request as decoded (prost encodes fields in number
+/// order, so the bytes are canonical). The objection carries the objector's identity, so for anonymous callers the
+/// key is scoped to the objector.
+fn request_hash(caller: &Caller, objection: &Objection) -> Vec<u8> {
+    let mut hash = Sha256::new();
+    for part in [&caller.subject, &caller.organization] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.update(objection.encode_to_vec());
+    hash.finalize().to_vec()
+}
+
+#[derive(sqlx::FromRow)]
+struct EarlierRequest {
+    id: String,
+    body: Vec<u8>,
+    request_hash: Option<Vec<u8>>,
+}
+
+/// The stored response when `request_id` was first used for this very request; another caller's, another
+/// request's or another notice's use of the id is refused without a word of what it holds.
+async fn replay(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    request_id: &str,
+    hash: &[u8],
+) -> Result<Option<CreateObjectionResponse>, Status> {
+    let earlier: Option<EarlierRequest> =
+        sqlx::query_as("SELECT id, body, request_hash FROM objections WHERE request_id = $1")
+            .bind(request_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| ctx.db(e))?;
+    match earlier {
+        None => Ok(None),
+        Some(row) if row.request_hash.as_deref() == Some(hash) => Ok(Some(CreateObjectionResponse {
+            access_code: ctx.log.signer.access_code(&row.id),
+            objection: Some(
+                ObjectionRow {
+                    id: row.id,
+                    body: row.body,
+                }
+                .to_proto(),
+            ),
+        })),
+        Some(_) => Err(request_id_reused(ctx)),
+    }
+}
+
+fn request_id_reused(ctx: &Ctx) -> Status {
+    ctx.errors().already_exists(
+        "REQUEST_ID_REUSED",
+        "this request_id was used for another request: use a fresh request_id for each objection",
+    )
+}
+
+/// One pending objection per objector and notice, and at most `objections_per_identity` per window (THREATS H6).
+/// The objector's advisory lock makes concurrent filings by one identity count one after the other.
+async fn check_objector(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Postgres>,
+    notice_id: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Status> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| ctx.db(e))?;
+    let (pending, recent): (bool, i64) = sqlx::query_as(
+        "SELECT coalesce(bool_or(notice_id = $2 AND state = $3), false), count(*) FILTER (WHERE file_time > $4)
+         FROM objections WHERE objector_key = $1",
+    )
+    .bind(key)
+    .bind(notice_id)
+    .bind(ObjectionState::Pending as i16)
+    .bind(now - ctx.config.objection_window)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| ctx.db(e))?;
+    if pending {
+        return Err(ctx.errors().already_exists(
+            "OBJECTION_PENDING",
+            "this objector already has a pending objection to this notice; it is decided with reasons",
+        ));
+    }
+    if recent >= i64::from(ctx.config.objections_per_identity) {
+        return Err(ctx.errors().status(
+            Code::ResourceExhausted,
+            "OBJECTION_LIMIT_REACHED",
+            format!(
+                "at most {} objections per objector within {:?}",
+                ctx.config.objections_per_identity, ctx.config.objection_window
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn create_objection(
     ctx: &Ctx,
     caller: &Caller,
@@ -268,25 +384,14 @@ pub async fn create_objection(
     let mut v = Violations::new();
     validate(&o, &mut v);
     v.into_result(ctx.errors())?;
-    let mut tx = ctx.begin().await?;
-    if !req.request_id.is_empty() {
-        let earlier: Option<ObjectionRow> =
-            sqlx::query_as("SELECT id, body FROM objections WHERE request_id = $1")
-                .bind(&req.request_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| ctx.db(e))?;
-        if let Some(row) = earlier {
-            return Ok(CreateObjectionResponse {
-                access_code: ctx.log.signer.access_code(&row.id),
-                objection: Some(row.to_proto()),
-            });
-        }
-    }
+    let hash = request_hash(caller, &o);
+    let key = objector_key(o.objector.as_ref().unwrap_or(&RealNameParty::default()));
     let notice_id = ctx
         .parse_name(&o.notice, "notices", "objection.notice")?
         .to_owned();
-    // The notice row is locked so that the count and the period check see one state.
+    let mut tx = ctx.begin().await?;
+    // The notice row is locked so that the count and the period check see one state; concurrent duplicates of a
+    // request wait here and then find the first one's row.
     let row: NoticeRow = sqlx::query_as(&format!(
         "SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1 FOR UPDATE"
     ))
@@ -295,6 +400,11 @@ pub async fn create_objection(
     .await
     .map_err(|e| ctx.db(e))?
     .ok_or_else(|| ctx.errors().not_found("NOTICE_NOT_FOUND", &o.notice))?;
+    if !req.request_id.is_empty()
+        && let Some(earlier) = replay(ctx, &mut tx, &req.request_id, &hash).await?
+    {
+        return Ok(earlier);
+    }
     let notice = row.to_proto(ctx.platform.clock.today());
     let state = NoticeState::try_from(notice.state).unwrap_or_default();
     if state != NoticeState::Open {
@@ -307,8 +417,9 @@ pub async fn create_objection(
             ),
         ));
     }
-    let id = uuid::Uuid::now_v7().to_string();
     let now = ctx.platform.clock.now();
+    check_objector(ctx, &mut tx, &notice_id, &key, now).await?;
+    let id = uuid::Uuid::now_v7().to_string();
     let filed = Objection {
         name: format!("objections/{id}"),
         notice: notice.name.clone(),
@@ -320,8 +431,10 @@ pub async fn create_objection(
         file_time: Some(timestamp(now)),
         ..Default::default()
     };
-    sqlx::query(
-        "INSERT INTO objections (id, notice_id, state, request_id, body, file_time) VALUES ($1, $2, $3, $4, $5, $6)",
+    // Another notice's request under the same id, committed meanwhile, is the only conflict left.
+    let inserted = sqlx::query(
+        "INSERT INTO objections (id, notice_id, state, request_id, body, file_time, objector_key, request_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO NOTHING",
     )
     .bind(&id)
     .bind(&notice_id)
@@ -329,9 +442,14 @@ pub async fn create_objection(
     .bind((!req.request_id.is_empty()).then_some(&req.request_id))
     .bind(filed.encode_to_vec())
     .bind(now)
+    .bind(&key)
+    .bind(&hash)
     .execute(&mut *tx)
     .await
     .map_err(|e| ctx.db(e))?;
+    if inserted.rows_affected() == 0 {
+        return Err(request_id_reused(ctx));
+    }
     sqlx::query("UPDATE notices SET objection_count = objection_count + 1 WHERE id = $1")
         .bind(&notice_id)
         .execute(&mut *tx)

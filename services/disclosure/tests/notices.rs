@@ -20,7 +20,7 @@ use pdop_testkit::{acting, acting_in, assert_invalid, reason};
 use prost::Message;
 use tonic::Code;
 
-const IDENTITY: &str = "530102199001011234";
+const IDENTITY: &str = "530102199001011231";
 
 fn notice_started(registration: &str, from: NaiveDate, to: NaiveDate) -> Vec<u8> {
     RegistrationNoticeStarted {
@@ -170,12 +170,7 @@ async fn objections_are_real_name_with_evidence_and_only_while_the_notice_is_ope
     );
 
     // Forwarded to the registry with the identity; the public log never holds it.
-    let forwarded: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = 'pdop.disclosure.objection.filed'")
-            .fetch_one(&h.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(forwarded, 1);
+    assert_eq!(forwarded(&h).await, 1);
     let leaked: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM entries WHERE position($1 in convert_from(leaf_input, 'UTF8')) > 0",
     )
@@ -184,17 +179,7 @@ async fn objections_are_real_name_with_evidence_and_only_while_the_notice_is_ope
     .await
     .unwrap();
     assert_eq!(leaked, 0);
-    let counted = h
-        .client
-        .get_notice(GetNoticeRequest {
-            name: open.name.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .notice
-        .unwrap();
-    assert_eq!(counted.objection_count, 1);
+    assert_eq!(objection_count(&mut h, &open.name).await, 1);
 
     // A notice whose period ended yesterday, and one that starts tomorrow, take no objections.
     let yesterday = day.pred_opt().unwrap();
@@ -546,4 +531,189 @@ async fn a_notice_follows_the_platform_clock() {
         .await
         .unwrap_err();
     assert_eq!(reason(&err), "NOTICE_NOT_OPEN", "{err:?}");
+}
+
+/// A notice open from today for two weeks.
+async fn open_notice(h: &mut Harness, registration: &str) -> Notice {
+    let day = today();
+    notice(h, registration, day, day + chrono::Days::new(14)).await
+}
+
+async fn stored_objections(h: &Harness) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM objections")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Sends `request` `n` times concurrently; the answers in the order sent.
+async fn at_once(
+    h: &Harness,
+    n: usize,
+    request: CreateObjectionRequest,
+) -> Vec<Result<CreateObjectionResponse, tonic::Status>> {
+    let calls: Vec<_> = (0..n)
+        .map(|_| {
+            let (mut client, request) = (h.client.clone(), request.clone());
+            tokio::spawn(async move { client.create_objection(request).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap().map(tonic::Response::into_inner));
+    }
+    answers
+}
+
+async fn objection_count(h: &mut Harness, notice: &str) -> i32 {
+    let get = GetNoticeRequest { name: notice.into() };
+    let notice = h.client.get_notice(get).await.unwrap().into_inner().notice;
+    notice.unwrap().objection_count
+}
+
+/// Objections forwarded to the deciding service.
+async fn forwarded(h: &Harness) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject = 'pdop.disclosure.objection.filed'")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap()
+}
+
+/// `objection(notice)` by another person.
+fn objection_by(notice: &str, identity_number: &str) -> Objection {
+    let mut o = objection(notice);
+    o.objector.as_mut().unwrap().identity_number = identity_number.into();
+    o
+}
+
+#[tokio::test]
+async fn a_reused_request_id_does_not_return_another_objectors_data() {
+    let mut h = start().await;
+    let open = open_notice(&mut h, "registrations/r1").await;
+    let a = h
+        .client
+        .create_objection(file(objection(&open.name), "r-1"))
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Another objector (anonymous, as every objector) under A's request_id.
+    let err = h
+        .client
+        .create_objection(file(objection_by(&open.name, "53010219900101124X"), "r-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    assert_eq!(reason(&err), "REQUEST_ID_REUSED");
+    let said = format!("{err:?}");
+    assert!(
+        !said.contains(IDENTITY) && !said.contains(&a.access_code),
+        "{said}"
+    );
+
+    // The same objector with other grounds, and the same request on another notice, are other requests too.
+    let mut changed = objection(&open.name);
+    changed.grounds = "另一份异议理由，与第一次提交的不同，应当另行提交。".into();
+    let err = h.client.create_objection(file(changed, "r-1")).await.unwrap_err();
+    assert_eq!(reason(&err), "REQUEST_ID_REUSED");
+    let other = open_notice(&mut h, "registrations/r2").await;
+    let err = h
+        .client
+        .create_objection(file(objection(&other.name), "r-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "REQUEST_ID_REUSED");
+
+    // The identical request replays A's response.
+    let again = h
+        .client
+        .create_objection(file(objection(&open.name), "r-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.access_code, a.access_code);
+    assert_eq!(again.objection.unwrap().name, a.objection.unwrap().name);
+    assert_eq!(stored_objections(&h).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_get_one_response() {
+    let mut h = start().await;
+    let open = open_notice(&mut h, "registrations/r1").await;
+    let request = file(objection(&open.name), "00000000-0000-4000-8000-00000000000c");
+    let mut answers = Vec::new();
+    for answer in at_once(&h, 8, request).await {
+        let answer = answer.expect("every duplicate gets the stored response");
+        answers.push((answer.objection.unwrap().name, answer.access_code));
+    }
+    answers.dedup();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(stored_objections(&h).await, 1);
+}
+
+#[tokio::test]
+async fn one_identity_files_one_objection_per_notice() {
+    let mut h = start().await;
+    let open = open_notice(&mut h, "registrations/r1").await;
+
+    // A format-only check took any six characters; now each is refused, naming the field.
+    let flood = file(objection_by(&open.name, "000000"), "");
+    for answer in at_once(&h, 1000, flood).await {
+        assert_invalid(&answer.unwrap_err(), &["objection.objector.identity_number"]);
+    }
+    // A wrong check character (GB 11643) is refused the same way.
+    let err = h
+        .client
+        .create_objection(file(objection_by(&open.name, "530102199001011234"), ""))
+        .await
+        .unwrap_err();
+    assert_invalid(&err, &["objection.objector.identity_number"]);
+
+    h.client
+        .create_objection(file(objection(&open.name), ""))
+        .await
+        .unwrap();
+    let mut second = objection(&open.name);
+    second.grounds = "同一异议人就同一公示再次提出的异议，应当等待第一份的决定。".into();
+    let err = h.client.create_objection(file(second, "")).await.unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    assert_eq!(reason(&err), "OBJECTION_PENDING");
+    // Another person may still object to it.
+    h.client
+        .create_objection(file(objection_by(&open.name, "530102198505050010"), ""))
+        .await
+        .unwrap();
+    assert_eq!(objection_count(&mut h, &open.name).await, 2);
+    assert_eq!(forwarded(&h).await, 2);
+}
+
+#[tokio::test]
+async fn one_identity_files_at_most_the_configured_objections_per_window() {
+    let mut h = start_with(&[
+        ("disclosure.objections_per_identity", "2"),
+        ("disclosure.objection_window", "24h"),
+    ])
+    .await;
+    let mut notices = Vec::new();
+    for r in ["registrations/r1", "registrations/r2", "registrations/r3"] {
+        notices.push(open_notice(&mut h, r).await);
+    }
+    for n in &notices[..2] {
+        h.client
+            .create_objection(file(objection(&n.name), ""))
+            .await
+            .unwrap();
+    }
+    let err = h
+        .client
+        .create_objection(file(objection(&notices[2].name), ""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert_eq!(reason(&err), "OBJECTION_LIMIT_REACHED");
+    // The limit is the identity's, not the notice's.
+    h.client
+        .create_objection(file(objection_by(&notices[2].name, "530102197707070031"), ""))
+        .await
+        .unwrap();
 }

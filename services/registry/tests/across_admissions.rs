@@ -264,7 +264,7 @@ async fn a_yunnan_developer_goes_through_its_notice_and_an_objection_to_admissio
                 objector: Some(RealNameParty {
                     party_kind: PartyKind::Person as i32,
                     display_name: "李四".into(),
-                    identity_number: "530102199001011234".into(),
+                    identity_number: "530102199001011231".into(),
                     contact: "13800000000".into(),
                     ..Default::default()
                 }),

@@ -36,15 +36,23 @@ pub struct Harness {
 }
 
 pub async fn start() -> Harness {
-    start_from(None).await
+    start_from(None, &[]).await
+}
+
+/// As [`start`], with further configuration overrides.
+pub async fn start_with(extra: &[(&str, &str)]) -> Harness {
+    start_from(None, extra).await
 }
 
 /// As [`start`], on `clock` (a manual clock the test moves through `running.platform.clock`).
 pub async fn start_on(clock: std::sync::Arc<dyn pdop_kit::clock::Clock>) -> Harness {
-    start_from(Some(clock)).await
+    start_from(Some(clock), &[]).await
 }
 
-async fn start_from(clock: Option<std::sync::Arc<dyn pdop_kit::clock::Clock>>) -> Harness {
+async fn start_from(
+    clock: Option<std::sync::Arc<dyn pdop_kit::clock::Clock>>,
+    extra: &[(&str, &str)],
+) -> Harness {
     let env = TestEnv::new().await.unwrap();
     let nats = PrivateNats::start().await.unwrap();
     // A free port can be taken by another process before the service binds it: try a few.
@@ -52,7 +60,7 @@ async fn start_from(clock: Option<std::sync::Arc<dyn pdop_kit::clock::Clock>>) -
         let db = env.fresh_database().await.unwrap();
         let port = free_port().unwrap();
         let http = format!("http://127.0.0.1:{port}");
-        let overrides = [
+        let mut overrides = vec![
             ("disclosure.http_addr", format!("127.0.0.1:{port}")),
             ("disclosure.http_base_url", http.clone()),
             (
@@ -62,6 +70,7 @@ async fn start_from(clock: Option<std::sync::Arc<dyn pdop_kit::clock::Clock>>) -
             ("disclosure.signing_interval", "30s".to_owned()),
             ("disclosure.batch_delay", "20ms".to_owned()),
         ];
+        overrides.extend(extra.iter().map(|&(k, v)| (k, v.to_owned())));
         let spawned = match &clock {
             Some(clock) => {
                 spawn_service_with_clock::<Disclosure>(

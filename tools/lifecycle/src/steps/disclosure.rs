@@ -40,7 +40,7 @@ pub async fn object_to_notice(p: &mut Platform, subject: &str) -> anyhow::Result
             objector: Some(RealNameParty {
                 party_kind: PartyKind::Person as i32,
                 display_name: "李四".into(),
-                identity_number: "530102199001011234".into(),
+                identity_number: "530102199001011231".into(),
                 contact: "13800000000".into(),
                 ..Default::default()
             }),
