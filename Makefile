@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 BUF_VERSION := 1.75.0
 BUF := .pdop/tools/node_modules/.bin/buf
+DENY_VERSION := 0.20.2
+DENY := .pdop/tools/bin/cargo-deny
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 INFRA := eval "$$(scripts/infra.sh up)" && export DATABASE_URL NATS_URL
 
@@ -35,9 +37,10 @@ test: buf ## Set up PostgreSQL and NATS, then fmt check, clippy -D warnings, buf
 	@$(INFRA) && $(TARGET)/debug/pdop-loadgen suite --quick --bin-dir $(TARGET)/debug \
 		--out-dir .pdop/bench/smoke --work-dir .pdop/bench/smoke-work >/dev/null
 
-lint: buf ## fmt check, clippy, buf lint, buf format, buf breaking against main, helm chart lint
+lint: buf $(DENY) ## fmt check, clippy, cargo deny (licenses, bans, sources), buf lint, buf format, buf breaking against main, helm chart lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(DENY) check bans licenses sources
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 	scripts/check-layers.sh
@@ -55,6 +58,10 @@ helm: ## Lint, render and schema-validate the Helm chart, and start each service
 bench: ## Measure each service against its baseline (release build, then a few minutes); README "Benchmarks"
 	cargo build --release --workspace --bins --quiet
 	@$(INFRA) && $(TARGET)/release/pdop-loadgen suite --bin-dir $(TARGET)/release
+
+# cargo-deny from crates.io, built once into .pdop/tools (advisories are not checked: see deny.toml).
+$(DENY):
+	cargo install --quiet --locked --root .pdop/tools cargo-deny@$(DENY_VERSION) >&2
 
 buf: $(BUF)
 $(BUF):

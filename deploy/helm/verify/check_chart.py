@@ -97,8 +97,11 @@ def conventions(r: Rendering) -> None:
         spec = pod["spec"]
         c = spec["containers"][0]
         check("checksum/config" in pod["metadata"].get("annotations", {}), f"{r.label}: {name} has checksum/config")
-        tag = c["image"].rsplit(":", 1)[-1]
-        check(":" in c["image"] and tag != "latest", f"{r.label}: {name} image tag is pinned ({c['image']})")
+        reference, _, digest = c["image"].partition("@")
+        tag = reference.rsplit(":", 1)[-1]
+        check(":" in reference and tag != "latest", f"{r.label}: {name} image tag is pinned ({c['image']})")
+        check(not digest or re.fullmatch(r"sha256:[0-9a-f]{64}", digest) is not None,
+              f"{r.label}: {name} image digest is sha256 ({c['image']})")
         grpc_port = next(p["containerPort"] for p in c["ports"] if p["name"] == "grpc")
         check(c["startupProbe"]["grpc"]["port"] == grpc_port, f"{r.label}: {name} startupProbe is gRPC on the gRPC port")
         check(c["livenessProbe"]["grpc"]["port"] == grpc_port, f"{r.label}: {name} livenessProbe is gRPC on the gRPC port")
@@ -176,6 +179,16 @@ def schema_rejects_bad_values() -> None:
             check(expected in str(err), f"schema rejects {path.name} with '{expected}' (got: {err})")
 
 
+def digests_pin_images() -> None:
+    """THREATS L8: a digest set in values pins every image it belongs to (repository:tag@digest)."""
+    digest = "sha256:" + "ab" * 32
+    r = render("digests", {"serviceDefaults": {"image": {"digest": digest}}, "tests": {"image": {"digest": digest}}})
+    pods = [d["spec"]["template"]["spec"] for d in r.of_kind("Deployment")] + [p["spec"] for p in r.of_kind("Pod")]
+    images = [c["image"] for spec in pods for c in spec["containers"]]
+    check(len(pods) > 1 and all(i.endswith(f":0.1.0@{digest}") or i.endswith(f":1.37.0@{digest}") for i in images),
+          f"digests: every image is pinned by digest ({images})")
+
+
 def values_are_documented() -> None:
     """STYLE.md 23: each key in values.yaml has a comment right above it that starts with the key's name."""
     lines = (CHART / "values.yaml").read_text().splitlines()
@@ -206,6 +219,7 @@ def main() -> int:
         optional_objects(r)
         monitoring_objects(r)
     schema_rejects_bad_values()
+    digests_pin_images()
     values_are_documented()
     print(f"chart: {passed} passed, {len(failures)} failed")
     return 1 if failures else 0

@@ -125,7 +125,8 @@ pub async fn list(ctx: &Ctx, req: ListEntriesRequest) -> Result<ListEntriesRespo
         0 => DEFAULT_PAGE,
         n => n.min(MAX_PAGE),
     };
-    let start = after.map_or(req.start_sequence, |a| a + 1);
+    // A forged token at i64::MAX would overflow; saturating, it names a sequence past the end (THREATS L9).
+    let start = after.map_or(req.start_sequence, |a| a.saturating_add(1));
     let mut rows = page(ctx, &filter, start, size + 1).await?;
     let next_page_token = pdop_kit::handling::page_after(&mut rows, size, |r| r.sequence);
     Ok(ListEntriesResponse {

@@ -38,7 +38,8 @@ fn required_sections(role: DiscloserRole) -> &'static [&'static str] {
 
 /// 31 March of the year after `year` (N4; D11).
 fn annual_due(year: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year + 1, 3, 31)
+    // THREATS L9: checked; a year at i32::MAX has no next year.
+    NaiveDate::from_ymd_opt(year.checked_add(1)?, 3, 31)
 }
 
 fn validate(r: &DisclosureReport, today: NaiveDate, v: &mut Violations) {
@@ -253,7 +254,8 @@ pub async fn generated(ctx: &Ctx, organization: &str, year: i32) -> Result<Value
         .ok_or_else(|| Status::unavailable("the log has not signed a tree head yet"))?;
     let (Some(start), Some(end)) = (
         NaiveDate::from_ymd_opt(year, 1, 1),
-        NaiveDate::from_ymd_opt(year + 1, 1, 1),
+        year.checked_add(1)
+            .and_then(|next| NaiveDate::from_ymd_opt(next, 1, 1)),
     ) else {
         return Err(Status::invalid_argument("year is out of range"));
     };

@@ -69,6 +69,9 @@ pub async fn root(tx: &mut Transaction<'static, Postgres>, size: u64) -> anyhow:
     Ok(plan.assemble(&nodes)?)
 }
 
+/// The advisory lock key of tree-head signing (any constant unique within the disclosure database).
+const SIGNING_LOCK: i64 = 0x7064_6f70_5f73_7468; // "pdop_sth"
+
 /// Signs the current root unless the newest head already covers it and is younger than `max_age`.
 pub async fn sign_if_due(
     pool: &PgPool,
@@ -77,6 +80,15 @@ pub async fn sign_if_due(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SignedTreeHead>> {
     let mut tx = pool.begin().await?;
+    // One signer at a time across replicas (THREATS M2, L9): `FOR SHARE` below lets two signers read the same
+    // last head and both insert. A replica that finds the lock taken skips this round; the holder signs it.
+    let signing: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(SIGNING_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !signing {
+        return Ok(None);
+    }
     // Shares the append lock's row: a head never sees half an append.
     let size: i64 = sqlx::query_scalar("SELECT size FROM log_state FOR SHARE")
         .fetch_one(&mut *tx)
@@ -210,5 +222,37 @@ impl std::fmt::Debug for LogContext {
         f.debug_struct("LogContext")
             .field("key_id", &self.signer.key_id())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod signing_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use pdop_kit::server::Service as _;
+
+    #[tokio::test]
+    async fn two_replicas_sign_one_head_per_round() {
+        // THREATS L9: two replicas (two keys, one database) asked to sign at the same moment sign one head.
+        let env = pdop_testkit::TestEnv::new().await.unwrap();
+        for round in 0..5 {
+            let db = env.fresh_database().await.unwrap();
+            pdop_kit::db::migrate(&db.pool, crate::Disclosure::migrator())
+                .await
+                .unwrap();
+            let (a, b) = (LogSigner::random().unwrap(), LogSigner::random().unwrap());
+            let now = Utc::now();
+            let hour = Duration::from_secs(3600);
+            let (x, y) = tokio::join!(
+                sign_if_due(&db.pool, &a, hour, now),
+                sign_if_due(&db.pool, &b, hour, now)
+            );
+            let signed = [x.unwrap(), y.unwrap()].iter().flatten().count();
+            let heads: i64 = sqlx::query_scalar("SELECT count(*) FROM tree_heads")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            assert_eq!((signed, heads), (1, 1), "round {round}");
+        }
     }
 }

@@ -303,3 +303,30 @@ async fn pdop_verify_remembers_the_head_it_trusted_and_fails_on_tampering() {
     assert_eq!(kept.tree_size, 4);
     std::fs::remove_file(&state).unwrap();
 }
+
+#[tokio::test]
+async fn public_pages_carry_security_headers() {
+    // THREATS L9: escaping is sound; the headers keep a slip in it from running script or framing the page.
+    let h = start().await;
+    agreements(&h, 0..1).await;
+    h.signed(1).await;
+    for path in ["/", "/?q=%3Cscript%3E", "/entries/0"] {
+        let response = get(&format!("{}{path}", h.http)).await;
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+        let policy = header("content-security-policy").unwrap_or_default();
+        assert!(policy.contains("default-src 'none'"), "{path}: {policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+        assert!(!policy.contains("script-src"), "{path}: no script is allowed");
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{path}"
+        );
+    }
+}

@@ -112,9 +112,11 @@ Arguments: (dict "root" $ "name" "registry" "svc" <merged service values>).
 {{- toYaml (mustMergeOverwrite $config $owned) -}}
 {{- end -}}
 
-{{/* The image reference repository:tag of a merged service. */}}
+{{/* The image reference of a merged service (or of anything with an `image`): repository:tag, and @digest
+when a digest is set, so that a moved tag cannot change what runs (THREATS L8). */}}
 {{- define "pdop.image" -}}
 {{- printf "%s:%s" .image.repository (toString .image.tag) -}}
+{{- with .image.digest }}@{{ . }}{{ end -}}
 {{- end -}}
 
 {{/*

@@ -109,3 +109,109 @@ fn an_enormous_cost_names_the_operating_cost() {
     .unwrap_err();
     assert_eq!(err.field, "input.income_tax_rate");
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    use super::super::{CostLine, check_deviation, cost_totals, settle};
+    use super::*;
+    use pdop_proto::pricing::v1::CostCategory;
+
+    /// Any `Decimal` at all (every mantissa and scale), edges and ordinary figures mixed in so that both the
+    /// refusals and the computations are reached.
+    fn any_decimal() -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28)
+                .prop_map(|(lo, mid, hi, negative, scale)| Decimal::from_parts(lo, mid, hi, negative, scale)),
+            proptest::sample::select(extremes()),
+            (0i64..1_000_000_000_000, 0u32..=4).prop_map(|(m, scale)| Decimal::new(m, scale)),
+        ]
+    }
+
+    fn bounded(figures: &[Decimal]) -> bool {
+        figures.iter().all(|f| f.abs() <= pdop_rules::money::MAX_AMOUNT)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn compute_mar_never_panics_for_any_decimals(
+            cost in any_decimal(),
+            bond_yield in any_decimal(),
+            markup in any_decimal(),
+            markup_max in any_decimal(),
+            tax_rate in any_decimal(),
+            item in any_decimal(),
+            vat in proptest::option::of(any_decimal()),
+            deduction in any_decimal(),
+            period_years in prop_oneof![1u32..=3, any::<u32>()],
+            shape in 0u8..3,
+        ) {
+            // THREATS L1: figures within the money bound, or an InputError naming an input field.
+            let tax = match shape {
+                0 => Tax::None,
+                1 => Tax::IncomeTaxGrossUp { rate: tax_rate },
+                _ => Tax::Itemized(vec![("a".into(), tax_rate), ("b".into(), item)]),
+            };
+            let input = MarInputs {
+                bond_yield,
+                markup_max,
+                vat_rate: vat,
+                prior_deduction: deduction,
+                period_years,
+                period_years_max: u32::MAX,
+                ..inputs(cost, markup, tax)
+            };
+            match compute_mar(&input) {
+                Ok(o) => prop_assert!(bounded(&[
+                    o.allowed_profit, o.taxes, o.vat, o.gross_annual_revenue, o.annual_deduction,
+                    o.max_allowed_revenue, o.period_allowed_revenue,
+                ]), "{o:?} from {input:?}"),
+                Err(err) => prop_assert!(err.field.starts_with("input."), "{err:?}"),
+            }
+        }
+
+        #[test]
+        fn cost_totals_never_panic_for_any_decimals(
+            lines in proptest::collection::vec((any_decimal(), any_decimal(), any_decimal(), any_decimal()), 1..8)
+        ) {
+            let lines: Vec<CostLine> = lines
+                .into_iter()
+                .map(|(claimed, disallowed, free_use, subsidy)| CostLine {
+                    category: CostCategory::DataProcessing,
+                    claimed,
+                    disallowed,
+                    free_use,
+                    subsidy,
+                })
+                .collect();
+            match cost_totals(&lines) {
+                Ok(t) => prop_assert!(bounded(&[t.claimed, t.disallowed, t.free_use, t.subsidy, t.operating_cost])),
+                Err(err) => prop_assert!(err.field.starts_with("cost_survey.line_items["), "{err:?}"),
+            }
+        }
+
+        #[test]
+        fn deviation_and_settlement_never_panic_for_any_decimals(
+            actual in any_decimal(),
+            allowed in any_decimal(),
+            threshold in any_decimal(),
+            spread in prop_oneof![1u32..=5, any::<u32>().prop_map(|n| n % 1000)],
+        ) {
+            let fields = ["actual_revenue", "allowed_revenue", "max_allowed_revenue", "installments"];
+            if let Err(err) = check_deviation(actual, allowed, threshold) {
+                prop_assert!(fields.contains(&err.field.as_str()), "{err:?}");
+            }
+            match settle(actual, allowed, spread) {
+                Ok((excess, installments)) => {
+                    prop_assert!(bounded(&[excess]));
+                    let sum: Decimal = installments.iter().map(|i| i.amount).sum();
+                    prop_assert!(installments.is_empty() || sum == excess);
+                }
+                Err(err) => prop_assert!(fields.contains(&err.field.as_str()), "{err:?}"),
+            }
+        }
+    }
+}
