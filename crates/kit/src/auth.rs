@@ -121,6 +121,19 @@ impl Caller {
         self.roles.contains(&role)
     }
 
+    /// Whether the caller oversees operator agreements, and so reads every agreement and what hangs off one
+    /// (revenue sharing) without being a party to it.
+    pub fn oversees_agreements(&self) -> bool {
+        [
+            Role::DataAuthority,
+            Role::PricingAuthority,
+            Role::Evaluator,
+            Role::Auditor,
+        ]
+        .iter()
+        .any(|r| self.has_role(*r))
+    }
+
     /// Returns the caller of a request, or `UNAUTHENTICATED` for a public method called without one.
     pub fn of<T>(request: &tonic::Request<T>) -> Result<&Caller, Status> {
         request

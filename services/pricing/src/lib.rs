@@ -232,8 +232,8 @@ pdop_kit::rpcs! {
     get_period_settlement(pb::GetPeriodSettlementRequest) -> pb::GetPeriodSettlementResponse = settlement::get, caller;
     complete_period_settlement(pb::CompletePeriodSettlementRequest) -> pb::CompletePeriodSettlementResponse = settlement::complete, caller;
     record_revenue_sharing(pb::RecordRevenueSharingRequest) -> pb::RecordRevenueSharingResponse = revenue_sharing::record, caller;
-    get_revenue_sharing(pb::GetRevenueSharingRequest) -> pb::GetRevenueSharingResponse = revenue_sharing::get, plain;
-    list_revenue_sharings(pb::ListRevenueSharingsRequest) -> pb::ListRevenueSharingsResponse = revenue_sharing::list, plain;
+    get_revenue_sharing(pb::GetRevenueSharingRequest) -> pb::GetRevenueSharingResponse = revenue_sharing::get, caller;
+    list_revenue_sharings(pb::ListRevenueSharingsRequest) -> pb::ListRevenueSharingsResponse = revenue_sharing::list, caller;
     list_annual_checks(pb::ListAnnualChecksRequest) -> pb::ListAnnualChecksResponse = grpc::annual::list;
     list_period_settlements(pb::ListPeriodSettlementsRequest) -> pb::ListPeriodSettlementsResponse = settlement::list, caller;
 }

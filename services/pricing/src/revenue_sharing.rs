@@ -314,31 +314,76 @@ pub async fn record(
     Ok(response)
 }
 
-pub async fn get(ctx: &Ctx, req: GetRevenueSharingRequest) -> Result<GetRevenueSharingResponse, Status> {
+/// The organization id a party caller acts for (`organizations/{id}`), if any; overseers need none.
+fn party_id(caller: &Caller) -> Option<&str> {
+    caller
+        .organization
+        .strip_prefix("organizations/")
+        .filter(|id| !id.is_empty())
+}
+
+/// Rows the caller may read: an overseer of agreements reads all; a party (the agreement's implementing agency or operator, from
+/// the read model) reads its own agreements' versions. `$1` is "oversees", `$2` the caller's organization id.
+const READABLE: &str = "($1 OR EXISTS (SELECT 1 FROM agreements a WHERE a.id = revenue_sharings.agreement_id
+    AND $2::text IS NOT NULL AND $2 IN (a.implementing_agency_id, a.operator_id)))";
+
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: GetRevenueSharingRequest,
+) -> Result<GetRevenueSharingResponse, Status> {
     let id = ctx.parse_name(&req.name, COLLECTION, "name")?;
-    let row = sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM revenue_sharings WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(ctx.pool())
-        .await
-        .map_err(|e| ctx.db(e))?
-        .ok_or_else(|| ctx.errors().not_found("REVENUE_SHARING_NOT_FOUND", &req.name))?;
+    let found = sqlx::query_as::<_, ReadableRow>(&format!(
+        "SELECT {READABLE} AS readable, {COLUMNS} FROM revenue_sharings WHERE id = $3"
+    ))
+    .bind(caller.oversees_agreements())
+    .bind(party_id(caller))
+    .bind(id)
+    .fetch_optional(ctx.pool())
+    .await
+    .map_err(|e| ctx.db(e))?
+    .ok_or_else(|| ctx.errors().not_found("REVENUE_SHARING_NOT_FOUND", &req.name))?;
+    if !found.readable {
+        return Err(ctx.errors().permission_denied(
+            "NOT_A_PARTY",
+            format!(
+                "{} is read by its agreement's implementing agency and operator, and by overseers",
+                req.name
+            ),
+        ));
+    }
     Ok(GetRevenueSharingResponse {
-        revenue_sharing: Some(row.to_proto()),
+        revenue_sharing: Some(found.row.to_proto()),
     })
 }
 
-pub async fn list(ctx: &Ctx, req: ListRevenueSharingsRequest) -> Result<ListRevenueSharingsResponse, Status> {
+#[derive(sqlx::FromRow)]
+struct ReadableRow {
+    readable: bool,
+    #[sqlx(flatten)]
+    row: Row,
+}
+
+/// Lists only the versions the caller may read: a non-party gets an empty list.
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    req: ListRevenueSharingsRequest,
+) -> Result<ListRevenueSharingsResponse, Status> {
     let mut v = Violations::new();
     let (size, after): (i64, Option<String>) = paging(req.page_size, &req.page_token, &mut v);
     let agreement = optional_name(&req.agreement, "agreements", "agreement", &mut v);
     v.into_result(ctx.errors())?;
     let mut rows = sqlx::query_as::<_, Row>(&format!(
         "SELECT {COLUMNS} FROM revenue_sharings
-         WHERE ($1::text IS NULL OR id > $1)
-           AND ($2::text IS NULL OR agreement_id = $2)
-           AND ($3 OR superseded_by IS NULL)
-         ORDER BY id LIMIT $4"
+         WHERE {READABLE}
+           AND ($3::text IS NULL OR id > $3)
+           AND ($4::text IS NULL OR agreement_id = $4)
+           AND ($5 OR superseded_by IS NULL)
+         ORDER BY id LIMIT $6"
     ))
+    .bind(caller.oversees_agreements())
+    .bind(party_id(caller))
     .bind(after)
     .bind(agreement)
     .bind(req.include_superseded)

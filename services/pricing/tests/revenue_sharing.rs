@@ -238,3 +238,56 @@ async fn only_the_agreements_implementing_agency_records_it() {
     let err = record(&mut h, unknown).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn a_non_party_cannot_read_revenue_sharing() {
+    // THREATS M8: revenue sharing is read by the agreement's parties and overseers only, as the agreement itself.
+    let mut h = start().await;
+    let recorded = record(&mut h, sharing(thirds())).await.unwrap();
+    let read = |organization: &'static str, role: Role| {
+        let mut client = h.client.clone();
+        let get = GetRevenueSharingRequest {
+            name: recorded.name.clone(),
+        };
+        let list = ListRevenueSharingsRequest {
+            agreement: AGREEMENT.into(),
+            include_superseded: true,
+            ..Default::default()
+        };
+        async move {
+            let got = client
+                .get_revenue_sharing(acting(organization, &[role], get))
+                .await;
+            let listed = client
+                .list_revenue_sharings(acting(organization, &[role], list))
+                .await
+                .unwrap()
+                .into_inner();
+            (got, listed)
+        }
+    };
+    for (organization, role) in [
+        ("organizations/other-operator", Role::Operator),
+        ("organizations/other-agency", Role::ImplementingAgency),
+        (DEVELOPER, Role::Developer),
+    ] {
+        let (got, listed) = read(organization, role).await;
+        let err = got.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{organization}: {err:?}");
+        assert_eq!(reason(&err), "NOT_A_PARTY");
+        assert!(listed.revenue_sharings.is_empty(), "{organization}: {listed:?}");
+        assert!(listed.next_page_token.is_empty());
+    }
+    // The parties and overseers still read it.
+    for (organization, role) in [
+        (OPERATOR, Role::Operator),
+        (AGENCY, Role::ImplementingAgency),
+        (DATA_AUTHORITY, Role::DataAuthority),
+        ("organizations/yn-audit", Role::Auditor),
+    ] {
+        let (got, listed) = read(organization, role).await;
+        let got = got.unwrap().into_inner().revenue_sharing.unwrap();
+        assert_eq!(got.name, recorded.name);
+        assert_eq!(listed.revenue_sharings.len(), 1, "{organization}");
+    }
+}

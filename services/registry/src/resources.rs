@@ -127,6 +127,20 @@ fn field_flags(f: &ResourceField) -> FieldFlags {
     }
 }
 
+/// Whether `new` changes the grade or any field's personal-information flags of `old`: a field added, removed or
+/// changed counts only when it is, or was, flagged.
+fn reclassified(old: &Resource, new: &Resource) -> bool {
+    let flagged = |r: &Resource| -> HashSet<(String, bool, bool)> {
+        r.fields
+            .iter()
+            .map(field_flags)
+            .filter(|f| f.personal_info || f.sensitive_personal_info)
+            .map(|f| (f.field_key, f.personal_info, f.sensitive_personal_info))
+            .collect()
+    };
+    old.grade != new.grade || flagged(old) != flagged(new)
+}
+
 /// `(data_item_code, field_key)` of every field claiming to be the authoritative source.
 fn authoritative_codes(r: &Resource) -> Vec<(String, String)> {
     r.fields
@@ -615,6 +629,16 @@ pub async fn update(
         return Err(ctx
             .errors()
             .failed_precondition("GRADE_REQUIRED", "a catalogued resource keeps its grade"));
+    }
+    if row.state == ResourceState::Catalogued as i16 && reclassified(&row.to_proto(), &merged) {
+        // Downgrading core data, or clearing a personal-information flag, would make it authorizable (THREATS M8).
+        return Err(ctx.errors().failed_precondition(
+            "RECLASSIFICATION_NEEDS_REVIEW",
+            format!(
+                "{} is catalogued: its grade and personal-information flags change only through review",
+                new.name
+            ),
+        ));
     }
     let updated = sqlx::query_as::<_, Row>(&format!(
         "UPDATE resources SET display_name = $2, grade = $3, has_personal = $4, body = $5, revision = revision + 1,

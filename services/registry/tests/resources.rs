@@ -478,3 +478,119 @@ async fn the_catalog_is_searched_by_name_and_description_with_wildcards_taken_li
         assert_eq!(names, expected, "query {query:?}");
     }
 }
+
+#[tokio::test]
+async fn a_provider_cannot_downgrade_a_catalogued_core_resource() {
+    // THREATS M8: core data is never authorizable; once catalogued, its grade and personal-information flags change
+    // only through review, so the provider cannot make it authorizable by editing it.
+    let mut h = setup().await;
+    let core = Resource {
+        grade: DataGrade::Core as i32,
+        ..resource(
+            STATS,
+            "人口库",
+            vec![
+                ResourceField {
+                    is_personal: true,
+                    ..field("id_number", "", false)
+                },
+                field("count", "", false),
+            ],
+        )
+    };
+    create(&mut h, STATS, "census", core).await.unwrap();
+    let catalogued = h
+        .client
+        .catalog_resource(provider(
+            STATS,
+            CatalogResourceRequest {
+                name: "resources/census".into(),
+                etag: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    let update = |r: Resource| UpdateResourceRequest {
+        resource: Some(Resource {
+            name: "resources/census".into(),
+            ..r
+        }),
+        update_mask: None,
+        etag: String::new(),
+    };
+    let downgrades = [
+        Resource {
+            grade: DataGrade::General as i32,
+            ..Default::default()
+        },
+        Resource {
+            grade: DataGrade::Important as i32,
+            ..Default::default()
+        },
+        // The personal flag cleared, or the personal field dropped.
+        Resource {
+            fields: vec![field("id_number", "", false), field("count", "", false)],
+            ..Default::default()
+        },
+        Resource {
+            fields: vec![field("count", "", false)],
+            ..Default::default()
+        },
+    ];
+    for change in downgrades {
+        let err = h
+            .client
+            .update_resource(provider(STATS, update(change.clone())))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), reason(&err).as_str()),
+            (Code::FailedPrecondition, "RECLASSIFICATION_NEEDS_REVIEW"),
+            "{change:?}"
+        );
+    }
+    let get = || GetResourceRequest {
+        name: "resources/census".into(),
+    };
+    let unchanged = h
+        .client
+        .get_resource(provider(STATS, get()))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    assert_eq!(unchanged.grade, DataGrade::Core as i32);
+    assert!(unchanged.fields[0].is_personal);
+    assert_eq!(unchanged.revision_id, catalogued.revision_id);
+    assert!(!unchanged.authorizable);
+
+    // Edits that leave the classification alone still go through, an unflagged field added included.
+    let edited = h
+        .client
+        .update_resource(provider(
+            STATS,
+            update(Resource {
+                display_name: "人口基础库".into(),
+                fields: vec![
+                    ResourceField {
+                        is_personal: true,
+                        ..field("id_number", "", false)
+                    },
+                    field("count", "", false),
+                    field("year", "", false),
+                ],
+                ..Default::default()
+            }),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    assert_eq!(edited.display_name, "人口基础库");
+    assert_eq!(edited.grade, DataGrade::Core as i32);
+}

@@ -9,7 +9,7 @@ mod schedule;
 mod suspension;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pdop_kit::auth::{Caller, Role};
+use pdop_kit::auth::Caller;
 use pdop_proto::common::AuditInfo;
 use pdop_proto::registry::events::v1 as ev;
 use pdop_proto::registry::v1::{Agreement, AgreementRevision, AgreementState};
@@ -96,15 +96,8 @@ fn term_of(a: &Agreement) -> Option<(NaiveDate, NaiveDate)> {
 }
 
 /// Roles that oversee agreements and may read every one of them.
-const OVERSIGHT: [Role; 4] = [
-    Role::DataAuthority,
-    Role::PricingAuthority,
-    Role::Evaluator,
-    Role::Auditor,
-];
-
 fn oversees(caller: &Caller) -> bool {
-    OVERSIGHT.iter().any(|r| caller.has_role(*r))
+    caller.oversees_agreements()
 }
 
 /// The parties (implementing agency, operator, co-signers) and overseers read an agreement.
